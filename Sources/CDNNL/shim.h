@@ -1,0 +1,2 @@
+// oneDNN C API (Debian: libdnnl-dev 2.x).
+#include <dnnl.h>

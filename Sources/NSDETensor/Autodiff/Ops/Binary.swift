@@ -1,0 +1,121 @@
+import Foundation
+
+// MARK: - Ops
+
+/// `a + b` with broadcasting. Adjoint: broadcast's backward is sum, so each input receives the
+/// upstream gradient summed down to its shape.
+struct AddOp: DifferentiableOp {
+    let a: [Int], b: [Int]
+    var name: String { "add" }
+    func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        [needsGradient[0] ? Reduction.sum(g, toShape: a) : nil,
+         needsGradient[1] ? Reduction.sum(g, toShape: b) : nil]
+    }
+    func jvp(_ t: [Tensor?]) -> Tensor? { addTangents(t[0], t[1], a, b) }
+}
+
+/// `a - b` with broadcasting.
+struct SubOp: DifferentiableOp {
+    let a: [Int], b: [Int]
+    var name: String { "sub" }
+    func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        [needsGradient[0] ? Reduction.sum(g, toShape: a) : nil,
+         needsGradient[1] ? Reduction.sum(-g, toShape: b) : nil]
+    }
+    func jvp(_ t: [Tensor?]) -> Tensor? { addTangents(t[0], t[1].map { -$0 }, a, b) }
+}
+
+/// `a * b` elementwise with broadcasting: d(ab) = b da + a db.
+struct MulOp: DifferentiableOp {
+    let a: Tensor, b: Tensor
+    var name: String { "mul" }
+    func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        [needsGradient[0] ? Reduction.sum(g * b, toShape: a.shape) : nil,
+         needsGradient[1] ? Reduction.sum(g * a, toShape: b.shape) : nil]
+    }
+    func jvp(_ t: [Tensor?]) -> Tensor? { addTangents(t[0].map { $0 * b }, t[1].map { a * $0 }, a.shape, b.shape) }
+}
+
+/// `a / b` elementwise with broadcasting: d(a/b) = da / b - a db / b².
+struct DivOp: DifferentiableOp {
+    let a: Tensor, b: Tensor
+    var name: String { "div" }
+    func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        [needsGradient[0] ? Reduction.sum(g / b, toShape: a.shape) : nil,
+         needsGradient[1] ? Reduction.sum(-(g * a) / (b * b), toShape: b.shape) : nil]
+    }
+    func jvp(_ t: [Tensor?]) -> Tensor? {
+        addTangents(t[0].map { $0 / b }, t[1].map { -(a * $0) / (b * b) }, a.shape, b.shape)
+    }
+}
+
+/// Sum of two optional tangents, broadcast to the common shape.
+private func addTangents(_ x: Tensor?, _ y: Tensor?, _ a: [Int], _ b: [Int]) -> Tensor {
+    let shape = Broadcast.shape(a, b)!
+    switch (x, y) {
+    case let (x?, y?): return x + y
+    case let (x?, nil): return x.broadcast(to: shape)
+    case let (nil, y?): return y.broadcast(to: shape)
+    case (nil, nil): return Tensor(repeating: 0, shape: shape)
+    }
+}
+
+// MARK: - Operators
+
+extension Tensor {
+    /// Elementwise sum with NumPy broadcasting.
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        record(Elementwise.broadcasting(a, b) { $0 + $1 }, inputs: [a, b]) { AddOp(a: a.shape, b: b.shape) }
+    }
+    /// Elementwise difference with NumPy broadcasting.
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        record(Elementwise.broadcasting(a, b) { $0 - $1 }, inputs: [a, b]) { SubOp(a: a.shape, b: b.shape) }
+    }
+    /// Elementwise product with NumPy broadcasting.
+    public static func * (a: Tensor, b: Tensor) -> Tensor {
+        record(Elementwise.broadcasting(a, b) { $0 * $1 }, inputs: [a, b]) { MulOp(a: a.detached(), b: b.detached()) }
+    }
+    /// Elementwise quotient with NumPy broadcasting.
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        record(Elementwise.broadcasting(a, b) { $0 / $1 }, inputs: [a, b]) { DivOp(a: a.detached(), b: b.detached()) }
+    }
+
+    /// `a + s` for a constant `s`.
+    public static func + (a: Tensor, s: Float) -> Tensor { a.affine(scale: 1, shift: s) }
+    /// `s + a` for a constant `s`.
+    public static func + (s: Float, a: Tensor) -> Tensor { a.affine(scale: 1, shift: s) }
+    /// `a - s` for a constant `s`.
+    public static func - (a: Tensor, s: Float) -> Tensor { a.affine(scale: 1, shift: -s) }
+    /// `s - a` for a constant `s`.
+    public static func - (s: Float, a: Tensor) -> Tensor { a.affine(scale: -1, shift: s) }
+    /// `a * s` for a constant `s`.
+    public static func * (a: Tensor, s: Float) -> Tensor { a.affine(scale: s, shift: 0) }
+    /// `s * a` for a constant `s`.
+    public static func * (s: Float, a: Tensor) -> Tensor { a.affine(scale: s, shift: 0) }
+    /// `a / s` for a constant `s`.
+    public static func / (a: Tensor, s: Float) -> Tensor { a.affine(scale: 1 / s, shift: 0) }
+    /// `-a`.
+    public static prefix func - (a: Tensor) -> Tensor { a.affine(scale: -1, shift: 0) }
+
+    /// `a += b` (builds a new tensor; tensors are immutable values).
+    public static func += (a: inout Tensor, b: Tensor) { a = a + b }
+    /// `a -= b`.
+    public static func -= (a: inout Tensor, b: Tensor) { a = a - b }
+    /// `a *= s`.
+    public static func *= (a: inout Tensor, s: Float) { a = a * s }
+}
+
+// MARK: - Comparisons (not differentiable; results are 0 or 1)
+
+extension Tensor {
+    /// 1 where `a == b`, else 0 (broadcasting).
+    public func eq(_ other: Tensor) -> Tensor { Elementwise.broadcasting(detached(), other.detached()) { $0 == $1 ? 1 : 0 } }
+    /// 1 where `a > b`, else 0 (broadcasting).
+    public func gt(_ other: Tensor) -> Tensor { Elementwise.broadcasting(detached(), other.detached()) { $0 > $1 ? 1 : 0 } }
+    /// 1 where `a < b`, else 0 (broadcasting).
+    public func lt(_ other: Tensor) -> Tensor { Elementwise.broadcasting(detached(), other.detached()) { $0 < $1 ? 1 : 0 } }
+    /// 1 where `a > s`, else 0.
+    public func gt(_ s: Float) -> Tensor { Elementwise.map(self) { $0 > s ? 1 : 0 } }
+    /// `true` when every element is finite.
+    public var isFinite: Bool { withUnsafeBufferPointer { $0.allSatisfy { $0.isFinite } } }
+}

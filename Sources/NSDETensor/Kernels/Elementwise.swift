@@ -1,0 +1,85 @@
+/// Vectorisable elementwise loops over tensors, parallel over the available threads.
+///
+/// The loops are written as plain `a[i] op b[i]` over unsafe pointers so that the optimiser
+/// vectorises them without special compiler flags.
+public enum Elementwise {
+    /// `out[i] = f(x[i])`.
+    @inlinable
+    public static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
+        let out = Tensor(uninitializedShape: x.shape)
+        let src = x.storage.pointer, dst = out.storage.pointer
+        Parallel.forEachChunk(x.count) { r in
+            for i in r { dst[i] = f(src[i]) }
+        }
+        return out
+    }
+
+    /// `out[i] = f(x[i], y[i])` for two tensors of the same shape.
+    @inlinable
+    public static func zip(_ x: Tensor, _ y: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        precondition(x.shape == y.shape, "Elementwise.zip: shapes \(x.shape) and \(y.shape) differ")
+        let out = Tensor(uninitializedShape: x.shape)
+        let a = x.storage.pointer, b = y.storage.pointer, dst = out.storage.pointer
+        Parallel.forEachChunk(x.count) { r in
+            for i in r { dst[i] = f(a[i], b[i]) }
+        }
+        return out
+    }
+
+    /// `out[i] = f(x[i], y[i], z[i])` for three tensors of the same shape.
+    @inlinable
+    public static func zip3(_ x: Tensor, _ y: Tensor, _ z: Tensor, _ f: (Float, Float, Float) -> Float) -> Tensor {
+        precondition(x.shape == y.shape && y.shape == z.shape, "Elementwise.zip3: shapes \(x.shape), \(y.shape), \(z.shape) differ")
+        let out = Tensor(uninitializedShape: x.shape)
+        let a = x.storage.pointer, b = y.storage.pointer, c = z.storage.pointer, dst = out.storage.pointer
+        Parallel.forEachChunk(x.count) { r in
+            for i in r { dst[i] = f(a[i], b[i], c[i]) }
+        }
+        return out
+    }
+
+    /// `out = f(a, b)` with NumPy broadcasting.
+    @inlinable
+    public static func broadcasting(_ x: Tensor, _ y: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        if x.shape == y.shape { return zip(x, y, f) }
+        guard let outShape = Broadcast.shape(x.shape, y.shape) else {
+            preconditionFailure("broadcast: shapes \(x.shape) and \(y.shape) are not compatible")
+        }
+        let out = Tensor(uninitializedShape: outShape)
+        let a = x.storage.pointer, b = y.storage.pointer, dst = out.storage.pointer
+        if y.count == 1 {
+            let s = b[0]
+            Parallel.forEachChunk(out.count) { r in for i in r { dst[i] = f(a[i], s) } }
+            return out
+        }
+        if x.count == 1 {
+            let s = a[0]
+            Parallel.forEachChunk(out.count) { r in for i in r { dst[i] = f(s, b[i]) } }
+            return out
+        }
+        let (dims, strides) = Broadcast.coalesce(outShape, [Broadcast.strides(of: x.shape, broadcastTo: outShape),
+                                                            Broadcast.strides(of: y.shape, broadcastTo: outShape)])
+        let inner = dims[dims.count - 1]
+        let sa = strides[0][dims.count - 1], sb = strides[1][dims.count - 1]
+        let rows = out.count / max(inner, 1)
+        Parallel.forEachChunk(rows, grain: max(1, 32_768 / max(inner, 1))) { r in
+            var idx = [Int](repeating: 0, count: dims.count)
+            for row in r {
+                // Decompose the row index over the outer dimensions.
+                var rem = row, offA = 0, offB = 0
+                for d in stride(from: dims.count - 2, through: 0, by: -1) {
+                    idx[d] = rem % dims[d]; rem /= dims[d]
+                    offA += idx[d] * strides[0][d]; offB += idx[d] * strides[1][d]
+                }
+                let o = dst + row * inner, pa = a + offA, pb = b + offB
+                switch (sa, sb) {
+                case (1, 1): for i in 0..<inner { o[i] = f(pa[i], pb[i]) }
+                case (1, 0): let v = pb[0]; for i in 0..<inner { o[i] = f(pa[i], v) }
+                case (0, 1): let v = pa[0]; for i in 0..<inner { o[i] = f(v, pb[i]) }
+                default: for i in 0..<inner { o[i] = f(pa[i * sa], pb[i * sb]) }
+                }
+            }
+        }
+        return out
+    }
+}

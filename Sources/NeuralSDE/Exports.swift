@@ -1,0 +1,4 @@
+// The umbrella module: `import NeuralSDE` brings in every layer of the library.
+@_exported import NSDETensor
+@_exported import NSDENN
+@_exported import NSDEData
