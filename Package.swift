@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "NSDETensor", targets: ["NSDETensor"]),
         .library(name: "NSDENN", targets: ["NSDENN"]),
         .library(name: "NSDEData", targets: ["NSDEData"]),
+        .library(name: "NSDEModels", targets: ["NSDEModels"]),
         .executable(name: "nsde", targets: ["nsde"]),
     ],
     dependencies: [
@@ -23,7 +24,8 @@ let package = Package(
         .target(name: "NSDETensor", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "NSDENN", dependencies: ["NSDETensor"]),
         .target(name: "NSDEData", dependencies: ["NSDETensor", "CZlib"]),
-        .target(name: "NeuralSDE", dependencies: ["NSDETensor", "NSDENN", "NSDEData"]),
+        .target(name: "NSDEModels", dependencies: ["NSDETensor", "NSDENN", "NSDEData"]),
+        .target(name: "NeuralSDE", dependencies: ["NSDETensor", "NSDENN", "NSDEData", "NSDEModels"]),
 
         // MARK: - Command-line tool
         .executableTarget(
@@ -35,9 +37,11 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "NSDETensorTests", dependencies: ["NSDETensor"]),
-        .testTarget(name: "NSDENNTests", dependencies: ["NSDENN"]),
+        .target(name: "NSDETestSupport", dependencies: ["NSDETensor"], path: "Tests/NSDETestSupport"),
+        .testTarget(name: "NSDETensorTests", dependencies: ["NSDETensor", "NSDETestSupport"]),
+        .testTarget(name: "NSDENNTests", dependencies: ["NSDENN", "NSDETestSupport"]),
         .testTarget(name: "NSDEDataTests", dependencies: ["NSDEData"]),
+        .testTarget(name: "NSDEModelsTests", dependencies: ["NSDEModels", "NSDEData", "NSDETestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -2,3 +2,4 @@
 @_exported import NSDETensor
 @_exported import NSDENN
 @_exported import NSDEData
+@_exported import NSDEModels

@@ -1,9 +1,17 @@
 import ArgumentParser
 import NeuralSDE
 
+/// The `nsde` command-line tool.
 @main
 struct NSDE: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsde",
-        abstract: "Neural SDEs in Swift: continuous-depth networks with stochastic noise.")
+        abstract: "Neural SDEs in Swift: continuous-depth networks with stochastic noise (Liu et al. 2019).",
+        discussion: """
+        Human-readable output is the default; commands that take --json print one JSON object on \
+        stdout and nothing else there.
+        """,
+        version: NeuralSDEVersion.string,
+        subcommands: [Version.self, Info.self, Bench.self, Demo.self]
+    )
 }

@@ -47,7 +47,7 @@ public enum OneDNN {
     static func setThreadCount(_ n: Int) {
         setenv("OMP_NUM_THREADS", String(n), 1)
         typealias SetThreads = @convention(c) (Int32) -> Void
-        if let sym = dlsym(UnsafeMutableRawPointer(bitPattern: -2), "omp_set_num_threads") { // RTLD_DEFAULT
+        if let sym = dlsym(nil, "omp_set_num_threads") { // RTLD_DEFAULT on glibc
             unsafeBitCast(sym, to: SetThreads.self)(Int32(n))
         }
     }

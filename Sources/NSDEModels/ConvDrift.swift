@@ -1,0 +1,31 @@
+import NSDENN
+import NSDETensor
+
+/// The paper's drift network f(h, t; w) on `channels` feature maps (Liu et al. 2019, Fig. 2):
+///
+/// `GN → ReLU → ConcatConv → GN → ReLU → ConcatConv → GN → ReLU → ConcatConv → GN`, where
+/// `GN = GroupNorm(min(32, C), C)` and each `ConcatConv` appends the time channel and applies a
+/// 3x3 convolution with padding 1, so the output has the input's shape `[N, C, H, W]`.
+public final class ConvDrift: Module {
+    public let norm1: GroupNorm, conv1: ConcatConv2d
+    public let norm2: GroupNorm, conv2: ConcatConv2d
+    public let norm3: GroupNorm, conv3: ConcatConv2d
+    public let norm4: GroupNorm
+
+    public init(channels: Int) {
+        let groups = min(32, channels)
+        norm1 = GroupNorm(groups: groups, channels: channels); conv1 = ConcatConv2d(channels, channels)
+        norm2 = GroupNorm(groups: groups, channels: channels); conv2 = ConcatConv2d(channels, channels)
+        norm3 = GroupNorm(groups: groups, channels: channels); conv3 = ConcatConv2d(channels, channels)
+        norm4 = GroupNorm(groups: groups, channels: channels)
+        super.init()
+    }
+
+    /// f(h, t) for `h` of shape `[N, C, H, W]`.
+    public func callAsFunction(_ t: Float, _ h: Tensor) -> Tensor {
+        var x = conv1(t, norm1.withReLU(h))
+        x = conv2(t, norm2.withReLU(x))
+        x = conv3(t, norm3.withReLU(x))
+        return norm4(x)
+    }
+}

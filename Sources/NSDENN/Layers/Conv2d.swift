@@ -1,0 +1,55 @@
+import NSDETensor
+
+/// 2-D convolution over NCHW input with square kernels, stride and zero padding.
+///
+/// Parameters: `weight` `[out, in, k, k]` (PyTorch OIHW layout), `bias` `[out]`.
+public final class Conv2d: Module, Layer {
+    /// `[outChannels, inChannels, kernelSize, kernelSize]`.
+    public let weight: Parameter
+    /// `[outChannels]`, or `nil` without bias.
+    public let bias: Parameter?
+    /// Step between windows, in pixels.
+    public let stride: Int
+    /// Zeros added on each border, in pixels.
+    public let padding: Int
+
+    /// A layer with PyTorch's default initialisation drawn from ``Initializer/generator``.
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) {
+        precondition(inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
+                     "Conv2d: invalid configuration in \(inChannels) out \(outChannels) k \(kernelSize) stride \(stride) pad \(padding)")
+        let fanIn = inChannels * kernelSize * kernelSize
+        weight = Parameter(Initializer.kaimingUniform([outChannels, inChannels, kernelSize, kernelSize], fanIn: fanIn))
+        self.bias = bias ? Parameter(Initializer.biasUniform(outChannels, fanIn: fanIn)) : nil
+        self.stride = stride
+        self.padding = padding
+        super.init()
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4 && x.shape[1] == weight.shape[1],
+                     "Conv2d: expected input [N, \(weight.shape[1]), H, W], got \(x.shape)")
+        return x.conv2d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
+    }
+}
+
+/// The paper's time-dependent convolution: appends one constant channel holding `t` to the
+/// input and applies a `(C + 1) → out` convolution (Chen et al. 2018; Liu et al. 2019, Fig. 2).
+///
+/// The time channel comes first, as in the reference PyTorch code, so `weight[:, 0]` acts on t
+/// and a PyTorch re-implementation loads the same `state_dict`.
+public final class ConcatConv2d: Module {
+    /// The convolution over `[t, x]`: weight `[out, in + 1, k, k]`.
+    public let conv: Conv2d
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int = 3, stride: Int = 1, padding: Int = 1, bias: Bool = true) {
+        conv = Conv2d(inChannels + 1, outChannels, kernelSize: kernelSize, stride: stride, padding: padding, bias: bias)
+        super.init()
+    }
+
+    /// Applies the layer at time `t` to `x` of shape `[N, in, H, W]`.
+    public func callAsFunction(_ t: Float, _ x: Tensor) -> Tensor {
+        precondition(x.rank == 4, "ConcatConv2d: expected [N, C, H, W], got \(x.shape)")
+        let tt = Tensor(repeating: t, shape: [x.shape[0], 1, x.shape[2], x.shape[3]])
+        return conv(Tensor.concat([tt, x], axis: 1))
+    }
+}

@@ -1,0 +1,26 @@
+import NSDETensor
+
+/// Fully connected layer: `y = x Wᵀ + b` for `x` of shape `[N, inFeatures]`.
+///
+/// Parameters: `weight` `[outFeatures, inFeatures]`, `bias` `[outFeatures]` (PyTorch layout).
+public final class Linear: Module, Layer {
+    /// `[outFeatures, inFeatures]`.
+    public let weight: Parameter
+    /// `[outFeatures]`, or `nil` without bias.
+    public let bias: Parameter?
+
+    /// A layer with PyTorch's default initialisation drawn from ``Initializer/generator``.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
+        precondition(inFeatures > 0 && outFeatures > 0, "Linear: feature counts must be positive, got \(inFeatures) -> \(outFeatures)")
+        weight = Parameter(Initializer.kaimingUniform([outFeatures, inFeatures], fanIn: inFeatures))
+        self.bias = bias ? Parameter(Initializer.biasUniform(outFeatures, fanIn: inFeatures)) : nil
+        super.init()
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 2 && x.shape[1] == weight.shape[1],
+                     "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
+        let y = x.matmul(weight.value.transposed())
+        return bias.map { y + $0.value } ?? y
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import NeuralSDE
+
+extension NSDE.Bench {
+    struct Kernels: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "GEMM and 3x3 convolution throughput in GFLOP/s.",
+            discussion: """
+            GEMM through OpenBLAS at 512^3 and at the shapes a 3x3 convolution lowers to; \
+            convolution forward, backward-data and backward-weights through oneDNN on batch 64, \
+            64->64 channels, 3x3, padding 1, at 32x32 (the JSON contract fields) and 16x16.
+            """)
+
+        @Option(help: "Timed repetitions per kernel (median reported).")
+        var repeats: Int = 10
+        @Flag(help: "Print one JSON object: gemm_512_gflops, conv3x3_fwd_gflops, conv3x3_bwd_data_gflops, conv3x3_bwd_weight_gflops (32x32) and more.")
+        var json = false
+        @OptionGroup var threadOptions: ThreadOptions
+
+        func validate() throws {
+            guard repeats > 0 else { throw ValidationError("--repeats must be positive, got \(repeats)") }
+        }
+
+        func run() throws {
+            try threadOptions.apply()
+            var report: [String: Double] = ["threads": Double(Parallel.threadCount)]
+            // MARK: GEMM
+            func gemm(_ m: Int, _ n: Int, _ k: Int) -> Double {
+                let a = Tensor.randomUniform([m, k], seed: 1), b = Tensor.randomUniform([k, n], seed: 2)
+                let c = Tensor(uninitializedShape: [m, n])
+                let t = median(measure(warmup: 2, repeats: repeats) {
+                    GEMM.sgemm(transA: false, transB: false, m: m, n: n, k: k, a: a.storage.pointer, lda: k,
+                               b: b.storage.pointer, ldb: n, c: c.storage.pointer, ldc: n)
+                })
+                return 2 * Double(m * n * k) / t / 1e9
+            }
+            report["gemm_512_gflops"] = gemm(512, 512, 512)
+            // A 3x3, 64->64 convolution on one 32x32 image lowered by im2col: [64 x 576] x [576 x 1024].
+            report["gemm_conv_like_64x1024x576_gflops"] = gemm(64, 1024, 576)
+            // The weight-gradient shape of the same convolution: [64 x 1024] x [1024 x 576].
+            report["gemm_conv_like_64x576x1024_gflops"] = gemm(64, 576, 1024)
+            // MARK: Convolution
+            for size in [32, 16] {
+                let r = ConvolutionBenchmark.run(batch: 64, inChannels: 64, outChannels: 64, size: size, repeats: repeats)
+                let suffix = size == 32 ? "" : "_\(size)"
+                report["conv3x3_fwd_gflops\(suffix)"] = r.forward
+                report["conv3x3_bwd_data_gflops\(suffix)"] = r.backwardData
+                report["conv3x3_bwd_weight_gflops\(suffix)"] = r.backwardWeights
+            }
+            if json { try printJSON(report); return }
+            for key in report.keys.sorted() { print(String(format: "%-36@ %8.1f", key as NSString, report[key]!)) }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import NeuralSDE
+
+extension NSDE {
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the build configuration, BLAS and oneDNN versions, threads and CPU features.")
+
+        @Flag(help: "Print one JSON object with version, build, blas, blas_core, dnnl, dnnl_runtime, threads, cpu, cpu_features.")
+        var json = false
+
+        @OptionGroup var threadOptions: ThreadOptions
+
+        struct Report: Encodable {
+            let version: String
+            let build: String
+            let blas: String
+            let blas_core: String
+            let dnnl: String
+            let dnnl_runtime: String
+            let threads: Int
+            let cores: Int
+            let cpu: String
+            let cpu_features: [String]
+        }
+
+        func run() throws {
+            try threadOptions.apply()
+            let cpu = SystemInfo.cpu
+            let report = Report(
+                version: NeuralSDEVersion.string, build: SystemInfo.buildConfiguration,
+                blas: GEMM.openBLASConfig, blas_core: GEMM.openBLASCore,
+                dnnl: OneDNN.version, dnnl_runtime: OneDNN.runtime, threads: Parallel.threadCount,
+                cores: ProcessInfo.processInfo.activeProcessorCount, cpu: cpu.model, cpu_features: cpu.features)
+            if json { try printJSON(report); return }
+            print("""
+            nsde \(report.version) (\(report.build) build)
+            BLAS:     \(report.blas) [core \(report.blas_core)]
+            oneDNN:   \(report.dnnl) (\(report.dnnl_runtime))
+            threads:  \(report.threads) of \(report.cores) cores
+            CPU:      \(report.cpu)
+            features: \(report.cpu_features.joined(separator: " "))
+            """)
+        }
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+import NeuralSDE
+
+/// Options shared by commands that run kernels.
+struct ThreadOptions: ParsableArguments {
+    @Option(name: .long, help: "Threads for kernels, OpenBLAS and oneDNN (default: NSDE_THREADS or all cores).")
+    var threads: Int?
+
+    func apply() throws {
+        if let threads {
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            Parallel.threadCount = threads
+        }
+    }
+}

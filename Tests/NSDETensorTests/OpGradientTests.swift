@@ -1,0 +1,109 @@
+import NSDETensor
+import NSDETestSupport
+import XCTest
+
+/// Every differentiable op's gradient against central finite differences, and its forward-mode
+/// JVP against the reverse-mode gradient.
+final class OpGradientTests: XCTestCase {
+    func u(_ shape: [Int], _ seed: UInt64, low: Float = -1, high: Float = 1) -> Tensor {
+        TestData.uniform(shape, low: low, high: high, seed: seed)
+    }
+
+    func testBinaryOpsWithBroadcasting() {
+        let a = u([2, 3, 4], 1), b = u([3, 1], 2), c = u([4], 3, low: 0.5, high: 1.5)
+        assertGradientsMatchFiniteDifferences([a, b]) { weightedSum($0[0] + $0[1]) }
+        assertGradientsMatchFiniteDifferences([a, b]) { weightedSum($0[0] - $0[1]) }
+        assertGradientsMatchFiniteDifferences([a, b]) { weightedSum($0[0] * $0[1]) }
+        assertGradientsMatchFiniteDifferences([a, c]) { weightedSum($0[0] / $0[1]) }
+        assertGradientsMatchFiniteDifferences([b, a]) { weightedSum($0[0] * $0[1] + $0[0]) }
+    }
+
+    func testScalarAndUnaryOps() {
+        let x = u([3, 5], 4)
+        let pos = u([3, 5], 5, low: 0.3, high: 2)
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0] * 3 + 1) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum(2 - $0[0] / 4) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].tanh()) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].sigmoid()) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].softplus()) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].exp()) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].squared()) }
+        assertGradientsMatchFiniteDifferences([pos]) { weightedSum($0[0].log()) }
+        assertGradientsMatchFiniteDifferences([pos]) { weightedSum($0[0].sqrt()) }
+        assertGradientsMatchFiniteDifferences([pos]) { weightedSum($0[0].pow(1.5)) }
+        // Keep inputs away from the kinks of relu/abs/clamp so finite differences are valid.
+        let away = Elementwise.map(x) { $0 >= 0 ? $0 + 0.1 : $0 - 0.1 }
+        assertGradientsMatchFiniteDifferences([away]) { weightedSum($0[0].relu()) }
+        assertGradientsMatchFiniteDifferences([away]) { weightedSum($0[0].abs()) }
+        assertGradientsMatchFiniteDifferences([away * 2]) { weightedSum($0[0].clamped(min: -0.5, max: 0.5)) }
+    }
+
+    func testReductions() {
+        let x = u([2, 3, 4], 6)
+        assertGradientsMatchFiniteDifferences([x]) { $0[0].sum() }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].sum(axis: 1)) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].sum(axes: [0, 2], keepDims: true)) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].mean(axis: -1)) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].max(axis: 2)) }
+        assertGradientsMatchFiniteDifferences([x]) { $0[0].mean() }
+    }
+
+    func testMovement() {
+        let x = u([2, 3, 4], 7), y = u([2, 2, 4], 8)
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].reshaped([4, -1])) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].permuted([2, 0, 1])) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].transposed()) }
+        assertGradientsMatchFiniteDifferences([x, y]) { weightedSum(Tensor.concat([$0[0], $0[1]], axis: 1)) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].slice(axis: 2, 1..<3)) }
+        assertGradientsMatchFiniteDifferences([u([3, 1], 9)]) { weightedSum($0[0].broadcast(to: [2, 3, 4])) }
+        assertGradientsMatchFiniteDifferences([u([4, 5], 10)]) { weightedSum($0[0].gather([0, 4, 2, 2])) }
+    }
+
+    func testMatMul() {
+        let a = u([3, 4], 11), b = u([4, 5], 12), ba = u([2, 3, 4], 13), bb = u([2, 4, 5], 14)
+        assertGradientsMatchFiniteDifferences([a, b]) { weightedSum($0[0].matmul($0[1])) }
+        assertGradientsMatchFiniteDifferences([ba, bb]) { weightedSum($0[0].matmul($0[1])) }
+        assertGradientsMatchFiniteDifferences([ba, b]) { weightedSum($0[0].matmul($0[1])) }
+    }
+
+    func testGroupNorm() {
+        let x = u([2, 4, 3, 3], 15, low: -2, high: 2), g = u([4], 16, low: 0.5, high: 1.5), b = u([4], 17)
+        assertGradientsMatchFiniteDifferences([x, g, b], eps: 5e-3) { weightedSum($0[0].groupNorm(groups: 2, gamma: $0[1], beta: $0[2])) }
+        assertGradientsMatchFiniteDifferences([x], eps: 5e-3) { weightedSum($0[0].groupNorm(groups: 4)) }
+        assertGradientsMatchFiniteDifferences([x, g, b], eps: 1e-3) { weightedSum($0[0].groupNormReLU(groups: 2, gamma: $0[1], beta: $0[2])) }
+        // The fused op equals the composition.
+        XCTAssertEqual(x.groupNormReLU(groups: 2, gamma: g, beta: b).scalars, x.groupNorm(groups: 2, gamma: g, beta: b).relu().scalars)
+    }
+
+    func testGroupNormForwardMatchesDefinition() {
+        let x = u([2, 4, 2, 3], 18)
+        let y = x.groupNorm(groups: 2)
+        // Each (sample, group) block of 2 channels x 6 pixels has mean 0 and variance ~1.
+        for n in 0..<2 { for g in 0..<2 {
+            var vals: [Float] = []
+            for c in (2 * g)..<(2 * g + 2) { for i in 0..<2 { for j in 0..<3 { vals.append(y[n, c, i, j]) } } }
+            let mean = vals.reduce(0, +) / 12
+            let variance = vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 12
+            XCTAssertEqual(mean, 0, accuracy: 1e-5)
+            XCTAssertEqual(variance, 1, accuracy: 1e-3)
+        } }
+    }
+
+    func testPoolingAndSoftmax() {
+        let x = u([2, 3, 4, 4], 19)
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].avgPool2d(kernel: 2)) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].avgPool2d(kernel: 3, stride: 1)) }
+        assertGradientsMatchFiniteDifferences([x]) { weightedSum($0[0].globalAvgPool()) }
+        let logits = u([4, 5], 20, low: -3, high: 3)
+        assertGradientsMatchFiniteDifferences([logits]) { weightedSum($0[0].logSoftmax()) }
+        assertGradientsMatchFiniteDifferences([logits]) { weightedSum($0[0].softmax()) }
+    }
+
+    func testSoftmaxRowsSumToOneAndAreStable() {
+        let x = Tensor(shape: [2, 3], scalars: [1000, 1001, 1002, -5, 0, 5])
+        let p = x.softmax()
+        XCTAssertTrue(p.isFinite)
+        XCTAssertEqual(p[0, 0] + p[0, 1] + p[0, 2], 1, accuracy: 1e-6)
+        XCTAssertEqual(p[1, 2], Float(exp(5.0) / (exp(-5.0) + 1 + exp(5.0))), accuracy: 1e-6)
+    }
+}

@@ -1,0 +1,57 @@
+import NSDETensor
+import XCTest
+
+/// Helpers shared by the test targets: random tensors and finite-difference gradient checks.
+public enum TestData {
+    /// Uniform values in [low, high), reproducible from `seed`.
+    public static func uniform(_ shape: [Int], low: Float = -1, high: Float = 1, seed: UInt64) -> Tensor {
+        var g = PhiloxGenerator(seed: seed, stream: 777)
+        let n = shape.reduce(1, *)
+        return Tensor(shape: shape, scalars: (0..<n).map { _ in low + (high - low) * g.nextUniform() })
+    }
+}
+
+/// Compares the reverse-mode gradient of `loss(inputs)` with central finite differences.
+///
+/// The loss is evaluated in Float32 but every reduction accumulates in Double, so with inputs of
+/// order 1 and `eps = 1e-2` the truncation and rounding errors stay well below the tolerance.
+/// Every coordinate is checked (keep shapes small). Also checks forward mode when `checkJVP`:
+/// ⟨∇L, v⟩ must equal the JVP of L along v.
+public func assertGradientsMatchFiniteDifferences(
+    _ inputs: [Tensor], eps: Float = 1e-2, relativeTolerance: Double = 2e-2, absoluteTolerance: Double = 2e-3,
+    checkJVP: Bool = true, file: StaticString = #filePath, line: UInt = #line,
+    _ loss: @escaping ([Tensor]) -> Tensor
+) {
+    let (_, grads) = valueAndGradient(of: loss, at: inputs)
+    for (k, x) in inputs.enumerated() {
+        var maxError = 0.0, worst = ""
+        for i in 0..<x.count {
+            func evaluate(_ delta: Float) -> Double {
+                let perturbed = x.copy()
+                perturbed.storage.pointer[i] += delta
+                var args = inputs
+                args[k] = perturbed
+                return Double(noGrad { loss(args) }.item)
+            }
+            let fd = (evaluate(eps) - evaluate(-eps)) / Double(2 * eps)
+            let ad = Double(grads[k].storage.pointer[i])
+            let err = abs(fd - ad) / (absoluteTolerance + relativeTolerance * max(abs(fd), abs(ad)))
+            if err > maxError { maxError = err; worst = "input \(k) element \(i): finite difference \(fd), autodiff \(ad)" }
+        }
+        XCTAssertLessThanOrEqual(maxError, 1, "gradient mismatch at \(worst)", file: file, line: line)
+    }
+    guard checkJVP else { return }
+    // ⟨∇L, v⟩ = JVP of L along v, for a random direction v.
+    let tangents = inputs.enumerated().map { TestData.uniform($1.shape, seed: 9_000 + UInt64($0)) }
+    let (_, jvp) = valueAndJVP(of: loss, at: inputs, tangents: tangents)
+    var dot = 0.0
+    for (g, v) in zip(grads, tangents) { for i in 0..<g.count { dot += Double(g.storage.pointer[i]) * Double(v.storage.pointer[i]) } }
+    let j = Double(jvp.item)
+    XCTAssertEqual(j, dot, accuracy: 1e-3 + 1e-3 * abs(dot), "JVP \(j) does not match <grad, v> \(dot)", file: file, line: line)
+}
+
+/// A fixed random weighting so that a tensor-valued function becomes a scalar loss that
+/// depends on every output element differently.
+public func weightedSum(_ y: Tensor, seed: UInt64 = 4242) -> Tensor {
+    (y * TestData.uniform(y.shape, seed: seed)).sum()
+}
