@@ -104,7 +104,7 @@ public struct IDXArray: Equatable, Sendable {
                   payload: Self.bigEndianBytes(values.map { $0.bitPattern }, width: 8))
     }
 
-    /// The elements of a `uint8` array (no copy of the decoding work: the payload itself);
+    /// The elements of a `uint8` array (the payload itself, no decoding needed);
     /// `nil` for other types.
     public var uint8Values: [UInt8]? { elementType == .uint8 ? payload : nil }
 

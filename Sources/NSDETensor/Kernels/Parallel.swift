@@ -37,7 +37,11 @@ public enum Parallel {
 
     /// Calls `body` on disjoint sub-ranges covering `0..<count`, in parallel when the work is
     /// large enough (`count >= 2 * grain`). `body` must only write to its own sub-range.
-    @inlinable
+    ///
+    /// The chunks run on oneDNN's OpenMP thread team when the OpenMP runtime is loaded, so the
+    /// Swift kernels and the convolutions share one pool: a second pool would compete with the
+    /// OpenMP threads that spin between parallel regions. Without OpenMP, Dispatch is used.
+    /// Which chunk covers which range depends only on `count`, `grain` and ``threadCount``.
     public static func forEachChunk(_ count: Int, grain: Int = 32_768, _ body: (Range<Int>) -> Void) {
         let threads = threadCount
         if threads <= 1 || count < 2 * grain {
@@ -46,10 +50,59 @@ public enum Parallel {
         }
         let chunks = min(threads, (count + grain - 1) / grain)
         let per = (count + chunks - 1) / chunks
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = c * per
-            let hi = min(count, lo + per)
-            if lo < hi { body(lo..<hi) }
+        withoutActuallyEscaping(body) { body in
+            if let omp = OpenMP.runtime {
+                var context = ChunkContext(body: body, count: count, chunks: chunks, per: per, numThreads: omp.numThreads)
+                withUnsafeMutablePointer(to: &context) { ctx in
+                    omp.parallel(ompTrampoline, UnsafeMutableRawPointer(ctx), UInt32(chunks), 0)
+                }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                    let lo = c * per
+                    let hi = min(count, lo + per)
+                    if lo < hi { body(lo..<hi) }
+                }
+            }
         }
     }
+
+    /// What each OpenMP thread needs to run its share of the chunks.
+    struct ChunkContext {
+        let body: (Range<Int>) -> Void
+        let count: Int, chunks: Int, per: Int
+        let numThreads: @convention(c) () -> Int32
+    }
+}
+
+/// Runs the chunks `thread, thread + team size, ...` of a ``Parallel/ChunkContext``.
+private let ompTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
+    let ctx = raw!.assumingMemoryBound(to: Parallel.ChunkContext.self)
+    let team = Int(ctx.pointee.numThreads())
+    var c = Int(OpenMP.runtime!.threadNum())
+    while c < ctx.pointee.chunks {
+        let lo = c * ctx.pointee.per
+        let hi = min(ctx.pointee.count, lo + ctx.pointee.per)
+        if lo < hi { ctx.pointee.body(lo..<hi) }
+        c += max(team, 1)
+    }
+}
+
+/// The entry points of the OpenMP runtime (GNU libgomp) that oneDNN loaded, found at run time.
+enum OpenMP {
+    struct Runtime {
+        let parallel: @convention(c) (@convention(c) (UnsafeMutableRawPointer?) -> Void, UnsafeMutableRawPointer?, UInt32, UInt32) -> Void
+        let threadNum: @convention(c) () -> Int32
+        let numThreads: @convention(c) () -> Int32
+    }
+
+    /// `nil` when no OpenMP runtime is loaded in the process.
+    static let runtime: Runtime? = {
+        _ = OneDNN.engine   // make sure oneDNN (and its OpenMP runtime) is initialised
+        guard let p = dlsym(nil, "GOMP_parallel"), let t = dlsym(nil, "omp_get_thread_num"),
+              let n = dlsym(nil, "omp_get_num_threads") else { return nil }
+        typealias Parallel = @convention(c) (@convention(c) (UnsafeMutableRawPointer?) -> Void, UnsafeMutableRawPointer?, UInt32, UInt32) -> Void
+        typealias IntFn = @convention(c) () -> Int32
+        return Runtime(parallel: unsafeBitCast(p, to: Parallel.self), threadNum: unsafeBitCast(t, to: IntFn.self),
+                       numThreads: unsafeBitCast(n, to: IntFn.self))
+    }()
 }
