@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh --python
+# Short OpenMP spin-wait (see OpenMPEnvironment in Parallel.swift): libgomp reads it at load.
+export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-10000}"
 swift test -c release -Xswiftc -enable-testing "$@"

@@ -1,8 +1,17 @@
 import ArgumentParser
 import NeuralSDE
 
-/// The `nsde` command-line tool.
+/// Entry point: fixes the OpenMP environment (see ``OpenMPEnvironment``), then parses the
+/// command line.
 @main
+enum Entry {
+    static func main() {
+        OpenMPEnvironment.relaunchIfNeeded()
+        NSDE.main()
+    }
+}
+
+/// The `nsde` command-line tool.
 struct NSDE: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsde",

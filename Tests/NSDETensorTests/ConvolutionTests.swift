@@ -144,6 +144,30 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    func testEveryInternalLayoutMatchesIm2Col() {
+        // The automatic policy picks the layout per pass and channel count; force each one too.
+        let saved = OneDNNConvolution.layout
+        defer { OneDNNConvolution.layout = saved }
+        for layout in [OneDNNConvolution.Layout.blocked, .nhwc, .plain, .automatic] {
+            OneDNNConvolution.layout = layout
+            for (i, c) in [(2, 3, 8, 7, 7, 3, 1, 1), (2, 13, 9, 6, 11, 3, 2, 0), (2, 16, 8, 10, 10, 4, 2, 1)].enumerated() {
+                let g = geometry(c)
+                let x = random(g.inputShape, seed: UInt64(20 * i + 1)), w = random(g.weightShape, seed: UInt64(20 * i + 2))
+                let b = random([g.outChannels], seed: UInt64(20 * i + 3)), dy = random(g.outputShape, seed: UInt64(20 * i + 4))
+                let y = Convolution.forward(x, weight: w, bias: b, stride: g.stride, padding: g.padding, backend: .oneDNN)
+                let r = Convolution.backward(dy, input: x, weight: w, stride: g.stride, padding: g.padding, needBias: true,
+                                             backend: .oneDNN)
+                let yRef = Convolution.forward(x, weight: w, bias: b, stride: g.stride, padding: g.padding, backend: .im2col)
+                let rRef = Convolution.backward(dy, input: x, weight: w, stride: g.stride, padding: g.padding, needBias: true,
+                                                backend: .im2col)
+                assertClose(y, yRef, "forward \(layout) \(g)")
+                assertClose(r.input!, rRef.input!, "backward-data \(layout) \(g)")
+                assertClose(r.weight!, rRef.weight!, "backward-weights \(layout) \(g)")
+                assertClose(r.bias!, rRef.bias!, "bias \(layout) \(g)")
+            }
+        }
+    }
+
     func testCombinedBackwardMatchesSeparatePasses() {
         // The combined call shares the converted output gradient between both passes; every
         // subset of requested gradients must give the same numbers.
@@ -273,7 +297,7 @@ final class ConvolutionTests: XCTestCase {
             _ = Convolution.backward(dy, input: x, weight: w, padding: 1, needBias: true, backend: .oneDNN)
         }
         XCTAssertEqual(OneDNNConvolution.cachedPlanCount, count)
-        let impl = OneDNNConvolution.implementations(g)
+        let impl = Convolution.oneDNNImplementations(inputShape: g.inputShape, weightShape: g.weightShape, padding: 1)
         XCTAssertFalse(impl.forward.isEmpty)
         XCTAssertFalse(impl.backwardData.isEmpty)
         XCTAssertFalse(impl.backwardWeights.isEmpty)
@@ -320,46 +344,3 @@ final class ConvolutionTests: XCTestCase {
     }
 }
 
-// TEMPORARY BENCHMARK (to be deleted)
-extension ConvolutionTests {
-    func testZZBenchmark() throws {
-        guard let rounds = ProcessInfo.processInfo.environment["CONV_BENCH_ROUNDS"].flatMap(Int.init) else { throw XCTSkip("no bench") }
-        let threadList = (ProcessInfo.processInfo.environment["CONV_BENCH_THREADS"] ?? "1,2").split(separator: ",").map { Int($0)! }
-        let configs = [(64, 64, 64, 32), (64, 64, 64, 16), (128, 65, 64, 30)]
-        let layouts: [OneDNNConvolution.Layout] = [.blocked, .nhwc, .plain]
-        let saved = Parallel.threadCount
-        defer { Parallel.threadCount = saved; OneDNNConvolution.layout = .blocked }
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
-        for t in threadList {
-            Parallel.threadCount = t
-            for (n, c, o, s) in configs {
-                let g = Conv2DGeometry(batch: n, inChannels: c, height: s, width: s, outChannels: o, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
-                let x = random(g.inputShape, seed: 1), w = random(g.weightShape, seed: 2), b = random([o], seed: 3), dy = random(g.outputShape, seed: 4)
-                var best = [[Double]](repeating: [Double](repeating: 1e9, count: 4), count: layouts.count)
-                for r in 0..<(rounds + 1) {
-                    for (li, l) in layouts.enumerated() {
-                        OneDNNConvolution.layout = l
-                        var t0 = now()
-                        _ = Convolution.forward(x, weight: w, bias: b, padding: 1, backend: .oneDNN)
-                        let tf = now() - t0; t0 = now()
-                        _ = Convolution.backwardData(dy, weight: w, inputShape: g.inputShape, padding: 1, backend: .oneDNN)
-                        let td = now() - t0; t0 = now()
-                        _ = Convolution.backwardWeights(dy, input: x, weightShape: g.weightShape, withBias: true, padding: 1, backend: .oneDNN)
-                        let tw = now() - t0; t0 = now()
-                        _ = Convolution.backward(dy, input: x, weight: w, padding: 1, needInput: true, needWeight: true, needBias: true, backend: .oneDNN)
-                        let tb = now() - t0
-                        if r > 0 { for (k, v) in [tf, td, tw, tb].enumerated() { best[li][k] = min(best[li][k], v) } }
-                    }
-                }
-                for (li, l) in layouts.enumerated() {
-                    OneDNNConvolution.layout = l
-                    let impl = OneDNNConvolution.implementations(g)
-                    let gf = best[li].map { g.flops / $0 / 1e9 }
-                    print(String(format: "BENCH threads=%d N=%d C=%d O=%d %dx%d %-8@ fwd %6.1f  bwdD %6.1f  bwdW %6.1f  bwd(all) %6.1f GF/s (x2 flops) | ms fwd %.1f bwdD %.1f bwdW %.1f bwdAll %.1f [%@ %@ %@]",
-                                 t, n, c, o, s, s, "\(l)" as NSString, gf[0], gf[1], gf[2], 2 * gf[3], best[li][0] * 1e3, best[li][1] * 1e3, best[li][2] * 1e3, best[li][3] * 1e3,
-                                 impl.forward as NSString, impl.backwardData as NSString, impl.backwardWeights as NSString))
-                }
-            }
-        }
-    }
-}

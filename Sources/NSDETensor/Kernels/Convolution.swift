@@ -89,8 +89,9 @@ public enum ConvolutionBackend: Sendable {
 /// 2-D convolution kernels without autodiff: forward, backward-data (gradient of the input) and
 /// backward-weights (gradients of the weight and bias). Tensors are NCHW / OIHW and contiguous.
 ///
-/// The oneDNN path converts to oneDNN's blocked layouts internally (see ``OneDNNConvolution``)
-/// and caches its primitives per geometry, so repeated calls cost no set-up.
+/// The oneDNN path converts, per pass, to the internal layout measured fastest for the geometry
+/// (see ``OneDNNConvolution``) and caches its primitives per geometry, so repeated calls cost no
+/// set-up.
 public enum Convolution {
     /// The implementation used when a call does not name one. Set it before starting work;
     /// it is read, not synchronised.
@@ -99,6 +100,14 @@ public enum Convolution {
     /// Floating-point operations of one pass: `2 · N · O · C · kh · kw · Ho · Wo`.
     public static func flops(inputShape: [Int], weightShape: [Int], stride: Int = 1, padding: Int = 0) -> Double {
         Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, stride: stride, padding: padding).flops
+    }
+
+    /// The oneDNN implementations the three passes use for a geometry, for example
+    /// `"jit:avx2"` or `"x64:gemm:jit"` (for reports). Creates the plans if needed.
+    public static func oneDNNImplementations(inputShape: [Int], weightShape: [Int], stride: Int = 1, padding: Int = 0)
+        -> (forward: String, backwardData: String, backwardWeights: String) {
+        OneDNNConvolution.implementations(Conv2DGeometry(inputShape: inputShape, weightShape: weightShape,
+                                                         stride: stride, padding: padding))
     }
 
     /// `y = x ⋆ w + b`: input `[N, C, H, W]`, weight `[O, C, kh, kw]`, bias `[O]` → `[N, O, Ho, Wo]`.
@@ -183,29 +192,54 @@ public enum Convolution {
 
 /// The oneDNN convolution path.
 ///
-/// Layout: public tensors are NCHW/OIHW; the primitives are created with `dnnl_format_tag_any`,
-/// so on this AVX2 machine oneDNN picks its blocked layouts (`nChw8c` activations, `OIhw8i8o`
-/// weights) and its `jit:avx2` kernels, and every call reorders in and out. Measured on the
-/// target machine (1 thread, batch 64, 64→64, 3x3), the blocked JIT kernels plus reorders run
-/// at about 34–37 GFLOP/s against 15–30 GFLOP/s for oneDNN's GEMM kernels working on NCHW
-/// directly; NHWC with reorders is close to, but not above, the blocked layout.
+/// Layout: public tensors are NCHW/OIHW. Inside, each pass uses the layout measured fastest
+/// end to end for its geometry (``resolvedLayout(_:_:)``): usually oneDNN's own choice
+/// (`dnnl_format_tag_any`: `nChw8c` activations, `OIhw8i8o` weights, `jit:avx2` kernels on
+/// this AVX2 machine) with reorders in and out on every call, NHWC for channel counts that are
+/// not multiples of 8, plain NCHW for inputs with fewer than 8 channels. Weights are reordered
+/// on every call (they change every optimizer step, and they are small).
 ///
 /// Plans (primitive, reorders, scratchpad size) are cached by geometry, bias, pass and thread
 /// count under a lock. Execution uses user-mode scratchpads and per-call memory objects, so
 /// concurrent calls from several threads are safe.
 enum OneDNNConvolution {
-    /// How activations are laid out inside oneDNN (internal, for measurements).
+    /// How activations are laid out inside oneDNN.
     enum Layout: Sendable {
+        /// Per pass and geometry, from measurements on the target machine (see ``resolvedLayout(_:_:)``).
+        case automatic
         /// `dnnl_format_tag_any`: oneDNN's choice (blocked `nChw8c` with AVX2).
         case blocked
         /// NHWC activations, weights in oneDNN's choice.
         case nhwc
-        /// NCHW activations used as they are (no activation reorders; GEMM-based kernels).
+        /// NCHW activations used as they are (no activation reorders; oneDNN's GEMM-based kernels).
         case plain
     }
 
-    /// The layout new plans use. Internal: changed by measurements only.
-    nonisolated(unsafe) static var layout: Layout = .blocked
+    /// The layout policy for new plans. Internal: benchmarks force one layout to compare.
+    nonisolated(unsafe) static var layout: Layout = .automatic
+
+    /// The layout a pass uses for a geometry.
+    ///
+    /// Measured end to end (NCHW in, NCHW out, reorders included) on the 2-core AVX2 target:
+    /// - fewer than 8 input channels (a network's first layer): oneDNN's JIT kernels keep the
+    ///   input plain but want a blocked output, and reordering that large output costs more than
+    ///   the convolution, so its GEMM kernels on NCHW win (batch 128, 1→64 at 28x28, 1 thread:
+    ///   forward 16 vs 12, backward-data 21 vs 3.5, backward-weights 5.6 vs 3.0 GFLOP/s). The
+    ///   exception is the weight gradient with 3 input channels (RGB), where the JIT kernel wins
+    ///   (3→64 at 32x32: 17.5 vs 12.5 GFLOP/s);
+    /// - more than 8 input channels but not a multiple of 8 (the 64 + 1 time-channel convolution):
+    ///   the blocked layout pads the channels to the next multiple of 8, NHWC does not; NHWC wins
+    ///   the forward (65→64 at 30x30: 35.4–36.0 vs 33.5 GFLOP/s) and, slightly, the weight
+    ///   gradient (27–28.5 vs 26.6–27), the blocked layout wins the input gradient (34.4 vs 31);
+    /// - otherwise the blocked layout (nChw8c) wins every pass (64→64 3x3: 35–37 GFLOP/s against
+    ///   34–36 for NHWC and 15–30 for NCHW).
+    static func resolvedLayout(_ pass: Pass, _ g: Conv2DGeometry) -> Layout {
+        if layout != .automatic { return layout }
+        let c = g.inChannels
+        if c < 8 { return pass == .backwardWeights && c == 3 ? .blocked : .plain }
+        if c % 8 != 0 { return pass == .backwardData ? .blocked : .nhwc }
+        return .blocked
+    }
 
     // oneDNN execution argument indices (dnnl_types.h).
     static let argSrc: Int32 = 1
@@ -306,7 +340,7 @@ enum OneDNNConvolution {
     /// is created, so the count is part of the plan key.
     static func syncThreads() -> Int {
         let n = Parallel.threadCount
-        _ = OneDNN.engine // the engine's initialiser sets the OpenMP environment first
+        _ = OneDNN.engine // initialise oneDNN (and its OpenMP runtime) first
         if let get = ompGetMaxThreads, let set = ompSetNumThreads, Int(get()) != n { set(Int32(n)) }
         return n
     }
@@ -345,7 +379,7 @@ enum OneDNNConvolution {
 
     /// The cached plan for a pass, created on first use.
     static func plan(_ g: Conv2DGeometry, _ pass: Pass, bias: Bool, threads: Int) -> Plan {
-        let key = PlanKey(geometry: g, pass: pass, bias: bias, threads: threads, layout: layout)
+        let key = PlanKey(geometry: g, pass: pass, bias: bias, threads: threads, layout: resolvedLayout(pass, g))
         lock.lock()
         defer { lock.unlock() }
         if let p = plans[key] { return p }
@@ -358,7 +392,7 @@ enum OneDNNConvolution {
         let g = key.geometry
         let actTag: dnnl_format_tag_t
         switch key.layout {
-        case .blocked: actTag = dnnl_format_tag_any
+        case .blocked, .automatic: actTag = dnnl_format_tag_any
         case .nhwc: actTag = dnnl_nhwc
         case .plain: actTag = dnnl_nchw
         }

@@ -5,7 +5,6 @@ import Foundation
 public enum OneDNN {
     /// The CPU engine all primitives are created on.
     nonisolated(unsafe) public static let engine: dnnl_engine_t = {
-        Parallel.configureRuntimeEnvironment()
         var e: dnnl_engine_t?
         check(dnnl_engine_create(&e, dnnl_cpu, 0), "dnnl_engine_create")
         return e!

@@ -6,12 +6,11 @@ import CBLAS
 /// loop across them.
 ///
 /// OpenBLAS (pthreads) and oneDNN (OpenMP) keep their own pools. Calls into them never overlap
-/// (the library issues one kernel at a time), and OpenMP threads are told to sleep rather than
-/// spin when idle (`OMP_WAIT_POLICY=PASSIVE`, set before oneDNN starts), so the pools do not fight
-/// over the cores.
+/// (the library issues one kernel at a time); the Swift kernels run on the OpenMP team, and
+/// `nsde` shortens the OpenMP spin-wait (``OpenMPEnvironment``), so the pools do not fight over
+/// the cores.
 public enum Parallel {
     nonisolated(unsafe) private static var _threads: Int = {
-        configureRuntimeEnvironment()
         let env = ProcessInfo.processInfo.environment["NSDE_THREADS"].flatMap(Int.init)
         let n = max(1, env ?? ProcessInfo.processInfo.activeProcessorCount)
         openblas_set_num_threads(Int32(n))
@@ -27,12 +26,6 @@ public enum Parallel {
             openblas_set_num_threads(Int32(newValue))
             OneDNN.setThreadCount(newValue)
         }
-    }
-
-    /// Sets OpenMP's environment before oneDNN's runtime reads it.
-    static func configureRuntimeEnvironment() {
-        setenv("OMP_WAIT_POLICY", "PASSIVE", 0)
-        setenv("GOMP_SPINCOUNT", "0", 0)
     }
 
     /// Calls `body` on disjoint sub-ranges covering `0..<count`, in parallel when the work is
@@ -105,4 +98,29 @@ enum OpenMP {
         return Runtime(parallel: unsafeBitCast(p, to: Parallel.self), threadNum: unsafeBitCast(t, to: IntFn.self),
                        numThreads: unsafeBitCast(n, to: IntFn.self))
     }()
+}
+
+/// OpenMP settings that must be in the environment before the process starts.
+///
+/// GNU libgomp (loaded with oneDNN) reads `OMP_WAIT_POLICY` and `GOMP_SPINCOUNT` once, when the
+/// library loads, and by default idle threads spin for about 300,000 iterations between
+/// parallel regions. On a 2-core machine that is busy with anything else, that spinning steals
+/// the cores the kernels need (measured here: 60 % of all cycles under a load of 4). A program
+/// can only change it by setting the variables and starting again.
+public enum OpenMPEnvironment {
+    /// The spin count used when the user has set neither variable: short enough that idle
+    /// threads sleep within microseconds, long enough to bridge back-to-back kernels.
+    public static let defaultSpinCount = "10000"
+
+    /// Re-executes the current program with `GOMP_SPINCOUNT` set, unless the user set
+    /// `OMP_WAIT_POLICY` or `GOMP_SPINCOUNT` themselves (or `NSDE_NO_RELAUNCH`). Call it first
+    /// thing in `main`. Returns normally when no relaunch is needed or possible.
+    public static func relaunchIfNeeded() {
+        let env = ProcessInfo.processInfo.environment
+        guard env["OMP_WAIT_POLICY"] == nil, env["GOMP_SPINCOUNT"] == nil, env["NSDE_NO_RELAUNCH"] == nil else { return }
+        setenv("GOMP_SPINCOUNT", defaultSpinCount, 1)
+        setenv("NSDE_NO_RELAUNCH", "1", 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // execv only returns on failure: carry on with the default settings.
+    }
 }

@@ -45,8 +45,11 @@ public final class BufferPool: @unchecked Sendable {
     private var _liveBytes = 0
     private var _peakLiveBytes = 0
 
-    /// Largest number of idle bytes kept for reuse; freed buffers beyond it go back to the system.
-    public var idleLimitBytes = 2 << 30
+    /// Largest number of idle bytes kept for reuse; freed buffers beyond it go back to the
+    /// system. Defaults to a quarter of physical memory, so that a training step's whole
+    /// working set (several GiB for the paper model at batch 128) is recycled rather than
+    /// faulted in again every step.
+    public var idleLimitBytes = Int(ProcessInfo.processInfo.physicalMemory / 4)
 
     private init() {}
 

@@ -1,0 +1,147 @@
+import XCTest
+@testable import NSDETensor
+
+/// Winograd F(4x4, 3x3) convolution against the im2col reference: forward (with and without
+/// bias), backward-data and backward-weights (with the bias gradient), padding 1 and 0, ragged
+/// and exact tilings, 1 and 2 threads.
+final class WinogradTests: XCTestCase {
+    /// Deterministic uniform values in [-1, 1) (xorshift64*), independent of the library's RNG.
+    private func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        let t = Tensor(uninitializedShape: shape)
+        for i in 0..<t.count {
+            s ^= s >> 12; s ^= s << 25; s ^= s >> 27
+            let bits = (s &* 0x2545_F491_4F6C_DD1D) >> 40 // 24 bits
+            t.storage.pointer[i] = Float(bits) / Float(1 << 23) - 1
+        }
+        return t
+    }
+
+    /// `‖a − b‖ / ‖b‖` (Frobenius), in double precision.
+    private func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
+        precondition(a.shape == b.shape, "shapes \(a.shape) and \(b.shape) differ")
+        var num = 0.0, den = 0.0
+        for i in 0..<a.count {
+            let x = Double(a.storage.pointer[i]), y = Double(b.storage.pointer[i])
+            num += (x - y) * (x - y)
+            den += y * y
+        }
+        return den == 0 ? num.squareRoot() : (num / den).squareRoot()
+    }
+
+    private func assertClose(_ a: Tensor, _ b: Tensor, _ what: String, bound: Double = 1e-5,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
+        guard a.shape == b.shape else { return }
+        let err = relativeError(a, b)
+        XCTAssertLessThan(err, bound, "\(what): relative error \(err)", file: file, line: line)
+    }
+
+    /// (N, C, O, H, W, padding).
+    private let cases: [(Int, Int, Int, Int, Int, Int)] = [
+        (1, 1, 1, 1, 1, 1),
+        (1, 1, 1, 3, 3, 0),
+        (2, 3, 4, 4, 4, 1),
+        (1, 5, 7, 8, 8, 1),
+        (3, 2, 3, 5, 7, 1),
+        (2, 17, 9, 13, 11, 1),
+        (1, 9, 17, 12, 13, 0),
+        (2, 8, 8, 6, 10, 0),
+        (3, 16, 16, 9, 9, 1),
+        (1, 4, 6, 1, 13, 1),
+        (2, 11, 5, 13, 2, 1),
+        (1, 6, 3, 4, 4, 0),
+        (2, 7, 12, 8, 8, 0),
+        (1, 3, 2, 3, 11, 0),
+        (2, 65, 64, 7, 6, 1),
+    ]
+
+    private func check(_ c: (Int, Int, Int, Int, Int, Int), seed: UInt64, file: StaticString = #filePath,
+                       line: UInt = #line) {
+        let (n, cin, cout, h, w, p) = c
+        let g = Conv2DGeometry(batch: n, inChannels: cin, height: h, width: w, outChannels: cout,
+                               kernelHeight: 3, kernelWidth: 3, stride: 1, padding: p)
+        XCTAssertTrue(WinogradConvolution.supports(g))
+        let x = random(g.inputShape, seed: seed)
+        let wt = random(g.weightShape, seed: seed + 1)
+        let b = random([cout], seed: seed + 2)
+        let dy = random(g.outputShape, seed: seed + 3)
+        let tag = "\(g)"
+
+        let y = WinogradConvolution.forward(x, weight: wt, padding: p)
+        let yRef = Convolution.forward(x, weight: wt, padding: p, backend: .im2col)
+        assertClose(y, yRef, "forward \(tag)", file: file, line: line)
+
+        let yb = WinogradConvolution.forward(x, weight: wt, bias: b, padding: p)
+        let ybRef = Convolution.forward(x, weight: wt, bias: b, padding: p, backend: .im2col)
+        assertClose(yb, ybRef, "forward+bias \(tag)", file: file, line: line)
+
+        let dx = WinogradConvolution.backwardData(dy, weight: wt, padding: p)
+        let dxRef = Convolution.backwardData(dy, weight: wt, inputShape: g.inputShape, padding: p, backend: .im2col)
+        assertClose(dx, dxRef, "backwardData \(tag)", file: file, line: line)
+
+        let (dw, db) = WinogradConvolution.backwardWeights(dy, input: x, withBias: true, padding: p)
+        let (dwRef, dbRef) = Convolution.backwardWeights(dy, input: x, weightShape: g.weightShape, withBias: true,
+                                                         padding: p, backend: .im2col)
+        assertClose(dw, dwRef, "backwardWeights \(tag)", file: file, line: line)
+        assertClose(db!, dbRef!, "backwardBias \(tag)", file: file, line: line)
+
+        let (dw2, db2) = WinogradConvolution.backwardWeights(dy, input: x, padding: p)
+        XCTAssertNil(db2)
+        XCTAssertEqual(dw2.scalars, dw.scalars, "backwardWeights without bias \(tag)", file: file, line: line)
+    }
+
+    func testMatchesIm2ColOneThread() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        Parallel.threadCount = 1
+        for (i, c) in cases.enumerated() { check(c, seed: UInt64(10 * i + 1)) }
+    }
+
+    func testMatchesIm2ColTwoThreads() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        Parallel.threadCount = 2
+        for (i, c) in cases.enumerated() { check(c, seed: UInt64(10 * i + 5)) }
+    }
+
+    /// Several blocks per thread, a partial last block and tile rows wider than one vector of 8
+    /// tiles (W = 37: 10 tiles per row).
+    func testManyBlocks() {
+        let saved = (Parallel.threadCount, WinogradConvolution.blockTiles)
+        defer { Parallel.threadCount = saved.0; WinogradConvolution.blockTiles = saved.1 }
+        WinogradConvolution.blockTiles = 16
+        for threads in [1, 2] {
+            Parallel.threadCount = threads
+            check((5, 6, 5, 11, 37, 1), seed: UInt64(100 + threads))
+            check((3, 4, 7, 18, 19, 0), seed: UInt64(200 + threads))
+        }
+    }
+
+    /// The geometries of the Neural SDE model, at a small batch: 64 and 65 input channels at
+    /// 30x30, and 26x26 (7 tiles per row).
+    func testModelShapes() {
+        check((2, 65, 64, 30, 30, 1), seed: 300)
+        check((2, 64, 64, 26, 26, 1), seed: 301)
+    }
+
+    /// Padding 1 keeps the spatial size, padding 0 shrinks it by 2; other geometries are not
+    /// supported.
+    func testSupportsAndShapes() {
+        let x = random([1, 2, 6, 5], seed: 7), w = random([3, 2, 3, 3], seed: 8)
+        XCTAssertEqual(WinogradConvolution.forward(x, weight: w).shape, [1, 3, 6, 5])
+        XCTAssertEqual(WinogradConvolution.forward(x, weight: w, padding: 0).shape, [1, 3, 4, 3])
+        XCTAssertEqual(WinogradConvolution.backwardData(random([1, 3, 4, 3], seed: 9), weight: w, padding: 0).shape,
+                       [1, 2, 6, 5])
+        func g(_ k: Int, _ s: Int, _ p: Int) -> Conv2DGeometry {
+            Conv2DGeometry(batch: 1, inChannels: 1, height: 8, width: 8, outChannels: 1, kernelHeight: k,
+                           kernelWidth: k, stride: s, padding: p)
+        }
+        XCTAssertTrue(WinogradConvolution.supports(g(3, 1, 1)))
+        XCTAssertTrue(WinogradConvolution.supports(g(3, 1, 0)))
+        XCTAssertFalse(WinogradConvolution.supports(g(3, 2, 1)))
+        XCTAssertFalse(WinogradConvolution.supports(g(3, 1, 2)))
+        XCTAssertFalse(WinogradConvolution.supports(g(1, 1, 0)))
+        XCTAssertFalse(WinogradConvolution.supports(g(5, 1, 2)))
+    }
+}
