@@ -96,13 +96,18 @@ public final class PaperClassifier: Module, Layer {
             if noise == .ode || s == 0 {
                 h = h + f * dt
             } else {
-                // ΔW = √Δt · z with z ~ N(0, 1).
-                let dW = noiseGenerator.normal(h.shape, std: dt.squareRoot())
+                // ΔW = √Δt · z with z ~ N(0, 1), one independent draw per element and step.
                 switch noise {
                 case .ode: break
-                case .additive: h = h + f * dt + dW * s
-                case .multiplicative: h = h + f * dt + h * (dW * s)
-                case .dropout: h = h + f * (dW * s + dt)
+                case .additive:
+                    h = h + f * dt + noiseGenerator.normal(h.shape, std: s * dt.squareRoot())
+                case .multiplicative:
+                    // h + f Δt + σ h ΔW = h ⊙ (1 + σ ΔW) + f Δt
+                    let scale = noiseGenerator.normal(h.shape, mean: 1, std: s * dt.squareRoot())
+                    h = h * scale + f * dt
+                case .dropout:
+                    // h + f Δt + σ f ΔW = h + f ⊙ (Δt + σ ΔW), with (Δt + σ ΔW) drawn directly.
+                    h = h.addingProduct(f, noiseGenerator.normal(h.shape, mean: dt, std: s * dt.squareRoot()))
                 }
             }
             if recordStates { states.append(h) }

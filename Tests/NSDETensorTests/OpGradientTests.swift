@@ -16,6 +16,9 @@ final class OpGradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([a, b]) { weightedSum($0[0] * $0[1]) }
         assertGradientsMatchFiniteDifferences([a, c]) { weightedSum($0[0] / $0[1]) }
         assertGradientsMatchFiniteDifferences([b, a]) { weightedSum($0[0] * $0[1] + $0[0]) }
+        let p = u([2, 3, 4], 21), q = u([2, 3, 4], 22)
+        assertGradientsMatchFiniteDifferences([a, p, q]) { weightedSum($0[0].addingProduct($0[1], $0[2])) }
+        XCTAssertEqual(a.addingProduct(p, q).scalars, (a + p * q).scalars)
     }
 
     func testScalarAndUnaryOps() {

@@ -57,3 +57,47 @@ final class WinogradBenchScratch: XCTestCase {
         }
     }
 }
+
+extension WinogradBenchScratch {
+    func testBreakdown() throws {
+        guard env("NSDE_WB_BD") == "1" else { throw XCTSkip("bench") }
+        Parallel.threadCount = 1
+        let (n, c, o, hw) = (128, 64, 64, 30)
+        let x = Tensor.randomUniform([n, c, hw, hw], low: -1, high: 1, seed: 1)
+        let w = Tensor.randomUniform([o, c, 3, 3], low: -1, high: 1, seed: 2)
+        let y = Tensor(uninitializedShape: [n, o, hw, hw])
+        let t = WinogradConvolution.TileGeometry(batch: n, height: hw, width: hw, padding: 1)
+        let u = TensorStorage(uninitializedCount: 36 * o * c)
+        WinogradConvolution.transformWeights(w.storage.pointer, outChannels: o, inChannels: c, flipped: false, into: u.pointer)
+        for tl in (env("NSDE_WB_TILES") ?? "128,256,512").split(separator: ",").map({ Int($0)! }) {
+            for gm in ["blas", "dnnl"] {
+                WinogradConvolution.gemmBackend = gm == "dnnl" ? .oneDNN : .openBLAS
+                WinogradConvolution.blockTiles = tl
+                let plan = WinogradConvolution.BlockPlan(t, threads: 1)
+                let ld = plan.leadingDimension
+                let v = TensorStorage(uninitializedCount: 36 * c * ld), m = TensorStorage(uninitializedCount: 36 * o * ld)
+                m.pointer.update(repeating: 0, count: 36 * o * ld)
+                let scratch = WinogradConvolution.Scratch(t)
+                var ti = 0.0, tg = 0.0, to = 0.0
+                for rep in 0..<3 {
+                    for b in 0..<plan.blocks {
+                        let rows = plan.rows(b)
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        WinogradConvolution.transformInput(t, x.storage.pointer, channels: c, rows: rows, into: v.pointer, ld: ld, scratch: scratch)
+                        let t1 = DispatchTime.now().uptimeNanoseconds
+                        for e in 0..<36 {
+                            WinogradConvolution.sgemm(transB: false, m: o, n: rows.count * t.tilesW, k: c, a: u.pointer + e * o * c, lda: c,
+                                                      b: v.pointer + e * c * ld, ldb: ld, beta: 0, c: m.pointer + e * o * ld, ldc: ld)
+                        }
+                        let t2 = DispatchTime.now().uptimeNanoseconds
+                        WinogradConvolution.transformOutput(t, m.pointer, ld: ld, channels: o, rows: rows, bias: nil, into: y.storage.pointer, scratch: scratch)
+                        let t3 = DispatchTime.now().uptimeNanoseconds
+                        if rep > 0 { ti += Double(t1 - t0) * 1e-6 / 2; tg += Double(t2 - t1) * 1e-6 / 2; to += Double(t3 - t2) * 1e-6 / 2 }
+                    }
+                }
+                let gemmFlops = 2.0 * 36 * Double(o * c) * Double(t.tileRows * t.tilesW)
+                print(String(format: "BD tiles %4d %@: input %.2f ms, gemm %.2f ms (%.1f GF), output %.2f ms", tl, gm, ti, tg, gemmFlops / tg / 1e6, to))
+            }
+        }
+    }
+}
