@@ -66,8 +66,18 @@ final class LayerTests: XCTestCase {
     }
 
     private func checkLayerTime(_ layer: ConcatConv2d) {
-        let x = TestData.uniform([1, 2, 4, 4], seed: 6)
+        let x = TestData.uniform([2, 2, 4, 5], seed: 6)
         assertGradientsMatchFiniteDifferences([x], checkJVP: true) { weightedSum(layer(0.3, $0[0])) }
+        // The split computation equals the concatenation it replaces, values and gradients.
+        XCTAssertEqual(layer(0.7, x).scalars, layer.concatenatingForward(0.7, x).scalars, accuracy: 1e-5)
+        layer.zeroGrad()
+        weightedSum(layer(0.7, x)).backward()
+        let fast = layer.conv.weight.grad!.copy(), fastBias = layer.conv.bias!.grad!.copy()
+        layer.zeroGrad()
+        weightedSum(layer.concatenatingForward(0.7, x)).backward()
+        XCTAssertEqual(fast.scalars, layer.conv.weight.grad!.scalars, accuracy: 1e-5)
+        XCTAssertEqual(fastBias.scalars, layer.conv.bias!.grad!.scalars, accuracy: 1e-5)
+        layer.zeroGrad()
     }
 
     func testSequentialStateDictNamesFollowPyTorch() throws {

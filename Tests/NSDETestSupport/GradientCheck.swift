@@ -55,3 +55,13 @@ public func assertGradientsMatchFiniteDifferences(
 public func weightedSum(_ y: Tensor, seed: UInt64 = 4242) -> Tensor {
     (y * TestData.uniform(y.shape, seed: seed)).sum()
 }
+
+/// Element-wise comparison of two arrays within an absolute tolerance.
+public func XCTAssertEqual(_ a: [Float], _ b: [Float], accuracy: Float, _ message: String = "",
+                           file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, "count mismatch \(message)", file: file, line: line)
+    guard a.count == b.count else { return }
+    var worst: (Int, Float) = (0, 0)
+    for i in a.indices where Swift.abs(a[i] - b[i]) > worst.1 { worst = (i, Swift.abs(a[i] - b[i])) }
+    XCTAssertLessThanOrEqual(worst.1, accuracy, "element \(worst.0): \(a[worst.0]) vs \(b[worst.0]) \(message)", file: file, line: line)
+}

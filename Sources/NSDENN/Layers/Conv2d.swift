@@ -47,8 +47,24 @@ public final class ConcatConv2d: Module {
     }
 
     /// Applies the layer at time `t` to `x` of shape `[N, in, H, W]`.
+    ///
+    /// Computed without materialising the concatenation: because the time channel is constant,
+    /// conv([t, x], W) = conv(x, W[:, 1:]) + t · conv(1, W[:, :1]), where the second term is one
+    /// `[1, out, H', W']` map (it varies only near the zero-padded border) broadcast over the batch.
     public func callAsFunction(_ t: Float, _ x: Tensor) -> Tensor {
-        precondition(x.rank == 4, "ConcatConv2d: expected [N, C, H, W], got \(x.shape)")
+        precondition(x.rank == 4 && x.shape[1] == conv.weight.shape[1] - 1,
+                     "ConcatConv2d: expected [N, \(conv.weight.shape[1] - 1), H, W], got \(x.shape)")
+        let w = conv.weight.value
+        let channels = w.shape[1]
+        let y = x.conv2d(weight: w.slice(axis: 1, 1..<channels), bias: conv.bias?.value,
+                         stride: conv.stride, padding: conv.padding)
+        let ones = Tensor(repeating: 1, shape: [1, 1, x.shape[2], x.shape[3]])
+        let timeMap = ones.conv2d(weight: w.slice(axis: 1, 0..<1), stride: conv.stride, padding: conv.padding) * t
+        return y + timeMap
+    }
+
+    /// The reference definition: concatenate the time channel, then convolve (used by tests).
+    public func concatenatingForward(_ t: Float, _ x: Tensor) -> Tensor {
         let tt = Tensor(repeating: t, shape: [x.shape[0], 1, x.shape[2], x.shape[3]])
         return conv(Tensor.concat([tt, x], axis: 1))
     }
