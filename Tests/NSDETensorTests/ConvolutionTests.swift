@@ -342,5 +342,26 @@ final class ConvolutionTests: XCTestCase {
         }
         XCTAssertEqual(failures, 0)
     }
-}
 
+    /// The default (automatic) backend picks Winograd for wide 3x3 convolutions; gradients
+    /// through the autodiff op must match the im2col reference.
+    func testAutomaticBackendThroughAutodiffMatchesReference() {
+        let x = Tensor.randomUniform([2, 16, 7, 9], low: -1, high: 1, seed: 5)
+        let w = Tensor.randomUniform([16, 16, 3, 3], low: -0.3, high: 0.3, seed: 6)
+        let b = Tensor.randomUniform([16], seed: 7)
+        let u = Tensor.randomUniform([2, 16, 7, 9], low: -1, high: 1, seed: 8)
+        XCTAssertEqual(Convolution.resolve(nil, Conv2DGeometry(inputShape: x.shape, weightShape: w.shape, padding: 1)), .winograd)
+        func grads(_ backend: ConvolutionBackend) -> [[Float]] {
+            let saved = Convolution.backend
+            Convolution.backend = backend
+            defer { Convolution.backend = saved }
+            let (value, g) = valueAndGradient(of: { ($0[0].conv2d(weight: $0[1], bias: $0[2], padding: 1) * u).sum() }, at: [x, w, b])
+            return [value.scalars] + g.map(\.scalars)
+        }
+        let fast = grads(.automatic), reference = grads(.im2col)
+        for (a, r) in zip(fast, reference) {
+            let scale = r.map { Swift.abs($0) }.max() ?? 1
+            for (p, q) in zip(a, r) { XCTAssertEqual(p, q, accuracy: 1e-4 * Swift.max(scale, 1)) }
+        }
+    }
+}

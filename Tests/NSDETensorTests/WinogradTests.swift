@@ -54,6 +54,8 @@ final class WinogradTests: XCTestCase {
         (2, 7, 12, 8, 8, 0),
         (1, 3, 2, 3, 11, 0),
         (2, 65, 64, 7, 6, 1),
+        (2, 3, 8, 5, 6, 0),
+        (1, 13, 16, 10, 9, 1),
     ]
 
     private func check(_ c: (Int, Int, Int, Int, Int, Int), seed: UInt64, file: StaticString = #filePath,
@@ -108,9 +110,14 @@ final class WinogradTests: XCTestCase {
     /// Several blocks per thread, a partial last block and tile rows wider than one vector of 8
     /// tiles (W = 37: 10 tiles per row).
     func testManyBlocks() {
-        let saved = (Parallel.threadCount, WinogradConvolution.blockTiles)
-        defer { Parallel.threadCount = saved.0; WinogradConvolution.blockTiles = saved.1 }
+        let saved = (Parallel.threadCount, WinogradConvolution.blockTiles, WinogradConvolution.weightBlockTiles)
+        defer {
+            Parallel.threadCount = saved.0
+            WinogradConvolution.blockTiles = saved.1
+            WinogradConvolution.weightBlockTiles = saved.2
+        }
         WinogradConvolution.blockTiles = 16
+        WinogradConvolution.weightBlockTiles = 16
         for threads in [1, 2] {
             Parallel.threadCount = threads
             check((5, 6, 5, 11, 37, 1), seed: UInt64(100 + threads))

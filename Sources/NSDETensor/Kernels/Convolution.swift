@@ -80,8 +80,13 @@ public struct Conv2DGeometry: Hashable, Sendable, CustomStringConvertible {
 /// Which implementation ``Convolution`` (and therefore ``Tensor/conv2d(weight:bias:stride:padding:)``)
 /// uses.
 public enum ConvolutionBackend: Sendable {
-    /// oneDNN's JIT kernels (the default, and much the faster).
+    /// The default: ``winograd`` where it applies and pays (3x3, stride 1, padding 0 or 1, at
+    /// least ``Convolution/winogradMinimumChannels`` input and output channels), else ``oneDNN``.
+    case automatic
+    /// oneDNN's JIT direct-convolution kernels.
     case oneDNN
+    /// Winograd F(4x4, 3x3) with `sgemm` (``WinogradConvolution``); 3x3, stride 1 only.
+    case winograd
     /// The reference: explicit im2col / col2im and `cblas_sgemm`.
     case im2col
 }
@@ -95,7 +100,19 @@ public enum ConvolutionBackend: Sendable {
 public enum Convolution {
     /// The implementation used when a call does not name one. Set it before starting work;
     /// it is read, not synchronised.
-    nonisolated(unsafe) public static var backend: ConvolutionBackend = .oneDNN
+    nonisolated(unsafe) public static var backend: ConvolutionBackend = .automatic
+
+    /// Below this many input or output channels ``ConvolutionBackend/automatic`` keeps oneDNN:
+    /// the Winograd transforms cost more than the multiplications they save.
+    nonisolated(unsafe) public static var winogradMinimumChannels = 16
+
+    /// The concrete backend a call uses for a geometry.
+    static func resolve(_ requested: ConvolutionBackend?, _ g: Conv2DGeometry) -> ConvolutionBackend {
+        let b = requested ?? backend
+        guard b == .automatic else { return b }
+        return WinogradConvolution.supports(g) && g.inChannels >= winogradMinimumChannels
+            && g.outChannels >= winogradMinimumChannels ? .winograd : .oneDNN
+    }
 
     /// Floating-point operations of one pass: `2 · N · O · C · kh · kw · Ho · Wo`.
     public static func flops(inputShape: [Int], weightShape: [Int], stride: Int = 1, padding: Int = 0) -> Double {
@@ -118,10 +135,13 @@ public enum Convolution {
             precondition(bias.shape == [g.outChannels], "conv2d: bias must have shape [\(g.outChannels)], got \(bias.shape)")
         }
         let out = Tensor(uninitializedShape: g.outputShape)
-        switch backend ?? self.backend {
-        case .oneDNN:
+        switch resolve(backend, g) {
+        case .automatic, .oneDNN:
             OneDNNConvolution.forward(g, input: input.storage.pointer, weight: weight.storage.pointer,
                                       bias: bias?.storage.pointer, output: out.storage.pointer)
+        case .winograd:
+            WinogradConvolution.forward(g, input: input.storage.pointer, weight: weight.storage.pointer,
+                                        bias: bias?.storage.pointer, output: out.storage.pointer)
         case .im2col:
             Im2Col.forward(g, input: input.storage.pointer, weight: weight.storage.pointer,
                            bias: bias?.storage.pointer, output: out.storage.pointer)
@@ -171,8 +191,19 @@ public enum Convolution {
         let dx = needInput ? Tensor(uninitializedShape: g.inputShape) : nil
         let dw = needWeight ? Tensor(uninitializedShape: g.weightShape) : nil
         let db = needBias ? Tensor(uninitializedShape: [g.outChannels]) : nil
-        switch backend ?? self.backend {
-        case .oneDNN:
+        switch resolve(backend, g) {
+        case .winograd:
+            if let dx {
+                WinogradConvolution.backwardData(g, gradOutput: gradOutput.storage.pointer, weight: weight!.storage.pointer,
+                                                 gradInput: dx.storage.pointer)
+            }
+            if let dw {
+                WinogradConvolution.backwardWeights(g, gradOutput: gradOutput.storage.pointer, input: input!.storage.pointer,
+                                                    gradWeight: dw.storage.pointer, gradBias: db?.storage.pointer)
+            } else if let db {
+                Im2Col.biasGradient(g, gradOutput: gradOutput.storage.pointer, gradBias: db.storage.pointer)
+            }
+        case .automatic, .oneDNN:
             OneDNNConvolution.backward(g, gradOutput: gradOutput.storage.pointer, input: input?.storage.pointer,
                                        weight: weight?.storage.pointer, gradInput: dx?.storage.pointer,
                                        gradWeight: dw?.storage.pointer, gradBias: db?.storage.pointer)

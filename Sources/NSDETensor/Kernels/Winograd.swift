@@ -1,4 +1,3 @@
-import CBLAS
 import CDNNL
 import Foundation
 
@@ -38,11 +37,15 @@ public enum WinogradConvolution {
     typealias F8 = SIMD8<Float>
 
     /// The interpolation point `h` of the points `0, ±1, ±h, ∞`.
-    static let point: Float = 0.5
+    static let point: Float = 2
 
     /// Target number of tiles in a block (rounded to whole tile rows). Internal: tuned on the
     /// 2-core AVX2 target (see the file's notes); benchmarks may change it.
     nonisolated(unsafe) static var blockTiles = 256
+
+    /// Target number of tiles in a block of the weight-gradient pass, which keeps two
+    /// transformed buffers per block (input and output gradient).
+    nonisolated(unsafe) static var weightBlockTiles = 64
 
     // MARK: - Applicability
 
@@ -141,47 +144,64 @@ public enum WinogradConvolution {
         precondition(supports(g), "Winograd convolution needs a 3x3 kernel, stride 1 and padding 0 or 1: \(g)")
         let tiles = TileGeometry(batch: g.batch, height: g.height, width: g.width, padding: g.padding)
         let cIn = g.inChannels, cOut = g.outChannels
-        let plan = BlockPlan(tiles, threads: Parallel.threadCount)
+        let plan = BlockPlan(tiles, threads: Parallel.threadCount, blockTiles: weightBlockTiles,
+                             channels: max(cIn, cOut))
         let ld = plan.leadingDimension
-        let total = TensorStorage(uninitializedCount: 36 * cOut * cIn + cOut)
-        total.pointer.update(repeating: 0, count: 36 * cOut * cIn + cOut)
+        // The sums of the 36 products, [36][O][C] (or [36][C][O] when `transposed`), then the
+        // bias gradient. oneDNN's sgemm is about 30% slower when the product's row length is not
+        // a multiple of 8 (64 x 65 against 65 x 64), so the channel count that is one goes last.
+        let transposed = cIn % 8 != 0 && cOut % 8 == 0
+        let size = 36 * cOut * cIn + cOut
+        // Each chunk of blocks sums into its own buffer (kept by its first block); the buffers
+        // are added in block order afterwards, so the result does not depend on thread timing.
+        var partials = [Int: TensorStorage]()
         let lock = NSLock()
-        withSingleThreadedGEMM(parallel: plan.blocks > 1) {
-            Parallel.forEachChunk(plan.blocks, grain: 1) { range in
-                let v = TensorStorage(uninitializedCount: 36 * cIn * ld)
-                let z = TensorStorage(uninitializedCount: 36 * cOut * ld)
-                let acc = TensorStorage(uninitializedCount: 36 * cOut * cIn + cOut)
-                let scratch = Scratch(tiles)
-                acc.pointer.update(repeating: 0, count: 36 * cOut * cIn + cOut)
-                let dBias = acc.pointer + 36 * cOut * cIn
-                for b in range {
-                    let rows = plan.rows(b)
-                    let count = rows.count * tiles.tilesW
-                    transformInput(tiles, input, channels: cIn, rows: rows, into: v.pointer, ld: ld, scratch: scratch)
-                    transformGradient(tiles, gradOutput, channels: cOut, rows: rows, into: z.pointer, ld: ld,
-                                      scratch: scratch)
-                    if gradBias != nil {
-                        // (A dY Aᵀ) at position (1, 1) is the sum of the 4x4 tile.
-                        let z11 = z.pointer + 7 * cOut * ld
-                        for o in 0..<cOut { dBias[o] += sum(z11 + o * ld, count: count) }
-                    }
-                    for e in 0..<36 {
-                        sgemm(transB: true, m: cOut, n: cIn, k: count, a: z.pointer + e * cOut * ld, lda: ld,
-                              b: v.pointer + e * cIn * ld, ldb: ld, beta: 1, c: acc.pointer + e * cOut * cIn, ldc: cIn)
+        Parallel.forEachChunk(plan.blocks, grain: 1) { range in
+            let v = TensorStorage(uninitializedCount: 36 * cIn * ld)
+            let z = TensorStorage(uninitializedCount: 36 * cOut * ld)
+            let acc = TensorStorage(uninitializedCount: size)
+            let scratch = Scratch(tiles)
+            acc.pointer.update(repeating: 0, count: size)
+            let dBias = acc.pointer + 36 * cOut * cIn
+            for b in range {
+                let rows = plan.rows(b)
+                let count = rows.count * tiles.tilesW
+                transformInput(tiles, input, channels: cIn, rows: rows, into: v.pointer, ld: ld, eStride: cIn * ld,
+                               scratch: scratch)
+                transformGradient(tiles, gradOutput, channels: cOut, rows: rows, into: z.pointer, ld: ld,
+                                  eStride: cOut * ld, scratch: scratch)
+                if gradBias != nil {
+                    // (A dY Aᵀ) at position (1, 1) is the sum of the 4x4 tile.
+                    let z11 = z.pointer + 7 * cOut * ld
+                    for o in 0..<cOut { dBias[o] += sum(z11 + o * ld, count: count) }
+                }
+                for e in 0..<36 {
+                    let ze = z.pointer + e * cOut * ld, ve = v.pointer + e * cIn * ld, de = acc.pointer + e * cOut * cIn
+                    if transposed {
+                        sgemm(transB: true, m: cIn, n: cOut, k: count, a: ve, lda: ld, b: ze, ldb: ld, beta: 1, c: de,
+                              ldc: cOut)
+                    } else {
+                        sgemm(transB: true, m: cOut, n: cIn, k: count, a: ze, lda: ld, b: ve, ldb: ld, beta: 1, c: de,
+                              ldc: cIn)
                     }
                 }
-                lock.lock()
-                let n = 36 * cOut * cIn + cOut
-                var i = 0
-                while i + 8 <= n { store(load(total.pointer + i) + load(acc.pointer + i), total.pointer + i); i += 8 }
-                while i < n { total.pointer[i] += acc.pointer[i]; i += 1 }
-                lock.unlock()
-                withExtendedLifetime((v, z, acc, scratch)) {}
             }
+            lock.lock()
+            partials[range.lowerBound] = acc
+            lock.unlock()
+            withExtendedLifetime((v, z, scratch)) {}
         }
-        inverseTransformWeightGradient(total.pointer, outChannels: cOut, inChannels: cIn, into: gradWeight)
-        if let gradBias { gradBias.update(from: total.pointer + 36 * cOut * cIn, count: cOut) }
-        withExtendedLifetime(total) {}
+        let ordered = partials.sorted { $0.key < $1.key }.map(\.value)
+        let total = ordered[0].pointer
+        for p in ordered.dropFirst() {
+            var i = 0
+            while i + 8 <= size { store(load(total + i) + load(p.pointer + i), total + i); i += 8 }
+            while i < size { total[i] += p.pointer[i]; i += 1 }
+        }
+        inverseTransformWeightGradient(total, outChannels: cOut, inChannels: cIn, transposed: transposed,
+                                       into: gradWeight)
+        if let gradBias { gradBias.update(from: total + 36 * cOut * cIn, count: cOut) }
+        withExtendedLifetime(ordered) {}
     }
 
     // MARK: - Tiling
@@ -197,6 +217,7 @@ public enum WinogradConvolution {
         let phaseLength: Int
 
         init(batch: Int, height: Int, width: Int, padding: Int) {
+            precondition((0...2).contains(padding), "Winograd: padding \(padding) outside 0...2")
             self.batch = batch
             self.height = height
             self.width = width
@@ -219,13 +240,16 @@ public enum WinogradConvolution {
         let blocks: Int
         let tileRows: Int
         /// Leading dimension of the transformed buffers: the largest block's tile count plus 8
-        /// (vector stores of a partial group of 8 tiles may run 7 past the block).
+        /// (vector stores of a partial group of 8 tiles may run up to 7 past the block).
         let leadingDimension: Int
 
-        init(_ t: TileGeometry, threads: Int) {
+        /// `blockTiles` is the target for 64 channels; wider layers get proportionally smaller
+        /// blocks (at least 32 tiles), so that a block's buffers stay near the same size.
+        init(_ t: TileGeometry, threads: Int, blockTiles: Int, channels: Int) {
             tileRows = t.tileRows
-            var rows = max(1, WinogradConvolution.blockTiles / t.tilesW)
-            // Enough blocks to keep every thread busy.
+            let target = max(32, blockTiles * 64 / max(64, channels))
+            var rows = max(1, target / t.tilesW)
+            // At least two blocks per thread when there is enough work, to balance the load.
             if threads > 1 { rows = min(rows, max(1, (tileRows + 2 * threads - 1) / (2 * threads))) }
             rows = min(rows, tileRows)
             rowsPerBlock = rows
@@ -233,26 +257,36 @@ public enum WinogradConvolution {
             leadingDimension = rows * t.tilesW + 8
         }
 
-        /// The global tile rows of block `b`.
+        /// The global tile rows (`n · tilesH + th`) of block `b`.
         func rows(_ b: Int) -> Range<Int> { b * rowsPerBlock..<min(tileRows, (b + 1) * rowsPerBlock) }
     }
 
-    /// Per-thread scratch space: the deinterleaved rows of one tile row (6 rows x 4 phases) and
-    /// the 36 vectors of a tile group in flight.
+    /// Per-thread scratch space: zero-padded copies of one image row (one buffer per kind of
+    /// row, as each keeps its own zero padding), the deinterleaved rows of the tile rows in flight
+    /// (4 phases each) and the 36 vectors of a group of 8 tiles.
     final class Scratch {
         let storage: TensorStorage
+        /// `4 · phaseLength` floats each, zero outside the part rows are copied into: for input
+        /// rows, output-gradient rows and output rows.
+        let inputLine: UnsafeMutablePointer<Float>
+        let gradientLine: UnsafeMutablePointer<Float>
+        let outputLine: UnsafeMutablePointer<Float>
+        /// `(4 · tilesH + 2) · 4 · phaseLength` floats (at least `24 · phaseLength`).
         let rows: UnsafeMutablePointer<Float>
         let tile: UnsafeMutablePointer<F8>
-        let tileStorage: UnsafeMutablePointer<F8>
 
         init(_ t: TileGeometry) {
-            storage = TensorStorage(uninitializedCount: 24 * t.phaseLength)
-            rows = storage.pointer
-            tileStorage = .allocate(capacity: 36)
-            tile = tileStorage
+            let l = t.phaseLength
+            let rowFloats = max(6, 4 * t.tilesH + 2) * 4 * l
+            storage = TensorStorage(uninitializedCount: 12 * l + rowFloats + 36 * 8)
+            inputLine = storage.pointer
+            inputLine.update(repeating: 0, count: 12 * l)
+            gradientLine = inputLine + 4 * l
+            outputLine = inputLine + 8 * l
+            rows = inputLine + 12 * l
+            // 32-byte aligned: the storage is 64-byte aligned and every offset a multiple of 8.
+            tile = UnsafeMutableRawPointer(rows + rowFloats).bindMemory(to: F8.self, capacity: 36)
         }
-
-        deinit { tileStorage.deallocate() }
     }
 
     // MARK: - Convolution driver
@@ -262,64 +296,55 @@ public enum WinogradConvolution {
     /// `[N, outChannels, outHeight, outWidth]` of the tiling `t`.
     static func convolve(_ t: TileGeometry, input: UnsafePointer<Float>, inChannels: Int, u: UnsafePointer<Float>,
                          outChannels: Int, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
-        let plan = BlockPlan(t, threads: Parallel.threadCount)
+        let plan = BlockPlan(t, threads: Parallel.threadCount, blockTiles: blockTiles,
+                             channels: max(inChannels, outChannels))
         let ld = plan.leadingDimension
-        withSingleThreadedGEMM(parallel: plan.blocks > 1) {
-            Parallel.forEachChunk(plan.blocks, grain: 1) { range in
-                let v = TensorStorage(uninitializedCount: 36 * inChannels * ld)
-                let m = TensorStorage(uninitializedCount: 36 * outChannels * ld)
-                // The columns past a block are read (and discarded) by the output transform:
-                // keep them finite.
-                m.pointer.update(repeating: 0, count: 36 * outChannels * ld)
-                let scratch = Scratch(t)
-                for b in range {
-                    let rows = plan.rows(b)
-                    let count = rows.count * t.tilesW
-                    transformInput(t, input, channels: inChannels, rows: rows, into: v.pointer, ld: ld, scratch: scratch)
-                    for e in 0..<36 {
-                        sgemm(transB: false, m: outChannels, n: count, k: inChannels,
-                              a: u + e * outChannels * inChannels, lda: inChannels,
-                              b: v.pointer + e * inChannels * ld, ldb: ld, beta: 0,
-                              c: m.pointer + e * outChannels * ld, ldc: ld)
-                    }
-                    transformOutput(t, m.pointer, ld: ld, channels: outChannels, rows: rows, bias: bias,
-                                    into: output, scratch: scratch)
+        // One buffer of 37 slots: the transformed input of position e in slot e + 1, and the
+        // product of position e written over slot e, whose input (position e − 1) is no longer
+        // needed. Half the footprint of separate buffers, so a block stays in the caches.
+        let slot = max(inChannels, outChannels) * ld
+        Parallel.forEachChunk(plan.blocks, grain: 1) { range in
+            let buffer = TensorStorage(uninitializedCount: 37 * slot)
+            let m = buffer.pointer, v = buffer.pointer + slot
+            // Columns past a block are read (and discarded) by the output transform: keep them
+            // finite.
+            m.update(repeating: 0, count: 37 * slot)
+            let scratch = Scratch(t)
+            for b in range {
+                let rows = plan.rows(b)
+                let count = rows.count * t.tilesW
+                transformInput(t, input, channels: inChannels, rows: rows, into: v, ld: ld, eStride: slot,
+                               scratch: scratch)
+                for e in 0..<36 {
+                    sgemm(transB: false, m: outChannels, n: count, k: inChannels,
+                          a: u + e * outChannels * inChannels, lda: inChannels,
+                          b: v + e * slot, ldb: ld, beta: 0, c: m + e * slot, ldc: ld)
                 }
-                withExtendedLifetime((v, m, scratch)) {}
+                transformOutput(t, m, ld: ld, eStride: slot, channels: outChannels, rows: rows, bias: bias,
+                                into: output, scratch: scratch)
             }
+            withExtendedLifetime((buffer, scratch)) {}
         }
     }
 
     // MARK: - GEMM
 
-    /// Runs `body` with OpenBLAS limited to one thread when `parallel` (the GEMMs then run on
-    /// the threads of ``Parallel/forEachChunk(_:grain:_:)``, one per block).
-    static func withSingleThreadedGEMM(parallel: Bool, _ body: () -> Void) {
-        let threads = Parallel.threadCount
-        if threads > 1 && parallel && gemmBackend == .openBLAS { openblas_set_num_threads(1) }
-        body()
-        if threads > 1 && parallel && gemmBackend == .openBLAS { openblas_set_num_threads(Int32(threads)) }
-    }
-
-    enum GEMMBackend { case openBLAS, oneDNN }
-    nonisolated(unsafe) static var gemmBackend: GEMMBackend = .openBLAS
-
-    /// Row-major `C = A · op(B) + beta · C`, `A` `m x k`, `op(B)` `k x n`.
+    /// Row-major `C = A · op(B) + beta · C` (`A` `m x k`, `op(B)` `k x n`) through oneDNN's
+    /// `dnnl_sgemm`, which is single-threaded inside a parallel region (the blocks of
+    /// ``Parallel/forEachChunk(_:grain:_:)`` run on oneDNN's OpenMP team) and uses all threads
+    /// outside one. On these shapes (`64 x 256 x 64`, `64 x 64 x 256`) it runs at 33-35 GFLOP/s
+    /// per core on the AVX2 target, OpenBLAS 0.3.21's `cblas_sgemm` at 10-20.
     @inline(__always)
     static func sgemm(transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                       b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if m == 0 || n == 0 || k == 0 {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        switch gemmBackend {
-        case .openBLAS:
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                        1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-        case .oneDNN:
-            _ = dnnl_sgemm(CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: transB ? "T" : "N")), Int64(m), Int64(n), Int64(k),
-                           1, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
-        }
+        let status = dnnl_sgemm(CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: transB ? "T" : "N")),
+                                Int64(m), Int64(n), Int64(k), 1, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
+        OneDNN.check(status, "dnnl_sgemm \(m)x\(n)x\(k)")
     }
 
     // MARK: - Vector helpers
@@ -346,30 +371,51 @@ public enum WinogradConvolution {
         return s
     }
 
-    /// `d[q · L + t] = src[4t + q − pad]` (zero outside `0..<width`) for `q` in `0..<4`, `t` in
-    /// `0..<L`: splits a padded row into its four phases modulo 4, so that the elements at one
-    /// position of consecutive tiles are contiguous.
+    /// Deinterleaves one image row into its four phases modulo 4, so that the elements at one
+    /// position of consecutive tiles are contiguous: `d[q · L + t] = src[4t + q − pad]` (zero
+    /// outside `0..<width`) for `q` in `0..<4` and `t` in `0..<count` rounded up to 4.
+    /// `line` (`4 L` floats, zero outside `pad..<pad + width`) holds the padded copy of the row.
     @inline(__always)
-    static func deinterleave(_ src: UnsafePointer<Float>, width: Int, pad: Int, into d: UnsafeMutablePointer<Float>,
-                             length: Int) {
-        let d0 = d, d1 = d + length, d2 = d + 2 * length, d3 = d + 3 * length
-        // Interior: 0 <= 4t − pad and 4t + 3 − pad < width.
-        let lo = min(length, (pad + 3) / 4)
-        let hi = max(lo, min(length, (width + pad) / 4))
-        @inline(__always) func at(_ x: Int) -> Float { x >= 0 && x < width ? src[x] : 0 }
-        for t in 0..<lo {
-            d0[t] = at(4 * t - pad); d1[t] = at(4 * t + 1 - pad); d2[t] = at(4 * t + 2 - pad); d3[t] = at(4 * t + 3 - pad)
-        }
-        let s = src - pad
-        for t in lo..<hi {
-            d0[t] = s[4 * t]; d1[t] = s[4 * t + 1]; d2[t] = s[4 * t + 2]; d3[t] = s[4 * t + 3]
-        }
-        for t in hi..<length {
-            d0[t] = at(4 * t - pad); d1[t] = at(4 * t + 1 - pad); d2[t] = at(4 * t + 2 - pad); d3[t] = at(4 * t + 3 - pad)
+    static func deinterleave(_ src: UnsafePointer<Float>, width: Int, pad: Int, line: UnsafeMutablePointer<Float>,
+                             into d: UnsafeMutablePointer<Float>, phaseLength L: Int, count: Int) {
+        (line + pad).update(from: src, count: width)
+        var t = 0
+        while t < count {
+            let v = UnsafeRawPointer(line + 4 &* t).loadUnaligned(as: SIMD16<Float>.self)
+            let e = v.evenHalf, o = v.oddHalf
+            UnsafeMutableRawPointer(d + t).storeBytes(of: e.evenHalf, as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(d + (L &+ t)).storeBytes(of: o.evenHalf, as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(d + (2 &* L &+ t)).storeBytes(of: e.oddHalf, as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(d + (3 &* L &+ t)).storeBytes(of: o.oddHalf, as: SIMD4<Float>.self)
+            t &+= 4
         }
     }
 
+    /// The inverse of ``deinterleave(_:width:pad:line:into:phaseLength:count:)`` without padding:
+    /// `dst[4t + q] = s[q · L + t]` for `4t + q < width`, through `line` (`4 L` floats).
+    @inline(__always)
+    static func interleave(_ s: UnsafePointer<Float>, phaseLength L: Int, count: Int, line: UnsafeMutablePointer<Float>,
+                           into dst: UnsafeMutablePointer<Float>, width: Int) {
+        var t = 0
+        while t < count {
+            let a = UnsafeRawPointer(s + t).loadUnaligned(as: SIMD4<Float>.self)
+            let b = UnsafeRawPointer(s + (L &+ t)).loadUnaligned(as: SIMD4<Float>.self)
+            let c = UnsafeRawPointer(s + (2 &* L &+ t)).loadUnaligned(as: SIMD4<Float>.self)
+            let d = UnsafeRawPointer(s + (3 &* L &+ t)).loadUnaligned(as: SIMD4<Float>.self)
+            let ac = SIMD8(a[0], c[0], a[1], c[1], a[2], c[2], a[3], c[3])
+            let bd = SIMD8(b[0], d[0], b[1], d[1], b[2], d[2], b[3], d[3])
+            var r = SIMD16<Float>()
+            for i in 0..<8 { r[2 * i] = ac[i]; r[2 * i + 1] = bd[i] }
+            UnsafeMutableRawPointer(line + 4 &* t).storeBytes(of: r, as: SIMD16<Float>.self)
+            t &+= 4
+        }
+        dst.update(from: line, count: width)
+    }
+
     // MARK: - 1-D transforms (points 0, ±1, ±h, ∞; s = h²)
+    //
+    // Plain multiplies and adds (no `addingProduct`, which the default x86-64 target lowers to
+    // a libm `fmaf` call per lane).
 
     /// `Bᵀ d`: the input transform of 6 values.
     @inline(__always)
@@ -400,63 +446,138 @@ public enum WinogradConvolution {
         return (y0, a + b, a - b, c + d, c - d, y3)
     }
 
+    // MARK: - Transforms of 8 tiles (one vector lane per tile)
+
+    /// Column `j` of 8 input tiles: `tmp[6i + j] = Σ_r Bᵀ[i][r] d[r][j]`, with `d[r][j]` at
+    /// `col + r · rowStride`.
+    @inline(__always)
+    static func inputColumn(_ col: UnsafePointer<Float>, _ rowStride: Int, _ j: Int, _ tmp: UnsafeMutablePointer<F8>,
+                            _ h: Float, _ s: Float) {
+        let r = inputTransform(load(col), load(col + rowStride), load(col + 2 &* rowStride),
+                               load(col + 3 &* rowStride), load(col + 4 &* rowStride), load(col + 5 &* rowStride), h, s)
+        tmp[j] = r.0; tmp[6 + j] = r.1; tmp[12 + j] = r.2; tmp[18 + j] = r.3; tmp[24 + j] = r.4; tmp[30 + j] = r.5
+    }
+
+    /// Row `i` of 8 transformed tiles: `v[6i + k] = Σ_j tmp[6i + j] B[j][k]`, stored at
+    /// `out + k · eStride`.
+    @inline(__always)
+    static func inputRow(_ tmp: UnsafeMutablePointer<F8>, _ i: Int, _ out: UnsafeMutablePointer<Float>, _ eStride: Int,
+                         _ h: Float, _ s: Float) {
+        let r = inputTransform(tmp[6 * i], tmp[6 * i + 1], tmp[6 * i + 2], tmp[6 * i + 3], tmp[6 * i + 4],
+                               tmp[6 * i + 5], h, s)
+        store(r.0, out); store(r.1, out + eStride); store(r.2, out + 2 &* eStride)
+        store(r.3, out + 3 &* eStride); store(r.4, out + 4 &* eStride); store(r.5, out + 5 &* eStride)
+    }
+
+    /// Column `b` of 8 output-gradient tiles: `tmp[6i + b] = Σ_a A[i][a] y[a][b]`.
+    @inline(__always)
+    static func gradientColumn(_ col: UnsafePointer<Float>, _ rowStride: Int, _ b: Int, _ tmp: UnsafeMutablePointer<F8>,
+                               _ h: Float, _ h2: Float, _ h3: Float) {
+        let r = gradientTransform(load(col), load(col + rowStride), load(col + 2 &* rowStride),
+                                  load(col + 3 &* rowStride), h, h2, h3)
+        tmp[b] = r.0; tmp[6 + b] = r.1; tmp[12 + b] = r.2; tmp[18 + b] = r.3; tmp[24 + b] = r.4; tmp[30 + b] = r.5
+    }
+
+    /// Row `i` of 8 transformed gradient tiles: `z[6i + k] = Σ_b tmp[6i + b] A[k][b]`.
+    @inline(__always)
+    static func gradientRow(_ tmp: UnsafeMutablePointer<F8>, _ i: Int, _ out: UnsafeMutablePointer<Float>,
+                            _ eStride: Int, _ h: Float, _ h2: Float, _ h3: Float) {
+        let r = gradientTransform(tmp[6 * i], tmp[6 * i + 1], tmp[6 * i + 2], tmp[6 * i + 3], h, h2, h3)
+        store(r.0, out); store(r.1, out + eStride); store(r.2, out + 2 &* eStride)
+        store(r.3, out + 3 &* eStride); store(r.4, out + 4 &* eStride); store(r.5, out + 5 &* eStride)
+    }
+
+    /// Column `j` of 8 product tiles: `tmp[6a + j] = Σ_i Aᵀ[a][i] m[6i + j]`, with `m[e]` at
+    /// `col + e · eStride`.
+    @inline(__always)
+    static func outputColumn(_ col: UnsafePointer<Float>, _ eStride: Int, _ j: Int, _ tmp: UnsafeMutablePointer<F8>,
+                             _ h: Float, _ h2: Float, _ h3: Float) {
+        let r = outputTransform(load(col + j &* eStride), load(col + (6 &+ j) &* eStride),
+                                load(col + (12 &+ j) &* eStride), load(col + (18 &+ j) &* eStride),
+                                load(col + (24 &+ j) &* eStride), load(col + (30 &+ j) &* eStride), h, h2, h3)
+        tmp[j] = r.0; tmp[6 + j] = r.1; tmp[12 + j] = r.2; tmp[18 + j] = r.3
+    }
+
+    /// Row `a` of 8 output tiles plus the bias: `y[a][b] = Σ_j tmp[6a + j] A[j][b] + bias`,
+    /// stored at `out + b · L`.
+    @inline(__always)
+    static func outputRow(_ tmp: UnsafeMutablePointer<F8>, _ a: Int, _ bias: F8, _ out: UnsafeMutablePointer<Float>,
+                          _ L: Int, _ h: Float, _ h2: Float, _ h3: Float) {
+        let r = outputTransform(tmp[6 * a], tmp[6 * a + 1], tmp[6 * a + 2], tmp[6 * a + 3], tmp[6 * a + 4],
+                                tmp[6 * a + 5], h, h2, h3)
+        store(r.0 + bias, out); store(r.1 + bias, out + L); store(r.2 + bias, out + 2 &* L)
+        store(r.3 + bias, out + 3 &* L)
+    }
+
     // MARK: - Tile transforms
 
     /// Transforms the 6x6 input tiles of the global tile rows `rows` of `x`
-    /// (`[N, channels, height, width]`) into `v[e][c][p]` (leading dimension `ld`, `p` counted
-    /// from the block's first tile): `v[e] = Bᵀ d B` at position `e = 6i + j`.
+    /// (`[N, channels, height, width]`) into `v[e · eStride + c · ld + p]` (`p` counted from the
+    /// block's first tile): `v[e] = (Bᵀ d B)[e]` at position `e = 6i + k`. Writes up to 7 columns
+    /// past the block's last tile (garbage there), which `ld` must leave room for.
     static func transformInput(_ t: TileGeometry, _ x: UnsafePointer<Float>, channels: Int, rows: Range<Int>,
-                               into v: UnsafeMutablePointer<Float>, ld: Int, scratch: Scratch) {
+                               into v: UnsafeMutablePointer<Float>, ld: Int, eStride: Int, scratch: Scratch) {
         let h = point, s = point * point
-        let L = t.phaseLength, tilesW = t.tilesW, eStride = channels * ld
-        let plane = t.height * t.width
-        let d = scratch.rows, tmp = scratch.tile
+        let L = t.phaseLength, L4 = 4 * L, tilesW = t.tilesW, e6 = 6 * eStride
+        let plane = t.height * t.width, pad = t.padding
+        let count = (tilesW + 7) / 8 * 8 + 4   // tiles rounded up to 8, plus 1, rounded up to 4
+        let d = scratch.rows, tmp = scratch.tile, line = scratch.inputLine
         for c in 0..<channels {
-            for row in rows {
-                let n = row / t.tilesH, th = row - n * t.tilesH
+            var row = rows.lowerBound
+            while row < rows.upperBound {
+                // The tile rows th0..<th1 of image n; their input rows overlap by 2, so they are
+                // deinterleaved once: local row r is image row 4·th0 − pad + r.
+                let n = row / t.tilesH, th0 = row - n * t.tilesH
+                let th1 = min(t.tilesH, th0 + rows.upperBound - row)
                 let src = x + (n * channels + c) * plane
-                for r in 0..<6 {
-                    let ih = 4 * th - t.padding + r
+                for r in 0..<(4 * (th1 - th0) + 2) {
+                    let ih = 4 * th0 - pad + r
                     if ih >= 0 && ih < t.height {
-                        deinterleave(src + ih * t.width, width: t.width, pad: t.padding, into: d + r * 4 * L, length: L)
+                        deinterleave(src + ih * t.width, width: t.width, pad: pad, line: line, into: d + r * L4,
+                                     phaseLength: L, count: count)
                     } else {
-                        (d + r * 4 * L).update(repeating: 0, count: 4 * L)
+                        (d + r * L4).update(repeating: 0, count: L4)
                     }
                 }
-                let out = v + c * ld + (row - rows.lowerBound) * tilesW
-                var tw = 0
-                while tw < tilesW {
-                    // Columns: tmp[6i + j] = Σ_r Bᵀ[i][r] d[r][j].
-                    for j in 0..<6 {
-                        let col = d + (j & 3) * L + tw + (j >> 2)
-                        let r = inputTransform(load(col), load(col + 4 * L), load(col + 8 * L), load(col + 12 * L),
-                                               load(col + 16 * L), load(col + 20 * L), h, s)
-                        tmp[j] = r.0; tmp[6 + j] = r.1; tmp[12 + j] = r.2
-                        tmp[18 + j] = r.3; tmp[24 + j] = r.4; tmp[30 + j] = r.5
+                for th in th0..<th1 {
+                    let base = d + 4 * (th - th0) * L4
+                    let out = v + c * ld + (row + th - th0 - rows.lowerBound) * tilesW
+                    var tw = 0
+                    while tw < tilesW {
+                        // Tile column j is phase j mod 4, shifted by j / 4 tiles.
+                        let col = base + tw
+                        inputColumn(col, L4, 0, tmp, h, s)
+                        inputColumn(col + L, L4, 1, tmp, h, s)
+                        inputColumn(col + 2 &* L, L4, 2, tmp, h, s)
+                        inputColumn(col + 3 &* L, L4, 3, tmp, h, s)
+                        inputColumn(col + 1, L4, 4, tmp, h, s)
+                        inputColumn(col + (L &+ 1), L4, 5, tmp, h, s)
+                        let o = out + tw
+                        inputRow(tmp, 0, o, eStride, h, s)
+                        inputRow(tmp, 1, o + e6, eStride, h, s)
+                        inputRow(tmp, 2, o + 2 &* e6, eStride, h, s)
+                        inputRow(tmp, 3, o + 3 &* e6, eStride, h, s)
+                        inputRow(tmp, 4, o + 4 &* e6, eStride, h, s)
+                        inputRow(tmp, 5, o + 5 &* e6, eStride, h, s)
+                        tw &+= 8
                     }
-                    // Rows: v[6i + k] = Σ_j tmp[6i + j] B[j][k].
-                    for i in 0..<6 {
-                        let r = inputTransform(tmp[6 * i], tmp[6 * i + 1], tmp[6 * i + 2], tmp[6 * i + 3],
-                                               tmp[6 * i + 4], tmp[6 * i + 5], h, s)
-                        let o = out + 6 * i * eStride + tw
-                        store(r.0, o); store(r.1, o + eStride); store(r.2, o + 2 * eStride)
-                        store(r.3, o + 3 * eStride); store(r.4, o + 4 * eStride); store(r.5, o + 5 * eStride)
-                    }
-                    tw += 8
                 }
+                row += th1 - th0
             }
         }
     }
 
     /// Transforms the 4x4 output-gradient tiles of the global tile rows `rows` of `dy`
-    /// (`[N, channels, outHeight, outWidth]`, zero past the image) into `z[e][o][p]`:
-    /// `z[e] = A dY Aᵀ` at position `e`.
+    /// (`[N, channels, outHeight, outWidth]`, zero past the image) into
+    /// `z[e · eStride + o · ld + p]`: `z[e] = (A dY Aᵀ)[e]`. Writes up to 7 columns past the
+    /// block's last tile.
     static func transformGradient(_ t: TileGeometry, _ dy: UnsafePointer<Float>, channels: Int, rows: Range<Int>,
-                                  into z: UnsafeMutablePointer<Float>, ld: Int, scratch: Scratch) {
+                                  into z: UnsafeMutablePointer<Float>, ld: Int, eStride: Int, scratch: Scratch) {
         let h = point, h2 = point * point, h3 = point * point * point
-        let L = t.phaseLength, tilesW = t.tilesW, eStride = channels * ld
+        let L = t.phaseLength, L4 = 4 * L, tilesW = t.tilesW, e6 = 6 * eStride
         let plane = t.outHeight * t.outWidth
-        let d = scratch.rows, tmp = scratch.tile
+        let count = (tilesW + 7) / 8 * 8
+        let d = scratch.rows, tmp = scratch.tile, line = scratch.gradientLine
         for o in 0..<channels {
             for row in rows {
                 let n = row / t.tilesH, th = row - n * t.tilesH
@@ -464,41 +585,42 @@ public enum WinogradConvolution {
                 for a in 0..<4 {
                     let oh = 4 * th + a
                     if oh < t.outHeight {
-                        deinterleave(src + oh * t.outWidth, width: t.outWidth, pad: 0, into: d + a * 4 * L, length: L)
+                        deinterleave(src + oh * t.outWidth, width: t.outWidth, pad: 0, line: line, into: d + a * L4,
+                                     phaseLength: L, count: count)
                     } else {
-                        (d + a * 4 * L).update(repeating: 0, count: 4 * L)
+                        (d + a * L4).update(repeating: 0, count: L4)
                     }
                 }
                 let out = z + o * ld + (row - rows.lowerBound) * tilesW
                 var tw = 0
                 while tw < tilesW {
-                    for b in 0..<4 {
-                        let col = d + b * L + tw
-                        let r = gradientTransform(load(col), load(col + 4 * L), load(col + 8 * L), load(col + 12 * L),
-                                                  h, h2, h3)
-                        tmp[b] = r.0; tmp[6 + b] = r.1; tmp[12 + b] = r.2
-                        tmp[18 + b] = r.3; tmp[24 + b] = r.4; tmp[30 + b] = r.5
-                    }
-                    for i in 0..<6 {
-                        let r = gradientTransform(tmp[6 * i], tmp[6 * i + 1], tmp[6 * i + 2], tmp[6 * i + 3], h, h2, h3)
-                        let o = out + 6 * i * eStride + tw
-                        store(r.0, o); store(r.1, o + eStride); store(r.2, o + 2 * eStride)
-                        store(r.3, o + 3 * eStride); store(r.4, o + 4 * eStride); store(r.5, o + 5 * eStride)
-                    }
-                    tw += 8
+                    let col = d + tw
+                    gradientColumn(col, L4, 0, tmp, h, h2, h3)
+                    gradientColumn(col + L, L4, 1, tmp, h, h2, h3)
+                    gradientColumn(col + 2 &* L, L4, 2, tmp, h, h2, h3)
+                    gradientColumn(col + 3 &* L, L4, 3, tmp, h, h2, h3)
+                    let p = out + tw
+                    gradientRow(tmp, 0, p, eStride, h, h2, h3)
+                    gradientRow(tmp, 1, p + e6, eStride, h, h2, h3)
+                    gradientRow(tmp, 2, p + 2 &* e6, eStride, h, h2, h3)
+                    gradientRow(tmp, 3, p + 3 &* e6, eStride, h, h2, h3)
+                    gradientRow(tmp, 4, p + 4 &* e6, eStride, h, h2, h3)
+                    gradientRow(tmp, 5, p + 5 &* e6, eStride, h, h2, h3)
+                    tw &+= 8
                 }
             }
         }
     }
 
-    /// Transforms `m[e][o][p]` back into the 4x4 output tiles of the global tile rows `rows`
-    /// (`y = Aᵀ m A + bias[o]`), writing the part inside the image into `y`
-    /// (`[N, channels, outHeight, outWidth]`).
-    static func transformOutput(_ t: TileGeometry, _ m: UnsafePointer<Float>, ld: Int, channels: Int,
+    /// Transforms `m[e · eStride + o · ld + p]` back into the 4x4 output tiles of the global
+    /// tile rows `rows` (`y = Aᵀ m A + bias[o]`), writing the part inside the image into `y`
+    /// (`[N, channels, outHeight, outWidth]`). Reads up to 7 columns past the block's last tile,
+    /// which must hold finite values.
+    static func transformOutput(_ t: TileGeometry, _ m: UnsafePointer<Float>, ld: Int, eStride: Int, channels: Int,
                                 rows: Range<Int>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                                 scratch: Scratch) {
         let h = point, h2 = point * point, h3 = point * point * point
-        let L = t.phaseLength, tilesW = t.tilesW, eStride = channels * ld
+        let L = t.phaseLength, L4 = 4 * L, tilesW = t.tilesW
         let outH = t.outHeight, outW = t.outWidth, plane = outH * outW
         let ph = scratch.rows, tmp = scratch.tile   // ph[(4a + b) · L + tw] = y[4th + a][4tw + b]
         for o in 0..<channels {
@@ -509,31 +631,24 @@ public enum WinogradConvolution {
                 var tw = 0
                 while tw < tilesW {
                     let col = src + tw
-                    for j in 0..<6 {
-                        let r = outputTransform(load(col + j * eStride), load(col + (6 + j) * eStride),
-                                                load(col + (12 + j) * eStride), load(col + (18 + j) * eStride),
-                                                load(col + (24 + j) * eStride), load(col + (30 + j) * eStride),
-                                                h, h2, h3)
-                        tmp[j] = r.0; tmp[6 + j] = r.1; tmp[12 + j] = r.2; tmp[18 + j] = r.3
-                    }
-                    for a in 0..<4 {
-                        let r = outputTransform(tmp[6 * a], tmp[6 * a + 1], tmp[6 * a + 2], tmp[6 * a + 3],
-                                                tmp[6 * a + 4], tmp[6 * a + 5], h, h2, h3)
-                        let p = ph + 4 * a * L + tw
-                        store(r.0 + b8, p); store(r.1 + b8, p + L); store(r.2 + b8, p + 2 * L); store(r.3 + b8, p + 3 * L)
-                    }
-                    tw += 8
+                    outputColumn(col, eStride, 0, tmp, h, h2, h3)
+                    outputColumn(col, eStride, 1, tmp, h, h2, h3)
+                    outputColumn(col, eStride, 2, tmp, h, h2, h3)
+                    outputColumn(col, eStride, 3, tmp, h, h2, h3)
+                    outputColumn(col, eStride, 4, tmp, h, h2, h3)
+                    outputColumn(col, eStride, 5, tmp, h, h2, h3)
+                    let p = ph + tw
+                    outputRow(tmp, 0, b8, p, L, h, h2, h3)
+                    outputRow(tmp, 1, b8, p + L4, L, h, h2, h3)
+                    outputRow(tmp, 2, b8, p + 2 &* L4, L, h, h2, h3)
+                    outputRow(tmp, 3, b8, p + 3 &* L4, L, h, h2, h3)
+                    tw &+= 8
                 }
                 // Interleave the phases into the output rows, cropping at the image border.
-                let dstPlane = y + (n * channels + o) * plane
+                let dst = y + (n * channels + o) * plane + 4 * th * outW
                 for a in 0..<min(4, outH - 4 * th) {
-                    let dst = dstPlane + (4 * th + a) * outW
-                    let p0 = ph + 4 * a * L, p1 = p0 + L, p2 = p0 + 2 * L, p3 = p0 + 3 * L
-                    let full = outW / 4
-                    for q in 0..<full {
-                        dst[4 * q] = p0[q]; dst[4 * q + 1] = p1[q]; dst[4 * q + 2] = p2[q]; dst[4 * q + 3] = p3[q]
-                    }
-                    for x in 4 * full..<outW { dst[x] = p0[(x & 3) * L + (x >> 2)] }
+                    interleave(ph + a * L4, phaseLength: L, count: tilesW, line: scratch.outputLine,
+                               into: dst + a * outW, width: outW)
                 }
             }
         }
@@ -541,45 +656,47 @@ public enum WinogradConvolution {
 
     // MARK: - Filter transforms (double precision)
 
-    /// `G` (6x3) for the points `0, ±1, ±h, ∞`: row `j` is `(1, p_j, p_j²) / Π_{l≠j}(p_j − p_l)`
-    /// for the finite points, `(0, 0, 1)` for ∞.
-    static let filterMatrix: [[Double]] = {
+    /// `G` (6x3, row-major) for the points `0, ±1, ±h, ∞`: row `j` is
+    /// `(1, p_j, p_j²) / Π_{l≠j}(p_j − p_l)` for the finite points, `(0, 0, 1)` for ∞.
+    static let filterMatrix: [Double] = {
         let h = Double(point)
         let pts: [Double] = [0, 1, -1, h, -h]
-        var g = [[Double]]()
+        var g = [Double]()
         for (j, p) in pts.enumerated() {
             var f = 1.0
             for (l, q) in pts.enumerated() where l != j { f *= p - q }
-            g.append([1 / f, p / f, p * p / f])
+            g += [1 / f, p / f, p * p / f]
         }
-        g.append([0, 0, 1])
-        return g
+        return g + [0, 0, 1]
     }()
 
     /// `u[e][o][c] = (G w[o][c] Gᵀ)[e]` for OIHW weights `[O, C, 3, 3]`; when `flipped`, the
     /// filters of the input gradient instead: `u[e][c][o] = (G w'[c][o] Gᵀ)[e]` with
-    /// `w'[c][o][i][j] = w[o][c][2 − i][2 − j]`.
+    /// `w'[c][o][i][j] = w[o][c][2 − i][2 − j]`. Computed in double precision.
     static func transformWeights(_ w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, flipped: Bool,
                                  into u: UnsafeMutablePointer<Float>) {
-        let g = filterMatrix
         let oc = outChannels, ic = inChannels
-        Parallel.forEachChunk(oc, grain: max(1, 4096 / max(1, ic))) { range in
-            var f = [Double](repeating: 0, count: 9)
-            var tmp = [Double](repeating: 0, count: 18)   // G f: 6x3
-            for o in range {
-                for c in 0..<ic {
-                    let src = w + (o * ic + c) * 9
-                    for i in 0..<3 {
-                        for j in 0..<3 { f[3 * i + j] = Double(flipped ? src[3 * (2 - i) + (2 - j)] : src[3 * i + j]) }
-                    }
-                    for a in 0..<6 {
-                        for j in 0..<3 { tmp[3 * a + j] = g[a][0] * f[j] + g[a][1] * f[3 + j] + g[a][2] * f[6 + j] }
-                    }
-                    let dst = flipped ? u + c * oc + o : u + o * ic + c
-                    for a in 0..<6 {
-                        for b in 0..<6 {
-                            let v = tmp[3 * a] * g[b][0] + tmp[3 * a + 1] * g[b][1] + tmp[3 * a + 2] * g[b][2]
-                            dst[(6 * a + b) * oc * ic] = Float(v)
+        filterMatrix.withUnsafeBufferPointer { g in
+            Parallel.forEachChunk(oc, grain: max(1, 4096 / max(1, ic))) { range in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: 27) { buffer in
+                    let f = buffer.baseAddress!, tmp = f + 9   // the filter, then G f (6x3)
+                    for o in range {
+                        for c in 0..<ic {
+                            let src = w + (o * ic + c) * 9
+                            for i in 0..<9 { f[i] = Double(flipped ? src[8 - i] : src[i]) }
+                            for a in 0..<6 {
+                                for j in 0..<3 {
+                                    tmp[3 * a + j] = g[3 * a] * f[j] + g[3 * a + 1] * f[3 + j] + g[3 * a + 2] * f[6 + j]
+                                }
+                            }
+                            let dst = flipped ? u + c * oc + o : u + o * ic + c
+                            for a in 0..<6 {
+                                for b in 0..<6 {
+                                    let v = tmp[3 * a] * g[3 * b] + tmp[3 * a + 1] * g[3 * b + 1]
+                                        + tmp[3 * a + 2] * g[3 * b + 2]
+                                    dst[(6 * a + b) * oc * ic] = Float(v)
+                                }
+                            }
                         }
                     }
                 }
@@ -587,29 +704,33 @@ public enum WinogradConvolution {
         }
     }
 
-    /// `dw[o][c] = Gᵀ du[·][o][c] G` for `du` laid out `[36][O][C]`, into OIHW `[O, C, 3, 3]`.
+    /// `dw[o][c] = Gᵀ du[·][o][c] G` for `du` laid out `[36][O][C]` (`[36][C][O]` when
+    /// `transposed`), into OIHW `[O, C, 3, 3]`. Computed in double precision.
     static func inverseTransformWeightGradient(_ du: UnsafePointer<Float>, outChannels: Int, inChannels: Int,
-                                               into dw: UnsafeMutablePointer<Float>) {
-        let g = filterMatrix
+                                               transposed: Bool, into dw: UnsafeMutablePointer<Float>) {
         let oc = outChannels, ic = inChannels
-        Parallel.forEachChunk(oc, grain: max(1, 4096 / max(1, ic))) { range in
-            var tmp = [Double](repeating: 0, count: 18)   // Gᵀ du: 3x6
-            for o in range {
-                for c in 0..<ic {
-                    let src = du + o * ic + c
-                    for i in 0..<3 {
-                        for b in 0..<6 {
-                            var s = 0.0
-                            for a in 0..<6 { s += g[a][i] * Double(src[(6 * a + b) * oc * ic]) }
-                            tmp[6 * i + b] = s
-                        }
-                    }
-                    let dst = dw + (o * ic + c) * 9
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            var s = 0.0
-                            for b in 0..<6 { s += tmp[6 * i + b] * g[b][j] }
-                            dst[3 * i + j] = Float(s)
+        filterMatrix.withUnsafeBufferPointer { g in
+            Parallel.forEachChunk(oc, grain: max(1, 4096 / max(1, ic))) { range in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: 18) { buffer in
+                    let tmp = buffer.baseAddress!   // Gᵀ du: 3x6
+                    for o in range {
+                        for c in 0..<ic {
+                            let src = du + (transposed ? c * oc + o : o * ic + c)
+                            for i in 0..<3 {
+                                for b in 0..<6 {
+                                    var s = 0.0
+                                    for a in 0..<6 { s += g[3 * a + i] * Double(src[(6 * a + b) * oc * ic]) }
+                                    tmp[6 * i + b] = s
+                                }
+                            }
+                            let dst = dw + (o * ic + c) * 9
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    var s = 0.0
+                                    for b in 0..<6 { s += tmp[6 * i + b] * g[3 * b + j] }
+                                    dst[3 * i + j] = Float(s)
+                                }
+                            }
                         }
                     }
                 }

@@ -8,8 +8,10 @@ extension NSDE.Bench {
             abstract: "GEMM and 3x3 convolution throughput in GFLOP/s.",
             discussion: """
             GEMM through OpenBLAS at 512^3 and at the shapes a 3x3 convolution lowers to; \
-            convolution forward, backward-data and backward-weights through oneDNN on batch 64, \
-            64->64 channels, 3x3, padding 1, at 32x32 (the JSON contract fields) and 16x16.
+            convolution forward, backward-data and backward-weights on batch 64, 64->64 channels, \
+            3x3, padding 1, at 32x32 (the JSON contract fields) and 16x16: with the default \
+            backend (Winograd here; GFLOP/s counted as direct-convolution FLOPs per second), and \
+            with oneDNN's direct kernels and Winograd separately (_onednn, _winograd suffixes).
             """)
 
         @Option(help: "Timed repetitions per kernel (median reported).")
@@ -41,12 +43,17 @@ extension NSDE.Bench {
             // The weight-gradient shape of the same convolution: [64 x 1024] x [1024 x 576].
             report["gemm_conv_like_64x576x1024_gflops"] = gemm(64, 576, 1024)
             // MARK: Convolution
-            for size in [32, 16] {
-                let r = ConvolutionBenchmark.run(batch: 64, inChannels: 64, outChannels: 64, size: size, repeats: repeats)
-                let suffix = size == 32 ? "" : "_\(size)"
-                report["conv3x3_fwd_gflops\(suffix)"] = r.forward
-                report["conv3x3_bwd_data_gflops\(suffix)"] = r.backwardData
-                report["conv3x3_bwd_weight_gflops\(suffix)"] = r.backwardWeights
+            // The default backend (Winograd for these shapes) as the contract fields, in
+            // "effective" GFLOP/s (direct-convolution FLOPs / time), then oneDNN's direct kernels.
+            for (backend, label) in [(ConvolutionBackend.automatic, ""), (.oneDNN, "_onednn"), (.winograd, "_winograd")] {
+                for size in [32, 16] {
+                    let r = ConvolutionBenchmark.run(batch: 64, inChannels: 64, outChannels: 64, size: size,
+                                                     repeats: repeats, backend: backend)
+                    let suffix = (size == 32 ? "" : "_\(size)") + label
+                    report["conv3x3_fwd_gflops\(suffix)"] = r.forward
+                    report["conv3x3_bwd_data_gflops\(suffix)"] = r.backwardData
+                    report["conv3x3_bwd_weight_gflops\(suffix)"] = r.backwardWeights
+                }
             }
             if json { try printJSON(report); return }
             for key in report.keys.sorted() { print(String(format: "%-36@ %8.1f", key as NSString, report[key]!)) }
