@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "NeuralSDE", targets: ["NeuralSDE"]),
         .library(name: "NSDETensor", targets: ["NSDETensor"]),
         .library(name: "NSDENN", targets: ["NSDENN"]),
+        .library(name: "NSDECore", targets: ["NSDECore"]),
         .library(name: "NSDEData", targets: ["NSDEData"]),
         .library(name: "NSDEModels", targets: ["NSDEModels"]),
         .executable(name: "nsde", targets: ["nsde"]),
@@ -23,9 +24,10 @@ let package = Package(
         // MARK: - Layers of the library, lowest first
         .target(name: "NSDETensor", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "NSDENN", dependencies: ["NSDETensor"]),
+        .target(name: "NSDECore", dependencies: ["NSDETensor", "NSDENN"]),
         .target(name: "NSDEData", dependencies: ["NSDETensor", "CZlib"]),
         .target(name: "NSDEModels", dependencies: ["NSDETensor", "NSDENN", "NSDEData"]),
-        .target(name: "NeuralSDE", dependencies: ["NSDETensor", "NSDENN", "NSDEData", "NSDEModels"]),
+        .target(name: "NeuralSDE", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels"]),
 
         // MARK: - Command-line tool
         .executableTarget(
@@ -40,6 +42,7 @@ let package = Package(
         .target(name: "NSDETestSupport", dependencies: ["NSDETensor"], path: "Tests/NSDETestSupport"),
         .testTarget(name: "NSDETensorTests", dependencies: ["NSDETensor", "NSDETestSupport"]),
         .testTarget(name: "NSDENNTests", dependencies: ["NSDENN", "NSDETestSupport"]),
+        .testTarget(name: "NSDECoreTests", dependencies: ["NSDECore", "NSDETestSupport"]),
         .testTarget(name: "NSDEDataTests", dependencies: ["NSDEData"]),
         .testTarget(name: "NSDEModelsTests", dependencies: ["NSDEModels", "NSDEData", "NSDETestSupport"]),
     ],

@@ -1,5 +1,6 @@
 // The umbrella module: `import NeuralSDE` brings in every layer of the library.
 @_exported import NSDETensor
 @_exported import NSDENN
+@_exported import NSDECore
 @_exported import NSDEData
 @_exported import NSDEModels

@@ -1,0 +1,18 @@
+import NSDETensor
+
+/// g = σ·I: additive noise of constant scale σ (paper §3.1, "additive noise").
+///
+/// dY = f dt + σ dW, identical in Itô and Stratonovich form. Euler–Maruyama has strong order 1.0
+/// and ``SRA1`` strong order 1.5 on it.
+public struct AdditiveDiffusion: Diffusion, Sendable {
+    /// The noise scale σ (dimensionless; units of y per √time).
+    public var sigma: Float
+    /// Creates σ·I with `sigma` ≥ 0 (not checked).
+    public init(sigma: Float) { self.sigma = sigma }
+    /// `.additive`.
+    public var noise: NoiseType { .additive }
+    /// A tensor of y's shape filled with σ.
+    public func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor { Tensor(repeating: sigma, shape: y.shape) }
+    /// σ·ΔW.
+    public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor { dW * sigma }
+}

@@ -1,0 +1,22 @@
+import NSDETensor
+
+/// g = σ·diag(f(t, y)): the paper's "dropout" noise (§3.1), dY = f dt + σ f ⊙ dW, the
+/// continuous limit of Gaussian dropout on the drift network's output.
+///
+/// Uses the drift the step has already computed, so the drift is evaluated once per stage.
+/// - Note: gᵢ depends on all of y through f, so the noise is not truly diagonal; it is declared
+///   `.diagonal` for its shapes, and Milstein's correction term is then only approximate (not checked).
+public struct DropoutDiffusion: Diffusion, Sendable {
+    /// The noise scale σ (per √time); the paper's dropout rate p corresponds to σ² = p / (1 − p).
+    public var sigma: Float
+    /// Creates σ·diag(f).
+    public init(sigma: Float) { self.sigma = sigma }
+    /// `.diagonal` (shapes of y; see the note on the type).
+    public var noise: NoiseType { .diagonal }
+    /// `true`: g is built from f.
+    public var usesDrift: Bool { true }
+    /// σ·f.
+    public func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor { f * sigma }
+    /// σ·f ⊙ ΔW.
+    public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor { (f * dW) * sigma }
+}

@@ -1,0 +1,17 @@
+import NSDETensor
+
+/// g = σ·diag(y): multiplicative noise (paper §3.1), dY = f dt + σ Y ⊙ dW.
+///
+/// Diagonal noise: component i of g depends only on yᵢ, so Milstein applies.
+public struct MultiplicativeDiffusion: Diffusion, Sendable {
+    /// The noise scale σ (per √time).
+    public var sigma: Float
+    /// Creates σ·diag(y).
+    public init(sigma: Float) { self.sigma = sigma }
+    /// `.diagonal`.
+    public var noise: NoiseType { .diagonal }
+    /// σ·y.
+    public func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor { y * sigma }
+    /// σ·y ⊙ ΔW.
+    public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor { (y * dW) * sigma }
+}

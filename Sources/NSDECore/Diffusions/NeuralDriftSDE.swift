@@ -1,0 +1,50 @@
+import NSDENN
+import NSDETensor
+
+/// An SDE made of any drift — a closure or a neural-network ``Layer`` — and a ready-made
+/// ``Diffusion``: dY = f(t, Y) dt + g(t, Y) dW.
+///
+/// ```swift
+/// let sde = NeuralDriftSDE(drift: mlp, diffusion: DropoutDiffusion(sigma: 0.5))
+/// let out = try sdeint(sde, y0: h, times: [0, 1], solver: .eulerMaruyama, dt: 0.1)
+/// ```
+/// The paper's neural SDE is Itô with Euler–Maruyama; pick `.stratonovich` to use the
+/// Stratonovich solvers (Heun, Euler–Heun, reversible Heun) instead.
+public struct NeuralDriftSDE<D: Diffusion>: SDE {
+    /// The drift f(t, y), of y's shape.
+    public let driftFunction: (Double, Tensor) -> Tensor
+    /// The diffusion g.
+    public let diffusionFunction: D
+    /// The calculus (default Itô).
+    public let calculus: StochasticCalculus
+
+    /// Creates the SDE from a drift closure f(t, y).
+    public init(calculus: StochasticCalculus = .ito, drift: @escaping (Double, Tensor) -> Tensor, diffusion: D) {
+        self.calculus = calculus
+        self.driftFunction = drift
+        self.diffusionFunction = diffusion
+    }
+
+    /// Creates the SDE from an autonomous network f(y) = `layer(y)` (time is ignored).
+    public init(calculus: StochasticCalculus = .ito, drift layer: some Layer, diffusion: D) {
+        self.init(calculus: calculus, drift: { _, y in layer(y) }, diffusion: diffusion)
+    }
+
+    /// The diffusion's noise type.
+    public var noise: NoiseType { diffusionFunction.noise }
+    /// f(t, y).
+    public func drift(_ t: Double, _ y: Tensor) -> Tensor { driftFunction(t, y) }
+    /// g(t, y), using `drift` when given; otherwise f is evaluated only if the diffusion reads it.
+    public func diffusion(_ t: Double, _ y: Tensor, drift: Tensor?) -> Tensor {
+        diffusionFunction.value(t, y, drift: resolvedDrift(t, y, drift))
+    }
+    /// g(t, y)·ΔW through ``Diffusion/product(_:_:_:drift:)``.
+    public func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor {
+        diffusionFunction.product(t, y, dW, drift: resolvedDrift(t, y, drift))
+    }
+    /// The given drift, f(t, y) when the diffusion needs it, or zeros.
+    private func resolvedDrift(_ t: Double, _ y: Tensor, _ drift: Tensor?) -> Tensor {
+        if let drift { return drift }
+        return diffusionFunction.usesDrift ? driftFunction(t, y) : Tensor(repeating: 0, shape: y.shape)
+    }
+}

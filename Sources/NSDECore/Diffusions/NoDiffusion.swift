@@ -1,0 +1,18 @@
+import NSDETensor
+
+/// g = 0: the SDE is the ODE dy = f(t, y) dt (the paper's "no noise" baseline).
+///
+/// Declared as additive noise, so every SDE solver accepts it; the product g·ΔW is a zero
+/// tensor of y's shape and the Brownian increments are still drawn (they are ignored).
+public struct NoDiffusion: Diffusion, Sendable {
+    /// Creates the zero diffusion.
+    public init() {}
+    /// `.additive` (g does not depend on y).
+    public var noise: NoiseType { .additive }
+    /// A zero tensor of y's shape.
+    public func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor { Tensor(repeating: 0, shape: y.shape) }
+    /// A zero tensor of y's shape.
+    public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor {
+        Tensor(repeating: 0, shape: y.shape)
+    }
+}

@@ -1,0 +1,42 @@
+import NSDETensor
+
+/// Counts reported by ``sdeint(_:y0:times:solver:dt:brownian:)`` and ``odeint(_:y0:times:solver:dt:rtol:atol:maxSteps:)``.
+public struct SolverStats: Equatable, Sendable {
+    /// Drift (or ODE right-hand side) evaluations.
+    public var driftEvaluations = 0
+    /// Diffusion evaluations (each g or g·ΔW formed counts once).
+    public var diffusionEvaluations = 0
+    /// Steps taken and kept.
+    public var acceptedSteps = 0
+    /// Steps rejected by the adaptive controller (always 0 for fixed steps).
+    public var rejectedSteps = 0
+    /// Creates zero counts.
+    public init() {}
+}
+
+/// The result of a solve: the states at the requested times and the solver's counts.
+public struct Solution {
+    /// The states at ``times``, stacked: `[T, batch, …]`; `states[0]` is y₀. Recorded on the
+    /// autodiff tape, so gradients flow back to y₀ and to the SDE's parameters.
+    public let states: Tensor
+    /// The requested output times (model time units), strictly increasing.
+    public let times: [Double]
+    /// Evaluation and step counts.
+    public let stats: SolverStats
+
+    /// Creates a solution.
+    public init(states: Tensor, times: [Double], stats: SolverStats) {
+        self.states = states
+        self.times = times
+        self.stats = stats
+    }
+
+    /// The state at `times[i]`, shape `[batch, …]`.
+    public func state(at i: Int) -> Tensor {
+        let inner = Array(states.shape.dropFirst())
+        return states.slice(axis: 0, i..<(i + 1)).reshaped(inner)
+    }
+
+    /// The state at the last time, shape `[batch, …]`.
+    public var final: Tensor { state(at: times.count - 1) }
+}
