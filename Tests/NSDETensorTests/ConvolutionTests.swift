@@ -1,23 +1,12 @@
 import Dispatch
 import XCTest
 @testable import NSDETensor
+import NSDETestSupport
 
 /// 2-D convolution: oneDNN against the im2col reference, gradients against finite differences,
 /// forward mode against reverse mode, shapes, plan caching and thread safety.
 final class ConvolutionTests: XCTestCase {
     // MARK: Helpers
-
-    /// Deterministic uniform values in [-1, 1) (xorshift64*), independent of the library's RNG.
-    private func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        let t = Tensor(uninitializedShape: shape)
-        for i in 0..<t.count {
-            s ^= s >> 12; s ^= s << 25; s ^= s >> 27
-            let bits = (s &* 0x2545_F491_4F6C_DD1D) >> 40 // 24 bits
-            t.storage.pointer[i] = Float(bits) / Float(1 << 23) - 1
-        }
-        return t
-    }
 
     private func dot(_ a: Tensor, _ b: Tensor) -> Double {
         precondition(a.shape == b.shape)

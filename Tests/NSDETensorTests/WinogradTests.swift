@@ -1,22 +1,11 @@
 import XCTest
 @testable import NSDETensor
+import NSDETestSupport
 
 /// Winograd F(4x4, 3x3) convolution against the im2col reference: forward (with and without
 /// bias), backward-data and backward-weights (with the bias gradient), padding 1 and 0, ragged
 /// and exact tilings, 1 and 2 threads.
 final class WinogradTests: XCTestCase {
-    /// Deterministic uniform values in [-1, 1) (xorshift64*), independent of the library's RNG.
-    private func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        let t = Tensor(uninitializedShape: shape)
-        for i in 0..<t.count {
-            s ^= s >> 12; s ^= s << 25; s ^= s >> 27
-            let bits = (s &* 0x2545_F491_4F6C_DD1D) >> 40 // 24 bits
-            t.storage.pointer[i] = Float(bits) / Float(1 << 23) - 1
-        }
-        return t
-    }
-
     /// `‖a − b‖ / ‖b‖` (Frobenius), in double precision.
     private func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
         precondition(a.shape == b.shape, "shapes \(a.shape) and \(b.shape) differ")

@@ -65,3 +65,18 @@ public func XCTAssertEqual(_ a: [Float], _ b: [Float], accuracy: Float, _ messag
     for i in a.indices where Swift.abs(a[i] - b[i]) > worst.1 { worst = (i, Swift.abs(a[i] - b[i])) }
     XCTAssertLessThanOrEqual(worst.1, accuracy, "element \(worst.0): \(a[worst.0]) vs \(b[worst.0]) \(message)", file: file, line: line)
 }
+
+extension XCTestCase {
+    /// Deterministic uniform values in [-1, 1) (xorshift64*), independent of the library's RNG,
+    /// so kernel tests do not depend on the generator they might be testing.
+    public func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        let t = Tensor(uninitializedShape: shape)
+        for i in 0..<t.count {
+            s ^= s >> 12; s ^= s << 25; s ^= s >> 27
+            let bits = (s &* 0x2545_F491_4F6C_DD1D) >> 40 // 24 bits
+            t.storage.pointer[i] = Float(bits) / Float(1 << 23) - 1
+        }
+        return t
+    }
+}
