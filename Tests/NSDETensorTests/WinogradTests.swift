@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import XCTest
 @testable import NSDETensor
 import NSDETestSupport
@@ -119,6 +121,30 @@ final class WinogradTests: XCTestCase {
     func testModelShapes() {
         check((2, 65, 64, 30, 30, 1), seed: 300)
         check((2, 64, 64, 26, 26, 1), seed: 301)
+    }
+
+    /// Calls from several threads at once (each running its own parallel blocks) give the
+    /// results of sequential calls.
+    func testConcurrentCalls() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        Parallel.threadCount = 2
+        let x = random([3, 16, 9, 11], seed: 400), w = random([8, 16, 3, 3], seed: 401)
+        let dy = random([3, 8, 9, 11], seed: 402)
+        let y = WinogradConvolution.forward(x, weight: w)
+        let dx = WinogradConvolution.backwardData(dy, weight: w)
+        let dw = WinogradConvolution.backwardWeights(dy, input: x).weight
+        let lock = NSLock()
+        var worst = 0.0
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            for _ in 0..<3 {
+                let e = max(relativeError(WinogradConvolution.forward(x, weight: w), y),
+                            relativeError(WinogradConvolution.backwardData(dy, weight: w), dx),
+                            relativeError(WinogradConvolution.backwardWeights(dy, input: x).weight, dw))
+                lock.lock(); worst = max(worst, e); lock.unlock()
+            }
+        }
+        XCTAssertLessThan(worst, 1e-6, "concurrent calls differ from sequential ones by \(worst)")
     }
 
     /// Padding 1 keeps the spatial size, padding 0 shrinks it by 2; other geometries are not
