@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+
+/// The `--json` contracts of `nsde` that scripts outside the repository rely on.
+final class CommandLineContractTests: XCTestCase {
+    /// The built `nsde` executable, next to the test bundle.
+    var executable: URL {
+        var dir = Bundle.main.bundleURL
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            dir = bundle.bundleURL.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("nsde")
+    }
+
+    /// Runs `nsde` with `arguments`; returns (exit status, stdout, stderr).
+    func run(_ arguments: [String]) throws -> (Int32, String, String) {
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw XCTSkip("nsde is not built at \(executable.path)")
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Parses stdout as exactly one JSON object.
+    func object(_ stdout: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let data = Data(stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any], file: file, line: line)
+    }
+
+    func testInfoJSON() throws {
+        let (status, stdout, _) = try run(["info", "--json"])
+        XCTAssertEqual(status, 0)
+        let json = try object(stdout)
+        for key in ["version", "blas", "dnnl", "threads"] { XCTAssertNotNil(json[key], "missing \(key)") }
+    }
+
+    func testTrainStepJSON() throws {
+        let (status, stdout, _) = try run(["bench", "train-step", "--model", "paper-small", "--batch", "2", "--steps", "1",
+                                           "--repeats", "1", "--warmup", "0", "--json"])
+        XCTAssertEqual(status, 0)
+        let json = try object(stdout)
+        for key in ["images_per_s", "median_s", "parameters"] { XCTAssertNotNil(json[key], "missing \(key)") }
+        XCTAssertEqual(json["parameters"] as? Int, 115_594)
+    }
+
+    func testToyJSON() throws {
+        let (status, stdout, _) = try run(["toy", "--sigma", "1", "--t-end", "1", "--paths", "50", "--steps", "20",
+                                           "--seed", "3", "--json"])
+        XCTAssertEqual(status, 0)
+        let json = try object(stdout)
+        for key in ["mean_log_abs", "stderr", "exact_mean_log_abs", "theory"] { XCTAssertNotNil(json[key], "missing \(key)") }
+        XCTAssertEqual(json["theory"] as? Double ?? .nan, 0.5, accuracy: 1e-6)
+    }
+
+    func testBadOptionIsAClearError() throws {
+        let (status, stdout, stderr) = try run(["bench", "train-step", "--model", "resnet"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(stdout.isEmpty)
+        XCTAssertTrue(stderr.contains("--model must be paper-small or paper-big, got 'resnet'"), stderr)
+    }
+}
