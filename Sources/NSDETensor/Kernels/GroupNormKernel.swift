@@ -23,7 +23,7 @@ public enum GroupNormKernel {
     /// max(y, 0) instead of y (one pass instead of two). Returns the output and the statistics.
     public static func forward(_ x: Tensor, groups: Int, gamma: Tensor?, beta: Tensor?, eps: Float,
                                relu: Bool = false) -> (Tensor, Statistics) {
-        let (n, c, hw, cpg) = geometry(x.shape, groups: groups)
+        let (n, _, hw, cpg) = geometry(x.shape, groups: groups)
         let y = Tensor(uninitializedShape: x.shape)
         let rows = n * groups, m = cpg * hw
         var mean = [Float](repeating: 0, count: rows), rstd = [Float](repeating: 0, count: rows)
@@ -59,7 +59,6 @@ public enum GroupNormKernel {
                 }
             }
         }
-        _ = c
         return (y, Statistics(mean: mean, rstd: rstd))
     }
 

@@ -45,7 +45,7 @@ public enum Parallel {
         let per = (count + chunks - 1) / chunks
         withoutActuallyEscaping(body) { body in
             if let omp = OpenMP.runtime {
-                var context = ChunkContext(body: body, count: count, chunks: chunks, per: per, numThreads: omp.numThreads)
+                var context = ChunkContext(body: body, count: count, chunks: chunks, per: per)
                 withUnsafeMutablePointer(to: &context) { ctx in
                     omp.parallel(ompTrampoline, UnsafeMutableRawPointer(ctx), UInt32(chunks), 0)
                 }
@@ -63,15 +63,15 @@ public enum Parallel {
     struct ChunkContext {
         let body: (Range<Int>) -> Void
         let count: Int, chunks: Int, per: Int
-        let numThreads: @convention(c) () -> Int32
     }
 }
 
 /// Runs the chunks `thread, thread + team size, ...` of a ``Parallel/ChunkContext``.
 private let ompTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
     let ctx = raw!.assumingMemoryBound(to: Parallel.ChunkContext.self)
-    let team = Int(ctx.pointee.numThreads())
-    var c = Int(OpenMP.runtime!.threadNum())
+    let omp = OpenMP.runtime!
+    let team = Int(omp.numThreads())
+    var c = Int(omp.threadNum())
     while c < ctx.pointee.chunks {
         let lo = c * ctx.pointee.per
         let hi = min(ctx.pointee.count, lo + ctx.pointee.per)
