@@ -1,3 +1,4 @@
+import NSDENN
 import NSDETensor
 
 /// A stochastic differential equation dY = f(t, Y) dt + g(t, Y) dW (Itô) or
@@ -41,11 +42,22 @@ public protocol SDE {
     /// The shape of the Brownian motion for a state of shape `state` (default: from ``noise``
     /// and ``noiseDimension``, see ``NoiseType/brownianShape(state:generalNoiseDimension:)``).
     func brownianShape(state: [Int]) -> [Int]
+
+    /// The trainable parameters the drift and diffusion read (default: none).
+    ///
+    /// Backpropagation finds parameters through the tape and ignores this list; the memory-saving
+    /// gradient methods (``GradientMethod/adjoint``, ``GradientMethod/reversibleAdjoint``,
+    /// ``GradientMethod/checkpointed(every:)``) and ``GradientMethod/forwardSensitivity`` compute
+    /// gradients only for the parameters listed here.
+    var parameters: [Parameter] { get }
 }
 
 extension SDE {
     /// Default: one Brownian component (only read for `general` noise).
     public var noiseDimension: Int { 1 }
+
+    /// Default: no parameters.
+    public var parameters: [Parameter] { [] }
 
     /// Default: forms g with ``diffusion(_:_:drift:)`` and applies it with ``NoiseType/apply(_:_:)``.
     public func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor {

@@ -27,6 +27,12 @@ public enum SDEError: Error, CustomStringConvertible, Equatable {
     case stepSizeUnderflow(time: Double)
     /// More than `maxSteps` steps were needed; stopped at `time`.
     case tooManySteps(maxSteps: Int, time: Double)
+    /// A step-size controller's settings are invalid (the message names them).
+    case invalidController(String)
+    /// Adaptive steps need a Brownian motion that can be queried at any time (a ``BrownianInterval``).
+    case adaptiveStepsNeedInterval
+    /// The gradient method cannot be used with this solver or setting.
+    case unsupportedGradient(method: String, reason: String)
 
     /// A one-line message naming what, where, expected and found.
     public var description: String {
@@ -57,6 +63,12 @@ public enum SDEError: Error, CustomStringConvertible, Equatable {
             return "The adaptive step size underflowed at time \(time)"
         case let .tooManySteps(maxSteps, time):
             return "Exceeded \(maxSteps) steps, stopped at time \(time)"
+        case let .invalidController(message):
+            return message
+        case .adaptiveStepsNeedInterval:
+            return "Adaptive steps need a Brownian motion that can be queried at any time: use brownian: .interval(seed:), not a fixed grid"
+        case let .unsupportedGradient(method, reason):
+            return "The \(method) gradient method cannot be used here: \(reason)"
         }
     }
 }

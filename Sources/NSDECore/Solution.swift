@@ -21,14 +21,18 @@ public struct Solution {
     public let states: Tensor
     /// The requested output times (model time units), strictly increasing.
     public let times: [Double]
-    /// Evaluation and step counts.
+    /// Evaluation and step counts of the forward solve.
     public let stats: SolverStats
+    /// Counts of the backward pass of a memory-saving gradient method, filled in when the states
+    /// are differentiated.
+    public let backwardStats: BackwardStats
 
     /// Creates a solution.
-    public init(states: Tensor, times: [Double], stats: SolverStats) {
+    public init(states: Tensor, times: [Double], stats: SolverStats, backwardStats: BackwardStats = BackwardStats()) {
         self.states = states
         self.times = times
         self.stats = stats
+        self.backwardStats = backwardStats
     }
 
     /// The state at `times[i]`, shape `[batch, …]`.

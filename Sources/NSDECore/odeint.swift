@@ -118,19 +118,7 @@ public func odeint<Solver: ODESolver>(
 
 /// RMS of error / (atol + rtol·max(|y₀|, |y₁|)), accumulated in Double.
 private func errorNorm(_ error: Tensor, _ y0: Tensor, _ y1: Tensor, rtol: Double, atol: Double) -> Double {
-    var sum = 0.0
-    error.withUnsafeBufferPointer { e in
-        y0.withUnsafeBufferPointer { a in
-            y1.withUnsafeBufferPointer { b in
-                for i in 0..<e.count {
-                    let scale = atol + rtol * max(Swift.abs(Double(a[i])), Swift.abs(Double(b[i])))
-                    let r = Double(e[i]) / scale
-                    sum += r * r
-                }
-            }
-        }
-    }
-    return (sum / Double(max(error.count, 1))).squareRoot()
+    scaledRMSNorm(error, y0, y1, rtol: rtol, atol: atol)
 }
 
 /// Hairer's first-step heuristic (simplified): 0.01·‖y₀‖/‖f₀‖ in the tolerance-weighted RMS

@@ -12,43 +12,71 @@ public enum BrownianSource {
     case custom(any BrownianMotion)
 }
 
-/// Solves an SDE from y₀ over a time grid with a fixed step, returning the states at `times`.
+/// Solves an SDE from y₀ over a time grid, returning the states at `times`.
 ///
-/// Steps of size `dt` run from `times[0]`; the last step before each output time is shortened
-/// to land on it exactly. Every step's state is recorded on the autodiff tape, so
-/// `solution.states` can be differentiated by backpropagation with respect to y₀ and any
-/// parameters the SDE reads.
+/// **Steps.** With the default ``ConstantStepSize``, steps of size `dt` run from `times[0]`; the
+/// last step before each output time is shortened to land on it exactly. With a ``PIController``,
+/// `dt` is the first attempted step and steps are accepted or rejected on the solver's embedded
+/// error estimate (``Heun``, ``SRA1``) or on step doubling (every other solver); rejected steps are
+/// retried on the same Brownian path, which therefore must be a ``BrownianSource/interval(seed:stream:)``
+/// (or a custom motion that answers any query).
 ///
-/// Before the first step it checks: `times` non-empty, finite and strictly increasing; `dt`
-/// positive and finite; the solver supports the SDE's noise and calculus (with additive noise
-/// the calculi coincide and any solver's is accepted); the Brownian motion provides the Lévy area
-/// if the solver needs it and can be queried at every step end; one drift and one diffusion
-/// evaluation return the right shapes (these two checks are not counted in the stats). After
-/// every step it checks that the state is finite.
+/// **Gradients.** `solution.states` is differentiable with respect to y₀ and the SDE's
+/// parameters by the chosen ``GradientMethod``: backpropagation through every step (default),
+/// the stochastic adjoint, reversible Heun's algebraic adjoint, checkpointing, or the paper's
+/// forward sensitivity. All give the same forward values.
+///
+/// **Checks** (before the first step): `times` non-empty, finite and strictly increasing; `dt`
+/// positive and finite; the controller's settings; the solver supports the SDE's noise and
+/// calculus (with additive noise the calculi coincide and any solver's is accepted); the Brownian
+/// motion provides the Lévy area if the solver needs it and can be queried at every step end;
+/// the gradient method suits the solver; one drift and one diffusion evaluation return the right
+/// shapes (not counted in the stats). After every step: the state is finite.
+///
+/// ```swift
+/// let sde = NeuralDriftSDE(drift: mlp, diffusion: MultiplicativeDiffusion(sigma: 0.1))
+/// let sol = try sdeint(sde, y0: y0, times: [0, 1], solver: .eulerMaruyama, dt: 0.01,
+///                      brownian: .grid(seed: 1), gradient: .adjoint)
+/// sol.final.squared().mean().backward()      // gradients in mlp's parameters, O(1) memory
+/// ```
 ///
 /// - Parameters:
 ///   - sde: the SDE.
 ///   - y0: the initial state `[batch, …]` at `times[0]`.
 ///   - times: output times (model time units), strictly increasing.
 ///   - solver: the one-step method.
-///   - dt: the step size (model time units).
+///   - dt: the step size, or the first step for adaptive control (model time units).
+///   - stepSize: fixed steps (default) or a ``PIController``.
 ///   - brownian: the Brownian motion (default a grid with seed 0).
-/// - Returns: states `[T, batch, …]` at `times`, and drift/diffusion/step counts.
-/// - Throws: ``SDEError`` for invalid grids, unsupported combinations, shape mismatches and
-///   non-finite states.
-/// - Complexity: ⌈(t_end − t₀)/dt⌉ + (number of outputs) steps at most.
+///   - gradient: how the solution is differentiated (default ``GradientMethod/backprop``).
+/// - Returns: states `[T, batch, …]` at `times`, with drift/diffusion/accepted/rejected counts.
+/// - Throws: ``SDEError`` for invalid grids or settings, unsupported combinations, shape
+///   mismatches, non-finite states, step-size underflow and too many steps.
+/// - Complexity: fixed steps: ⌈(t_end − t₀)/dt⌉ + (number of outputs) steps at most.
 public func sdeint<S: SDE, Solver: SDESolver>(
     _ sde: S, y0: Tensor, times: [Double], solver: Solver, dt: Double,
-    brownian: BrownianSource = .grid(seed: 0)
+    stepSize: any StepSizeController = ConstantStepSize(),
+    brownian: BrownianSource = .grid(seed: 0),
+    gradient: GradientMethod = .backprop
 ) throws -> Solution {
     try validateTimes(times)
     guard dt > 0, dt.isFinite else { throw SDEError.invalidStepSize(dt) }
+    try stepSize.validate()
     guard Solver.supportedNoise.contains(sde.noise) else {
         throw SDEError.unsupportedNoise(solver: Solver.name, noise: sde.noise,
                                         supported: NoiseType.allCases.filter { Solver.supportedNoise.contains($0) })
     }
     if sde.noise != .additive && solver.calculus != sde.calculus {
         throw SDEError.calculusMismatch(solver: Solver.name, solverCalculus: solver.calculus, sdeCalculus: sde.calculus)
+    }
+    switch gradient.kind {
+    case .adjoint where Solver.carriesState:
+        throw SDEError.unsupportedGradient(method: gradient.description,
+                                           reason: "\(Solver.name) carries state between steps, which the adjoint cannot invert; use gradient: .reversibleAdjoint")
+    case .reversibleAdjoint where !(solver is ReversibleHeun):
+        throw SDEError.unsupportedGradient(method: gradient.description,
+                                           reason: "it needs the Reversible Heun solver, got \(Solver.name)")
+    default: break
     }
     let bShape = sde.brownianShape(state: y0.shape)
     try noGrad {
@@ -62,47 +90,91 @@ public func sdeint<S: SDE, Solver: SDESolver>(
     let motion: any BrownianMotion
     switch brownian {
     case let .grid(seed, stream):
+        if stepSize.isAdaptive { throw SDEError.adaptiveStepsNeedInterval }
         motion = BrownianGrid(shape: bShape, t0: times[0], dt: dt, seed: seed, stream: stream, levyArea: Solver.needsLevyArea)
     case let .interval(seed, stream):
         motion = BrownianInterval(shape: bShape, t0: times[0], t1: max(times.last!, times[0] + dt), seed: seed, stream: stream,
-                                      levyArea: Solver.needsLevyArea)
+                                  levyArea: Solver.needsLevyArea)
     case let .custom(m):
         guard m.shape == bShape else { throw SDEError.shapeMismatch(what: "The Brownian motion", expected: bShape, found: m.shape) }
         motion = m
     }
     if Solver.needsLevyArea && !motion.providesLevyArea { throw SDEError.levyAreaUnavailable(solver: Solver.name) }
-    let schedule = stepSchedule(times: times, dt: dt)
-    for segment in schedule { for t in segment where !motion.canQuery(at: t) { throw SDEError.brownianQueryUnavailable(time: t) } }
     if !motion.canQuery(at: times[0]) { throw SDEError.brownianQueryUnavailable(time: times[0]) }
-
-    var stats = SolverStats()
-    var y = y0
-    var states = [y0]
-    var solverState: [Tensor]?
-    var t = times[0]
-    for segment in schedule {
-        for tNext in segment {
-            let result = solver.step(sde, from: t, to: tNext, state: y, increment: motion.increment(from: t, to: tNext),
-                                     solverState: solverState)
-            stats.acceptedSteps += 1
-            stats.driftEvaluations += result.driftEvaluations
-            stats.diffusionEvaluations += result.diffusionEvaluations
-            guard result.state.isFinite else { throw SDEError.nonFiniteState(step: stats.acceptedSteps, time: tNext) }
-            y = result.state
-            solverState = result.solverState
-            t = tNext
-        }
-        states.append(y)
+    if !stepSize.isAdaptive {
+        for segment in stepSchedule(times: times, dt: dt) { for t in segment where !motion.canQuery(at: t) { throw SDEError.brownianQueryUnavailable(time: t) } }
     }
-    return Solution(states: stackStates(states), times: times, stats: stats)
+
+    let integrator = Integrator(sde: sde, solver: solver, motion: motion, controller: stepSize, dt: dt, times: times)
+    let backwardStats = BackwardStats()
+    if case .backprop = gradient.kind {
+        let run = try integrator.run(y0: y0)
+        return Solution(states: stackStates(run.outputs), times: times, stats: run.stats, backwardStats: backwardStats)
+    }
+
+    // Memory-saving methods and forward sensitivity: solve off the tape, then attach one node
+    // whose pullback runs the method's backward pass.
+    let parameters = uniqueParameters(sde.parameters)
+    var checkpoints: [Checkpoint] = []
+    let run: ForwardRun
+    if case let .checkpointed(k) = gradient.kind {
+        checkpoints.append(Checkpoint(step: 0, state: y0.detached(), solverState: nil))
+        run = try noGrad {
+            try integrator.run(y0: y0.detached()) { index, _, y, s in
+                if (index + 1) % k == 0 { checkpoints.append(Checkpoint(step: index + 1, state: y, solverState: s)) }
+            }
+        }
+    } else {
+        run = try noGrad { try integrator.run(y0: y0.detached()) }
+    }
+    let value = noGrad { stackStates(run.outputs) }
+    let context = BackwardContext(integrator: integrator, steps: run.steps, outputCount: times.count,
+                                  parameters: parameters, stats: backwardStats)
+    let finalState = run.outputs.last!
+    let pullback: (Tensor) -> [Tensor?]
+    switch gradient.kind {
+    case .backprop:
+        preconditionFailure("unreachable")
+    case let .adjoint(rtol, atol, maxIterations):
+        let adjoint = StochasticAdjoint(context: context, rtol: rtol, atol: atol, maxIterations: maxIterations)
+        pullback = { adjoint.pullback($0, finalState: finalState) }
+    case .reversibleAdjoint:
+        let reversibleContext = BackwardContext(
+            integrator: Integrator(sde: sde, solver: solver as! ReversibleHeun, motion: motion, controller: stepSize, dt: dt, times: times),
+            steps: run.steps, outputCount: times.count, parameters: parameters, stats: backwardStats)
+        let adjoint = ReversibleAdjoint(context: reversibleContext)
+        let finalSolverState = run.finalSolverState ?? []
+        pullback = { upstream in
+            // With no step taken there is nothing to invert: the output is y₀ itself.
+            finalSolverState.count == 3
+                ? adjoint.pullback(upstream, finalState: finalState, finalSolverState: finalSolverState)
+                : [upstream.sum(axis: 0)] + parameters.map { Tensor(repeating: 0, shape: $0.shape) }
+        }
+    case .checkpointed:
+        let backprop = CheckpointedBackprop(context: context, checkpoints: checkpoints)
+        pullback = { backprop.pullback($0) }
+    case .forwardSensitivity:
+        let sensitivity = ForwardSensitivity(context: context)
+        let start = y0.detached()
+        pullback = { sensitivity.pullback($0, y0: start) }
+    }
+    let states = Tensor.record(value, inputs: [y0] + parameters.map(\.value)) {
+        SolveOp(name: "sdeint(\(gradient))", pullback: pullback)
+    }
+    return Solution(states: states, times: times, stats: run.stats, backwardStats: backwardStats)
 }
 
-/// ``sdeint(_:y0:times:solver:dt:brownian:)`` with a solver chosen by ``SolverKind``.
+/// ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)`` with a solver chosen by ``SolverKind``.
 public func sdeint<S: SDE>(
     _ sde: S, y0: Tensor, times: [Double], solver: SolverKind, dt: Double,
-    brownian: BrownianSource = .grid(seed: 0)
+    stepSize: any StepSizeController = ConstantStepSize(),
+    brownian: BrownianSource = .grid(seed: 0),
+    gradient: GradientMethod = .backprop
 ) throws -> Solution {
-    try sdeint(sde, y0: y0, times: times, solver: solver.solver, dt: dt, brownian: brownian)
+    func open<Solver: SDESolver>(_ solver: Solver) throws -> Solution {
+        try sdeint(sde, y0: y0, times: times, solver: solver, dt: dt, stepSize: stepSize, brownian: brownian, gradient: gradient)
+    }
+    return try open(solver.solver)
 }
 
 // MARK: - Helpers shared with odeint

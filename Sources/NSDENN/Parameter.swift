@@ -33,6 +33,17 @@ public final class Parameter {
         value.storage.pointer.update(from: newValue.storage.pointer, count: value.count)
     }
 
+    /// Runs `body` with the value carrying a forward-mode tangent (see `Tensor.withTangent`), so
+    /// every op that reads the parameter inside `body` propagates d(·)/d(parameter)·`tangent`.
+    /// The value (and its identity on the autodiff tape) is restored afterwards.
+    public func withTangent<R>(_ tangent: Tensor, _ body: () throws -> R) rethrows -> R {
+        precondition(tangent.shape == value.shape, "Parameter.withTangent: shape \(tangent.shape) does not match \(value.shape)")
+        let saved = value
+        value = value.withTangent(tangent)
+        defer { value = saved }
+        return try body()
+    }
+
     /// Writes element updates directly into the parameter's buffer (for optimiser kernels).
     public func withMutableStorage<R>(_ body: (UnsafeMutablePointer<Float>, Int) throws -> R) rethrows -> R {
         try body(value.storage.pointer, value.count)

@@ -1,3 +1,4 @@
+import NSDENN
 import NSDETensor
 
 /// A diffusion g(t, y) that can be paired with any drift to form an SDE (see ``NeuralDriftSDE``).
@@ -15,11 +16,16 @@ public protocol Diffusion {
     func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor
     /// g(t, y)·ΔW, of y's shape. Default: `noise.apply(value(t, y, drift: f), dW)`.
     func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor
+    /// The trainable parameters g reads (default: none; ``NeuralDiffusion`` lists its network's).
+    var parameters: [Parameter] { get }
 }
 
 extension Diffusion {
     /// Default: the diffusion ignores the drift.
     public var usesDrift: Bool { false }
+
+    /// Default: no parameters.
+    public var parameters: [Parameter] { [] }
 
     /// Default: forms g and applies it with ``NoiseType/apply(_:_:)``.
     public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor {

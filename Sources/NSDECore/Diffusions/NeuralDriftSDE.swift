@@ -17,17 +17,26 @@ public struct NeuralDriftSDE<D: Diffusion>: SDE {
     public let diffusionFunction: D
     /// The calculus (default Itô).
     public let calculus: StochasticCalculus
+    /// The drift's trainable parameters followed by the diffusion's (see ``SDE/parameters``).
+    public let parameters: [Parameter]
 
     /// Creates the SDE from a drift closure f(t, y).
-    public init(calculus: StochasticCalculus = .ito, drift: @escaping (Double, Tensor) -> Tensor, diffusion: D) {
+    ///
+    /// - Parameter parameters: the trainable parameters the closure reads; needed only by the
+    ///   memory-saving gradient methods and forward sensitivity (backpropagation finds them itself).
+    ///   The diffusion's own ``Diffusion/parameters`` are appended.
+    public init(calculus: StochasticCalculus = .ito, drift: @escaping (Double, Tensor) -> Tensor, diffusion: D,
+                parameters: [Parameter] = []) {
         self.calculus = calculus
         self.driftFunction = drift
         self.diffusionFunction = diffusion
+        self.parameters = parameters + diffusion.parameters
     }
 
-    /// Creates the SDE from an autonomous network f(y) = `layer(y)` (time is ignored).
+    /// Creates the SDE from an autonomous network f(y) = `layer(y)` (time is ignored); its
+    /// parameters are listed in ``parameters``.
     public init(calculus: StochasticCalculus = .ito, drift layer: some Layer, diffusion: D) {
-        self.init(calculus: calculus, drift: { _, y in layer(y) }, diffusion: diffusion)
+        self.init(calculus: calculus, drift: { _, y in layer(y) }, diffusion: diffusion, parameters: layer.parameters)
     }
 
     /// The diffusion's noise type.

@@ -18,6 +18,8 @@ public struct Heun: SDESolver {
     public static let supportedNoise: Set<NoiseType> = [.diagonal, .scalar, .additive, .general]
     public static let weakOrder = 1.0
     public static func strongOrder(for noise: NoiseType) -> Double { noise == .general ? 0.5 : 1.0 }
+    /// The embedded estimate y₁ − ỹ compares with Euler's predictor: order 1 (1.5 for additive noise).
+    public static func errorOrder(for noise: NoiseType) -> Double { noise == .additive ? 1.5 : 1.0 }
 
     /// Creates the solver.
     public init() {}

@@ -22,6 +22,8 @@ public struct ReversibleHeun: ReversibleSolver {
     public static let supportedNoise: Set<NoiseType> = [.diagonal, .scalar, .additive, .general]
     public static let weakOrder = 1.0
     public static func strongOrder(for noise: NoiseType) -> Double { noise == .additive ? 1.0 : 0.5 }
+    /// `true`: z, f(z) and g(z) pass from step to step.
+    public static var carriesState: Bool { true }
 
     /// Creates the solver.
     public init() {}

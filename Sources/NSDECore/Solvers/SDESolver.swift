@@ -42,8 +42,13 @@ public protocol SDESolver {
     static var weakOrder: Double { get }
     /// Whether ``step(_:from:to:state:increment:solverState:)`` reads ``BrownianIncrement/h``.
     static var needsLevyArea: Bool { get }
+    /// Whether steps pass ``StepResult/solverState`` on to the next step (default `false`).
+    static var carriesState: Bool { get }
     /// Strong order of convergence, E|y_N − y(T)| = O(Δt^order), for the given noise type.
     static func strongOrder(for noise: NoiseType) -> Double
+    /// The exponent q of the local error estimate, ‖error‖ ∝ Δt^q, used by adaptive step control
+    /// (default: strong order + ½, the local order of step doubling).
+    static func errorOrder(for noise: NoiseType) -> Double
 
     /// Advances `y0` from `t0` to `t1`.
     ///
@@ -61,6 +66,10 @@ public protocol SDESolver {
 extension SDESolver {
     /// Default: the method reads only W.
     public static var needsLevyArea: Bool { false }
+    /// Default: no state between steps.
+    public static var carriesState: Bool { false }
+    /// Default: ``strongOrder(for:)`` + ½.
+    public static func errorOrder(for noise: NoiseType) -> Double { strongOrder(for: noise) + 0.5 }
 }
 
 /// An ``SDESolver`` that can also run a step backwards exactly (up to floating-point rounding),

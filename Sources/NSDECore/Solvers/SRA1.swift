@@ -25,6 +25,8 @@ public struct SRA1: SDESolver {
     public static let weakOrder = 2.0
     public static let needsLevyArea = true
     public static func strongOrder(for noise: NoiseType) -> Double { 1.5 }
+    /// The embedded estimate ⅔Δt(f₂ − f₁) is of order 1.5.
+    public static func errorOrder(for noise: NoiseType) -> Double { 1.5 }
 
     /// Creates the solver.
     public init() {}

@@ -1,0 +1,55 @@
+import NSDENN
+import NSDETensor
+
+/// A stored point of the forward solve: the state (and solver state) after `step` accepted steps.
+struct Checkpoint {
+    let step: Int
+    let state: Tensor
+    let solverState: [Tensor]?
+}
+
+/// The backward pass of ``GradientMethod/checkpointed(every:)``: for each stretch between
+/// checkpoints, last first, re-runs the stretch on the tape from its checkpoint and
+/// backpropagates the cotangent of its end state (plus those of any outputs inside it).
+struct CheckpointedBackprop<S: SDE, Solver: SDESolver> {
+    let context: BackwardContext<S, Solver>
+    let checkpoints: [Checkpoint]
+
+    func pullback(_ upstream: Tensor) -> [Tensor?] {
+        let steps = context.steps
+        let last = context.outputCount - 1
+        var aY = context.outputCotangent(upstream, last)
+        var aS: [Tensor]? = nil
+        let parameterGradients = context.isolatingParameterGradients {
+            for (c, checkpoint) in checkpoints.enumerated().reversed() {
+                let end = c + 1 < checkpoints.count ? checkpoints[c + 1].step : steps.count
+                guard end > checkpoint.step else { continue }
+                let yLeaf = gradientLeaf(checkpoint.state)
+                let sLeaves = checkpoint.solverState?.map(gradientLeaf)
+                enableGrad {
+                    // Outputs strictly inside the stretch; the end state's own output cotangent is in aY.
+                    var interior: [(Int, Tensor)] = []
+                    var j = checkpoint.step
+                    let (yEnd, sEnd) = context.integrator.replay(steps[checkpoint.step..<end], from: yLeaf, solverState: sLeaves) {
+                        record, y, _ in
+                        if j < end - 1, let i = record.output { interior.append((i, y)) }
+                        j += 1
+                    }
+                    var s = (yEnd * aY).sum()
+                    for (i, y) in interior { s = s + (y * context.outputCotangent(upstream, i)).sum() }
+                    if let aS, let sEnd { for (a, v) in zip(aS, sEnd) { s = s + (v * a).sum() } }
+                    if s.requiresGrad { s.backward() }
+                }
+                aY = yLeaf.grad ?? Tensor(repeating: 0, shape: yLeaf.shape)
+                aS = sLeaves?.map { $0.grad ?? Tensor(repeating: 0, shape: $0.shape) }
+                // The checkpoint state is an output itself when the step before it landed on one.
+                if checkpoint.step > 0, let i = steps[checkpoint.step - 1].output, i != last {
+                    aY = aY + context.outputCotangent(upstream, i)
+                }
+                context.stats.steps += end - checkpoint.step
+                context.stats.stepEvaluations += end - checkpoint.step
+            }
+        }
+        return [aY + context.outputCotangent(upstream, 0)] + parameterGradients.map { Optional($0) }
+    }
+}

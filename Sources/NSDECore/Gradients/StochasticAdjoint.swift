@@ -1,0 +1,59 @@
+import NSDENN
+import NSDETensor
+
+/// The backward pass of ``GradientMethod/adjoint``: walks the accepted steps from the end,
+/// reconstructing each step's starting state by inverting the forward step on the replayed
+/// Brownian increment, then pulling the adjoint back through that step (see the method's doc).
+/// Holds one state, one adjoint and one step's tape at a time: O(1) memory in the number of steps.
+struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
+    let context: BackwardContext<S, Solver>
+    let rtol: Double
+    let atol: Double
+    let maxIterations: Int
+
+    /// Gradients of [y₀] + parameters given the cotangent `upstream` of the stacked outputs and
+    /// the final state `yEnd`.
+    func pullback(_ upstream: Tensor, finalState yEnd: Tensor) -> [Tensor?] {
+        let integrator = context.integrator
+        let stats = context.stats
+        let last = context.outputCount - 1
+        var a = context.outputCotangent(upstream, last)
+        var y = yEnd
+        let parameterGradients = context.isolatingParameterGradients {
+            for record in context.steps.reversed() {
+                if let i = record.output, i != last { a = a + context.outputCotangent(upstream, i) }
+                let increment = integrator.motion.increment(from: record.t0, to: record.t1)
+                func step(_ x: Tensor) -> Tensor {
+                    integrator.solver.step(integrator.sde, from: record.t0, to: record.t1, state: x,
+                                           increment: increment, solverState: nil).state
+                }
+                // x ← y − (Φ(x) − x), starting from x = y (no tape), then on the tape until the
+                // residual ‖x_new − x‖ (≈ the error of x) is within tolerance.
+                var x = noGrad { y * 2 - step(y) }
+                var iterations = 1
+                var pulledBack: Tensor?
+                while pulledBack == nil {
+                    let leaf = gradientLeaf(x)
+                    let out = enableGrad { step(leaf) }
+                    let next = noGrad { y - (out.detached() - x) }
+                    let residual = noGrad { scaledRMSNorm(next - x, next, x, rtol: rtol, atol: atol) }
+                    iterations += 1
+                    if residual <= 1 || iterations > maxIterations || !residual.isFinite {
+                        if !(residual <= 1) { stats.unconvergedSteps += 1 }
+                        stats.maxReconstructionResidual = Swift.max(stats.maxReconstructionResidual, residual)
+                        enableGrad { out.backward(a) }
+                        pulledBack = leaf.grad ?? Tensor(repeating: 0, shape: x.shape)
+                        y = next
+                    } else {
+                        x = next
+                    }
+                }
+                a = pulledBack!
+                stats.steps += 1
+                stats.stepEvaluations += iterations
+                stats.reconstructionIterations += iterations
+            }
+        }
+        return [a + context.outputCotangent(upstream, 0)] + parameterGradients.map { Optional($0) }
+    }
+}
