@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "NSDECore", targets: ["NSDECore"]),
         .library(name: "NSDEData", targets: ["NSDEData"]),
         .library(name: "NSDEModels", targets: ["NSDEModels"]),
+        .library(name: "NSDEExperiments", targets: ["NSDEExperiments"]),
         .executable(name: "nsde", targets: ["nsde"]),
     ],
     dependencies: [
@@ -26,8 +27,9 @@ let package = Package(
         .target(name: "NSDENN", dependencies: ["NSDETensor"]),
         .target(name: "NSDECore", dependencies: ["NSDETensor", "NSDENN"]),
         .target(name: "NSDEData", dependencies: ["NSDETensor", "CZlib"]),
-        .target(name: "NSDEModels", dependencies: ["NSDETensor", "NSDENN", "NSDEData"]),
-        .target(name: "NeuralSDE", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels"]),
+        .target(name: "NSDEModels", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData"]),
+        .target(name: "NSDEExperiments", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels"]),
+        .target(name: "NeuralSDE", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "NSDEExperiments"]),
 
         // MARK: - Command-line tool
         .executableTarget(
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "NSDEDataTests", dependencies: ["NSDEData"]),
         .testTarget(name: "NeuralSDETests", dependencies: ["NeuralSDE"]),
         .testTarget(name: "NSDEModelsTests", dependencies: ["NSDEModels", "NSDEData", "NSDETestSupport"]),
+        .testTarget(name: "NSDEExperimentsTests", dependencies: ["NSDEExperiments", "NSDETestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

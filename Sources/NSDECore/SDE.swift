@@ -50,6 +50,15 @@ public protocol SDE {
     /// ``GradientMethod/checkpointed(every:)``) and ``GradientMethod/forwardSensitivity`` compute
     /// gradients only for the parameters listed here.
     var parameters: [Parameter] { get }
+
+    /// `false` when g ≡ 0 (an ODE written as an SDE): solvers then skip drawing Brownian
+    /// increments (default `true`).
+    var hasNoise: Bool { get }
+
+    /// The Euler–Maruyama update y + f·Δt + g(t, y)·ΔW given the drift `f` = f(t, y) already
+    /// computed. The default combines ``diffusionProduct(_:_:_:drift:)`` with two additions;
+    /// override with a fused form (the ready-made diffusions do) to save passes over the state.
+    func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor
 }
 
 extension SDE {
@@ -58,6 +67,14 @@ extension SDE {
 
     /// Default: no parameters.
     public var parameters: [Parameter] { [] }
+
+    /// Default: `true`.
+    public var hasNoise: Bool { true }
+
+    /// Default: `y.addingScaled(f, Δt, g·ΔW, 1)`.
+    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
+        y.addingScaled(f, h, diffusionProduct(t, y, dW, drift: f), 1)
+    }
 
     /// Default: forms g with ``diffusion(_:_:drift:)`` and applies it with ``NoiseType/apply(_:_:)``.
     public func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor {

@@ -87,7 +87,7 @@ public func sdeint<S: SDE, Solver: SDESolver>(
             throw SDEError.shapeMismatch(what: "The diffusion product g(t, y)·ΔW", expected: y0.shape, found: gdW.shape)
         }
     }
-    let motion: any BrownianMotion
+    var motion: any BrownianMotion
     switch brownian {
     case let .grid(seed, stream):
         if stepSize.isAdaptive { throw SDEError.adaptiveStepsNeedInterval }
@@ -101,6 +101,8 @@ public func sdeint<S: SDE, Solver: SDESolver>(
     }
     if Solver.needsLevyArea && !motion.providesLevyArea { throw SDEError.levyAreaUnavailable(solver: Solver.name) }
     if !motion.canQuery(at: times[0]) { throw SDEError.brownianQueryUnavailable(time: times[0]) }
+    // g ≡ 0: skip drawing increments (the solution does not depend on them).
+    if !sde.hasNoise { motion = ZeroBrownianMotion(shape: bShape, levyArea: Solver.needsLevyArea) }
     if !stepSize.isAdaptive {
         for segment in stepSchedule(times: times, dt: dt) { for t in segment where !motion.canQuery(at: t) { throw SDEError.brownianQueryUnavailable(time: t) } }
     }

@@ -4,3 +4,4 @@
 @_exported import NSDECore
 @_exported import NSDEData
 @_exported import NSDEModels
+@_exported import NSDEExperiments

@@ -1,3 +1,4 @@
+import NSDECore
 import NSDEData
 import NSDEModels
 import NSDENN
@@ -28,6 +29,53 @@ final class PaperClassifierTests: XCTestCase {
                 XCTAssertNotEqual(model(x).scalars, model(x).scalars, "\(noise) noise must make passes differ")
             }
         }
+    }
+
+    /// The block's noise is reproducible: the same seed and counter give the same logits, the
+    /// counter advances once per noisy pass, and a model with no noise draws nothing.
+    func testNoiseStreamsAreReproducible() {
+        Initializer.manualSeed(1)
+        let x = Tensor.randomUniform([2, 1, 10, 10], seed: 4)
+        let model = PaperClassifier(size: .small, inChannels: 1, width: 8, noise: .multiplicative, sigma: 0.5, steps: 3, noiseSeed: 9)
+        let first = model(x).scalars
+        XCTAssertEqual(model.noiseCounter, 1)
+        let second = model(x).scalars
+        XCTAssertNotEqual(first, second)
+        model.noiseCounter = 0
+        XCTAssertEqual(model(x).scalars, first)
+        let ode = PaperClassifier(size: .small, inChannels: 1, width: 8, noise: .ode, steps: 3)
+        _ = ode(x)
+        XCTAssertEqual(ode.noiseCounter, 0)
+    }
+
+    /// Training through the block with reversible Heun's adjoint or checkpointing gives
+    /// backprop's gradients (same noise stream). The stochastic adjoint cannot invert the
+    /// GroupNorm drift's steps at this step size and says so in its stats.
+    func testMemorySavingGradientsMatchBackprop() {
+        let x = Tensor.randomUniform([2, 1, 8, 8], seed: 5)
+        let labels = [3, 7]
+        func gradients(noise: BlockNoise, solver: SolverKind, gradient: GradientMethod) -> [Float] {
+            Initializer.manualSeed(2)
+            let model = PaperClassifier(size: .small, inChannels: 1, width: 8, noise: noise, sigma: 0.3, steps: 4,
+                                        solver: solver, gradient: gradient)
+            crossEntropy(logits: model(x), labels: labels).backward()
+            return model.parameters.flatMap { $0.grad?.scalars ?? [Float](repeating: 0, count: $0.value.count) }
+        }
+        func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+            let num = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +), den = b.map { $0 * $0 }.reduce(0, +)
+            return (num / den).squareRoot()
+        }
+        for noise in [BlockNoise.dropout, .learned] {
+            let reference = gradients(noise: noise, solver: .eulerMaruyama, gradient: .backprop)
+            XCTAssertLessThan(relativeError(gradients(noise: noise, solver: .eulerMaruyama, gradient: .checkpointed(every: 2)), reference), 1e-5)
+        }
+        let heun = gradients(noise: .multiplicative, solver: .reversibleHeun, gradient: .backprop)
+        XCTAssertLessThan(relativeError(gradients(noise: .multiplicative, solver: .reversibleHeun, gradient: .reversibleAdjoint), heun), 1e-4)
+        Initializer.manualSeed(2)
+        let model = PaperClassifier(size: .small, inChannels: 1, width: 8, noise: .dropout, sigma: 0.3, steps: 4)
+        let solution = try! sdeint(model.blockSDE, y0: model.embed(x), times: [0, 1], solver: .eulerMaruyama, dt: 0.25, gradient: .adjoint)
+        crossEntropy(logits: model.head(solution.final), labels: labels).backward()
+        XCTAssertGreaterThan(solution.backwardStats.unconvergedSteps, 0)
     }
 
     func testStatesAreRecordedAtEveryStep() {

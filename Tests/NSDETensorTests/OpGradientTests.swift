@@ -19,6 +19,8 @@ final class OpGradientTests: XCTestCase {
         let p = u([2, 3, 4], 21), q = u([2, 3, 4], 22)
         assertGradientsMatchFiniteDifferences([a, p, q]) { weightedSum($0[0].addingProduct($0[1], $0[2])) }
         XCTAssertEqual(a.addingProduct(p, q).scalars, (a + p * q).scalars)
+        assertGradientsMatchFiniteDifferences([a, p, q]) { weightedSum($0[0].addingScaled($0[1], 0.3, $0[2], -1.7)) }
+        XCTAssertEqual(a.addingScaled(p, 0.5, q, 2).scalars, (a + p * 0.5 + q * 2).scalars, accuracy: 1e-6)
     }
 
     func testScalarAndUnaryOps() {

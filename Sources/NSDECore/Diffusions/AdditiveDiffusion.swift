@@ -15,4 +15,8 @@ public struct AdditiveDiffusion: Diffusion, Sendable {
     public func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor { Tensor(repeating: sigma, shape: y.shape) }
     /// σ·ΔW.
     public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor { dW * sigma }
+    /// y + f·Δt + σ·ΔW in one pass.
+    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
+        y.addingScaled(f, h, dW, sigma)
+    }
 }

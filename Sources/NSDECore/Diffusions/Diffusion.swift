@@ -18,6 +18,10 @@ public protocol Diffusion {
     func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor
     /// The trainable parameters g reads (default: none; ``NeuralDiffusion`` lists its network's).
     var parameters: [Parameter] { get }
+    /// `false` for g ≡ 0 (``NoDiffusion``), so solvers skip drawing increments (default `true`).
+    var hasNoise: Bool { get }
+    /// y + f·Δt + g(t, y)·ΔW, fused where the diffusion allows (see ``SDE/eulerMaruyamaUpdate(_:_:drift:dt:_:)``).
+    func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor
 }
 
 extension Diffusion {
@@ -26,6 +30,14 @@ extension Diffusion {
 
     /// Default: no parameters.
     public var parameters: [Parameter] { [] }
+
+    /// Default: `true`.
+    public var hasNoise: Bool { true }
+
+    /// Default: `y.addingScaled(f, Δt, g·ΔW, 1)`.
+    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
+        y.addingScaled(f, h, product(t, y, dW, drift: f), 1)
+    }
 
     /// Default: forms g and applies it with ``NoiseType/apply(_:_:)``.
     public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor {

@@ -14,4 +14,8 @@ public struct MultiplicativeDiffusion: Diffusion, Sendable {
     public func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor { y * sigma }
     /// σ·y ⊙ ΔW.
     public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor { (y * dW) * sigma }
+    /// y + f·Δt + σ·(y ⊙ ΔW) in two passes.
+    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
+        y.addingScaled(f, h, y * dW, sigma)
+    }
 }

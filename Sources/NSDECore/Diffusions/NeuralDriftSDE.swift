@@ -51,6 +51,12 @@ public struct NeuralDriftSDE<D: Diffusion>: SDE {
     public func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor {
         diffusionFunction.product(t, y, dW, drift: resolvedDrift(t, y, drift))
     }
+    /// Whether the diffusion is nonzero.
+    public var hasNoise: Bool { diffusionFunction.hasNoise }
+    /// The diffusion's (fused) Euler–Maruyama update.
+    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
+        diffusionFunction.eulerMaruyamaUpdate(t, y, drift: f, dt: h, dW)
+    }
     /// The given drift, f(t, y) when the diffusion needs it, or zeros.
     private func resolvedDrift(_ t: Double, _ y: Tensor, _ drift: Tensor?) -> Tensor {
         if let drift { return drift }

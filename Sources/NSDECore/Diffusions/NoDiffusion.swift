@@ -11,6 +11,12 @@ public struct NoDiffusion: Diffusion, Sendable {
     public var noise: NoiseType { .additive }
     /// A zero tensor of y's shape.
     public func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor { Tensor(repeating: 0, shape: y.shape) }
+    /// `false`: no increments are drawn.
+    public var hasNoise: Bool { false }
+    /// y + f·Δt in one pass (ΔW is ignored).
+    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
+        y.addingScaled(f, h, f, 0)
+    }
     /// A zero tensor of y's shape.
     public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor {
         Tensor(repeating: 0, shape: y.shape)

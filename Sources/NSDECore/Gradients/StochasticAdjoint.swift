@@ -1,3 +1,4 @@
+import Foundation
 import NSDENN
 import NSDETensor
 
@@ -53,6 +54,10 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                 stats.stepEvaluations += iterations
                 stats.reconstructionIterations += iterations
             }
+        }
+        if stats.unconvergedSteps > 0 {
+            // Not an error the tape can throw; say it where a PyTorch user would see a warning.
+            FileHandle.standardError.write(Data(("warning: stochastic adjoint: the state reconstruction did not converge on \(stats.unconvergedSteps) of \(stats.steps) steps (largest scaled residual \(stats.maxReconstructionResidual)); the step is too large for the drift's Lipschitz constant, so these gradients are inaccurate. Use smaller steps, gradient: .checkpointed(every:) or .reversibleAdjoint.\n").utf8))
         }
         return [a + context.outputCotangent(upstream, 0)] + parameterGradients.map { Optional($0) }
     }

@@ -24,7 +24,7 @@ public struct EulerMaruyama: SDESolver {
     public func step(_ sde: some SDE, from t0: Double, to t1: Double, state y0: Tensor,
                      increment dW: BrownianIncrement, solverState: [Tensor]?) -> StepResult {
         let f = sde.drift(t0, y0)
-        let y1 = y0 + f * Float(t1 - t0) + sde.diffusionProduct(t0, y0, dW.w, drift: f)
+        let y1 = sde.eulerMaruyamaUpdate(t0, y0, drift: f, dt: Float(t1 - t0), dW.w)
         return StepResult(state: y1, driftEvaluations: 1, diffusionEvaluations: 1)
     }
 }

@@ -13,6 +13,10 @@ extension NSDE {
             and the Itô theory E log x_T = (1 − σ²/2)T. Large σ makes the sign of log|x_T| flip although \
             the drift is positive: noise stabilises the process. Euler–Maruyama's bias in E log|x_T| is \
             about −(3/4)σ⁴·T·dt, so increase --steps to approach the exact value at large σ.
+
+            --plot FILE.svg also draws the paper's Figure 1: for each σ in --plot-sigmas, a few sample \
+            paths and the mean over all --paths paths against t, with the same --t-end, --steps and \
+            --seed. The file is written atomically (no partial file on failure).
             """)
 
         @Option(help: "Diffusion scale σ (dimensionless, per √time).")
@@ -25,7 +29,16 @@ extension NSDE {
         var steps: Int = 1000
         @Option(help: "Seed of the Brownian paths (Philox key).")
         var seed: UInt64 = 0
-        @Flag(help: "Print one JSON object with mean_log_abs, stderr, exact_mean_log_abs, exact_stderr, theory and the settings.")
+        @Option(help: ArgumentHelp("Also write the Figure 1 plot (SVG) to this file; its directory must exist.",
+                                   valueName: "file.svg"))
+        var plot: String?
+        @Option(help: "Comma-separated σ values, one plot panel each (dimensionless; default the paper's 0 and 2.8).")
+        var plotSigmas: String = "0,2.8"
+        @Option(help: "What the plot's y axis shows: x (x_t, as in the paper) or log-abs (log|x_t| with the Itô theory).")
+        var plotQuantity: StabilityToyFigure.Quantity = .value
+        @Option(help: "Sample paths drawn per plot panel (0 to --paths).")
+        var plotSamples: Int = 8
+        @Flag(help: "Print one JSON object with mean_log_abs, stderr, exact_mean_log_abs, exact_stderr, theory and the settings (and plot with --plot).")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
 
@@ -35,6 +48,21 @@ extension NSDE {
             let exact_mean_log_abs: Double, exact_stderr: Double
             let theory: Double
             let drift_evaluations: Int
+            /// The SVG written by --plot (absolute path); absent without --plot.
+            let plot: String?
+        }
+
+        var experiment: StabilityToy {
+            StabilityToy(sigma: sigma, tEnd: tEnd, paths: paths, steps: steps, seed: seed)
+        }
+
+        /// The σ values of --plot-sigmas.
+        var parsedPlotSigmas: [Float]? {
+            let parts = plotSigmas.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            let values = parts.compactMap(Float.init)
+            guard !parts.isEmpty, values.count == parts.count, values.allSatisfy({ $0.isFinite && $0 >= 0 }) else { return nil }
+            return values
         }
 
         func validate() throws {
@@ -42,48 +70,46 @@ extension NSDE {
                 throw ValidationError("--paths must be at least 2, and --steps and --t-end positive")
             }
             guard sigma >= 0, sigma.isFinite else { throw ValidationError("--sigma must be non-negative, got \(sigma)") }
-        }
-
-        /// dx = x dt + σ x dB in Itô form.
-        struct PaperToySDE: SDE {
-            let sigma: Float
-            var calculus: StochasticCalculus { .ito }
-            var noise: NoiseType { .diagonal }
-            func drift(_ t: Double, _ y: Tensor) -> Tensor { y }
-            func diffusion(_ t: Double, _ y: Tensor, drift: Tensor?) -> Tensor { y * sigma }
-        }
-
-        /// Mean and standard error of `xs`, in Double.
-        static func meanAndStderr(_ xs: [Double]) -> (Double, Double) {
-            let n = Double(xs.count)
-            let m = xs.reduce(0, +) / n
-            let v = xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / (n - 1)
-            return (m, (v / n).squareRoot())
+            guard parsedPlotSigmas != nil else {
+                throw ValidationError("--plot-sigmas must be a comma-separated list of non-negative numbers, got '\(plotSigmas)'")
+            }
+            guard (0...paths).contains(plotSamples) else {
+                throw ValidationError("--plot-samples must be between 0 and --paths (\(paths)), got \(plotSamples)")
+            }
+            if let plot, plot.isEmpty { throw ValidationError("--plot needs a file name") }
         }
 
         func run() throws {
             try threadOptions.apply()
-            let dt = tEnd / Double(steps)
-            let grid = BrownianGrid(shape: [paths], dt: dt, seed: seed)
-            let solution = try noGrad {
-                try sdeint(PaperToySDE(sigma: sigma), y0: Tensor(repeating: 1, shape: [paths]), times: [0, tEnd],
-                           solver: .eulerMaruyama, dt: dt, brownian: .custom(grid))
+            let plotURL = plot.map { URL(fileURLWithPath: $0) }
+            if let plotURL { try AtomicFile.checkWritable(plotURL) }    // fail before simulating
+            let result = try experiment.run()
+            var written: String?
+            if let plotURL {
+                let figure = StabilityToyFigure(sigmas: parsedPlotSigmas ?? StabilityToy.paperSigmas,
+                                                quantity: plotQuantity, samplePaths: plotSamples)
+                try figure.render(experiment).write(to: plotURL)
+                written = plotURL.standardizedFileURL.path
             }
-            let logs = solution.final.scalars.map { Foundation.log(Swift.abs(Double($0))) }
+            let c = result.configuration
+            let report = Report(sigma: c.sigma, t_end: c.tEnd, paths: c.paths, steps: c.steps, seed: c.seed, dt: c.dt,
+                                mean_log_abs: result.meanLogAbs, stderr: result.standardError,
+                                exact_mean_log_abs: result.exactMeanLogAbs, exact_stderr: result.exactStandardError,
+                                theory: result.theory, drift_evaluations: result.driftEvaluations, plot: written)
+            if json {
+                if let written { status("wrote Figure 1 plot to \(written)") }
+                try printJSON(report)
+                return
+            }
             let s = Double(sigma)
-            let wT = noGrad { grid.increment(from: 0, to: tEnd).w }.scalars
-            let exactLogs = wT.map { (1 - s * s / 2) * tEnd + s * Double($0) }   // log x_T, x0 = 1
-            let (m, se) = Self.meanAndStderr(logs)
-            let (em, ese) = Self.meanAndStderr(exactLogs)
-            let report = Report(sigma: sigma, t_end: tEnd, paths: paths, steps: steps, seed: seed, dt: dt,
-                                mean_log_abs: m, stderr: se, exact_mean_log_abs: em, exact_stderr: ese,
-                                theory: (1 - s * s / 2) * tEnd, drift_evaluations: solution.stats.driftEvaluations)
-            if json { try printJSON(report); return }
             print(String(format: "dx = x dt + %.3g x dB, T = %g, %d paths, %d Euler–Maruyama steps (dt = %.3g), seed %llu",
-                         s, tEnd, paths, steps, dt, seed))
-            print(String(format: "  E log|x_T| (Euler–Maruyama)  %.4f ± %.4f", m, se))
-            print(String(format: "  E log|x_T| (exact, same paths) %.4f ± %.4f", em, ese))
-            print(String(format: "  Itô theory (1 − σ²/2)T          %.4f", report.theory))
+                         s, tEnd, paths, steps, c.dt, seed))
+            print(String(format: "  E log|x_T| (Euler–Maruyama)  %.4f ± %.4f", result.meanLogAbs, result.standardError))
+            print(String(format: "  E log|x_T| (exact, same paths) %.4f ± %.4f", result.exactMeanLogAbs, result.exactStandardError))
+            print(String(format: "  Itô theory (1 − σ²/2)T          %.4f", result.theory))
+            if let written { print("  Figure 1 plot written to \(written)") }
         }
     }
 }
+
+extension StabilityToyFigure.Quantity: ExpressibleByArgument {}

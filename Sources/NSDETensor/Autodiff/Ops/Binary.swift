@@ -148,3 +148,31 @@ extension Tensor {
         return Tensor.record(value, inputs: [self, a, b]) { AddingProductOp(a: ad, b: bd) }
     }
 }
+
+// MARK: - Fused scaled sum
+
+/// `x + α·a + β·b` for three tensors of one shape, in one pass. Adjoint: dx = g, da = α·g,
+/// db = β·g. Solvers use it for updates such as y + f·Δt + σ·ΔW.
+struct AddingScaledOp: DifferentiableOp {
+    let alpha: Float, beta: Float
+    var name: String { "addingScaled" }
+    func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        [needsGradient[0] ? g : nil, needsGradient[1] ? g * alpha : nil, needsGradient[2] ? g * beta : nil]
+    }
+    func jvp(_ t: [Tensor?]) -> Tensor? {
+        let zero = Tensor(repeating: 0, shape: (t.first { $0 != nil } ?? nil)?.shape ?? [])
+        guard t.contains(where: { $0 != nil }) else { return nil }
+        return (t[0] ?? zero).addingScaled(t[1] ?? zero, alpha, t[2] ?? zero, beta)
+    }
+}
+
+extension Tensor {
+    /// `self + alpha * a + beta * b` elementwise, fused into one pass; all three must have the
+    /// same shape.
+    public func addingScaled(_ a: Tensor, _ alpha: Float, _ b: Tensor, _ beta: Float) -> Tensor {
+        precondition(a.shape == shape && b.shape == shape,
+                     "addingScaled: shapes \(shape), \(a.shape) and \(b.shape) must be equal")
+        let value = Elementwise.zip3(self, a, b) { x, a, b in x + alpha * a + beta * b }
+        return Tensor.record(value, inputs: [self, a, b]) { AddingScaledOp(alpha: alpha, beta: beta) }
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import NeuralSDE
+
+extension NSDE.Bench {
+    struct MLPSDE: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mlp-sde",
+            abstract: "Time a neural SDE with an MLP drift: forward, backprop or adjoint (the peer benchmark).",
+            discussion: """
+            The spec shared with Benchmarks/mlp_sde_peers.py (torchsde, diffrax, hand-written PyTorch \
+            and JAX loops): state --dim (64), batch --batch (256), drift MLP dim -> --hidden (128, tanh) \
+            -> dim, Itô, diffusion additive 0.1 / multiplicative 0.1·y / dropout 0.1·f (the step's drift, \
+            not re-evaluated), T = 1, Euler–Maruyama with --steps (100) fixed steps, loss = mean of y_T². \
+            Modes: forward (solve without recording gradients), backprop (forward + backward through \
+            every step), adjoint (forward + backward by the O(1)-memory stochastic adjoint). Reports \
+            the median of --repeats timed runs after --warmup untimed ones, the process's peak RSS and \
+            the peak of live tensor memory during one timed run. Compare peers with \
+            Benchmarks/compare_mlp_sde.sh.
+            """)
+
+        @Option(help: "Diffusion: additive, multiplicative or dropout.")
+        var noise: String = "additive"
+        @Option(help: "What to time: forward, backprop or adjoint.")
+        var mode: String = "backprop"
+        @Option(help: "Noise scale σ.")
+        var sigma: Float = 0.1
+        @Option(help: "State dimension d.")
+        var dim: Int = 64
+        @Option(help: "Hidden width of the drift MLP.")
+        var hidden: Int = 128
+        @Option(help: "Batch size.")
+        var batch: Int = 256
+        @Option(help: "Euler–Maruyama steps on [0, 1].")
+        var steps: Int = 100
+        @Option(help: "Timed repetitions (after warm-up).")
+        var repeats: Int = 5
+        @Option(help: "Untimed warm-up runs.")
+        var warmup: Int = 2
+        @Option(help: "Seed of the initial state, the weights and the Brownian path.")
+        var seed: UInt64 = 0
+        @Flag(help: "Print one JSON object with median_ms, times_ms, peak_rss_mib, peak_tensor_mib, steps, batch, dim and the settings.")
+        var json = false
+        @OptionGroup var threadOptions: ThreadOptions
+
+        static let noises = ["additive", "multiplicative", "dropout"]
+        static let modes = ["forward", "backprop", "adjoint"]
+
+        struct Report: Encodable {
+            let benchmark = "mlp-sde"
+            let noise: String, mode: String, sigma: Float, dim: Int, hidden: Int, batch: Int, steps: Int
+            let repeats: Int, warmup: Int, threads: Int, seed: UInt64
+            let median_ms: Double, min_ms: Double, times_ms: [Double]
+            let peak_rss_mib: Double, peak_tensor_mib: Double, loss: Float
+        }
+
+        func validate() throws {
+            guard Self.noises.contains(noise) else {
+                throw ValidationError("--noise must be one of \(Self.noises.joined(separator: ", ")), got '\(noise)'")
+            }
+            guard Self.modes.contains(mode) else {
+                throw ValidationError("--mode must be one of \(Self.modes.joined(separator: ", ")), got '\(mode)'")
+            }
+            guard dim > 0, hidden > 0, batch > 0, steps > 0, repeats > 0, warmup >= 0 else {
+                throw ValidationError("--dim, --hidden, --batch, --steps and --repeats must be positive and --warmup non-negative")
+            }
+            guard sigma >= 0, sigma.isFinite else { throw ValidationError("--sigma must be non-negative, got \(sigma)") }
+        }
+
+        func run() throws {
+            try threadOptions.apply()
+            Initializer.manualSeed(seed)
+            let drift = Sequential([Linear(dim, hidden), Tanh(), Linear(hidden, dim)])
+            let y0 = Tensor.randomNormal([batch, dim], std: 1, seed: seed &+ 1)
+            let gradient: GradientMethod = mode == "adjoint" ? .adjoint : .backprop
+            var loss: Float = 0
+            func solveOnce<D: Diffusion>(_ diffusion: D) throws {
+                let sde = NeuralDriftSDE(drift: drift, diffusion: diffusion)
+                if mode == "forward" {
+                    let sol = try noGrad {
+                        try sdeint(sde, y0: y0, times: [0, 1], solver: .eulerMaruyama, dt: 1 / Double(steps),
+                                   brownian: .grid(seed: seed &+ 2))
+                    }
+                    loss = sol.final.squared().mean().scalars[0]
+                } else {
+                    for p in drift.parameters { p.zeroGrad() }
+                    let sol = try sdeint(sde, y0: y0, times: [0, 1], solver: .eulerMaruyama, dt: 1 / Double(steps),
+                                         brownian: .grid(seed: seed &+ 2), gradient: gradient)
+                    let l = sol.final.squared().mean()
+                    l.backward()
+                    loss = l.scalars[0]
+                }
+            }
+            func once() throws {
+                switch noise {
+                case "additive": try solveOnce(AdditiveDiffusion(sigma: sigma))
+                case "multiplicative": try solveOnce(MultiplicativeDiffusion(sigma: sigma))
+                default: try solveOnce(DropoutDiffusion(sigma: sigma))
+                }
+            }
+            var failure: Error?
+            let pool = BufferPool.shared
+            var peakTensorBytes = 0
+            let times = measure(warmup: warmup, repeats: repeats) {
+                let before = pool.liveBytes
+                pool.resetPeak()
+                do { try once() } catch { failure = error }
+                peakTensorBytes = max(peakTensorBytes, pool.peakLiveBytes - before)
+            }
+            if let failure { throw failure }
+            let ms = times.map { $0 * 1000 }
+            let report = Report(noise: noise, mode: mode, sigma: sigma, dim: dim, hidden: hidden, batch: batch, steps: steps,
+                                repeats: repeats, warmup: warmup, threads: Parallel.threadCount, seed: seed,
+                                median_ms: median(ms), min_ms: ms.min() ?? 0, times_ms: ms,
+                                peak_rss_mib: peakRSSMiB(), peak_tensor_mib: Double(peakTensorBytes) / 1_048_576, loss: loss)
+            if json { try printJSON(report); return }
+            print(String(format: "mlp-sde %@ noise, %@: median %.2f ms (min %.2f) over %d runs; %d steps, batch %d, dim %d, hidden %d, %d threads",
+                         noise, mode, report.median_ms, report.min_ms, repeats, steps, batch, dim, hidden, report.threads))
+            print(String(format: "  peak RSS %.1f MiB, peak live tensors %.2f MiB, loss %.6f", report.peak_rss_mib,
+                         report.peak_tensor_mib, loss))
+        }
+    }
+}
