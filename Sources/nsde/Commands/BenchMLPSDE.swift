@@ -52,6 +52,9 @@ extension NSDE.Bench {
             let repeats: Int, warmup: Int, threads: Int, seed: UInt64
             let median_ms: Double, min_ms: Double, times_ms: [Double]
             let peak_rss_mib: Double, peak_tensor_mib: Double, loss: Float
+            /// Adjoint only: solver-step evaluations of the backward pass per step (reconstruction
+            /// iterations, the last one on the tape).
+            let backward_evaluations_per_step: Double?
         }
 
         func validate() throws {
@@ -74,6 +77,7 @@ extension NSDE.Bench {
             let y0 = Tensor.randomNormal([batch, dim], std: 1, seed: seed &+ 1)
             let gradient: GradientMethod = mode == "adjoint" ? .adjoint : .backprop
             var loss: Float = 0
+            var backwardStats: BackwardStats?
             func solveOnce<D: Diffusion>(_ diffusion: D) throws {
                 let sde = NeuralDriftSDE(drift: drift, diffusion: diffusion)
                 if mode == "forward" {
@@ -89,6 +93,7 @@ extension NSDE.Bench {
                     let l = sol.final.squared().mean()
                     l.backward()
                     loss = l.scalars[0]
+                    backwardStats = sol.backwardStats
                 }
             }
             func once() throws {
@@ -112,7 +117,9 @@ extension NSDE.Bench {
             let report = Report(noise: noise, mode: mode, sigma: sigma, dim: dim, hidden: hidden, batch: batch, steps: steps,
                                 repeats: repeats, warmup: warmup, threads: Parallel.threadCount, seed: seed,
                                 median_ms: median(ms), min_ms: ms.min() ?? 0, times_ms: ms,
-                                peak_rss_mib: peakRSSMiB(), peak_tensor_mib: Double(peakTensorBytes) / 1_048_576, loss: loss)
+                                peak_rss_mib: peakRSSMiB(), peak_tensor_mib: Double(peakTensorBytes) / 1_048_576, loss: loss,
+                                backward_evaluations_per_step: mode == "adjoint"
+                                    ? backwardStats.map { Double($0.stepEvaluations) / Double(max($0.steps, 1)) } : nil)
             if json { try printJSON(report); return }
             print(String(format: "mlp-sde %@ noise, %@: median %.2f ms (min %.2f) over %d runs; %d steps, batch %d, dim %d, hidden %d, %d threads",
                          noise, mode, report.median_ms, report.min_ms, repeats, steps, batch, dim, hidden, report.threads))
