@@ -20,7 +20,7 @@ public final class Linear: Module, Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.rank == 2 && x.shape[1] == weight.shape[1],
                      "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
-        let y = x.matmul(weight.value.transposed())
-        return bias.map { y + $0.value } ?? y
+        // One op: GEMM `x · Wᵀ` reading W transposed in place, onto the preloaded bias.
+        return x.linear(weight: weight.value, bias: bias?.value)
     }
 }

@@ -1,21 +1,201 @@
 import CBLAS
+import CDNNL
+import Foundation
 
-/// Single-precision matrix multiplication through OpenBLAS `cblas_sgemm`.
+/// Which library computes a single-precision GEMM.
+public enum GEMMBackend: String, Sendable, CaseIterable {
+    /// Chosen per call from the shape by ``GEMM/automaticBackend(m:n:k:)``.
+    case automatic
+    /// OpenBLAS `cblas_sgemm`, threaded by OpenBLAS's own pthreads pool.
+    case openBLAS
+    /// oneDNN `dnnl_sgemm`, run single-threaded on each block of `C` on the OpenMP team that
+    /// ``Parallel/forEachChunk(_:grain:_:)`` uses.
+    case oneDNN
+}
+
+/// Single-precision matrix multiplication through oneDNN's `dnnl_sgemm` or OpenBLAS's
+/// `cblas_sgemm`, chosen by shape.
+///
+/// ## Dispatch rule (``automaticBackend(m:n:k:)``)
+///
+/// oneDNN, except for narrow outputs (`2 ≤ n ≤ 12`: a classifier head, a 2-d state), which go
+/// to OpenBLAS. (``openBLASMinimumVolume`` can also send products from a given `m·n·k` on to
+/// OpenBLAS; no size measured here favoured it, so it is off.)
+///
+/// Measured on the 2-core AVX2 (Zen 1) target with a C harness (median of 200-300 calls after
+/// warm-up; one-thread rates from thread CPU time, which the other tenants of this shared VM
+/// do not disturb; two-thread rates with each library in its own process, at raised priority
+/// and with OpenMP threads waiting actively, because the VM was never idle long enough):
+///
+/// | GEMM (m x n x k, any transposes) | OpenBLAS 0.3.21, 1 / 2 threads | oneDNN 2.6, 1 / 2 threads |
+/// |---|---|---|
+/// | MLP forward and backward: 256x128x64, 256x64x128, 128x64x256, 64x128x256 | 10-25 / 19-55 | 34-38 / 64-77 |
+/// | 32³ / 64³ / 128³ | 7 / 18 / 15 (1 thread) | 21-23 / 33-35 / 35-38 (1 thread) |
+/// | 512³, 1024³ | 31-34 | 30-35 |
+/// | 64x1024x576, 64x576x1024 (convolution-like) | 21-25 | 23-33 |
+/// | 128x10x64 / 256x4x64 / 256x2x32 (narrow n) | 16-20 / 13-15 / 6-8 | 9-12 / 3-6 / 2-3 |
+/// | 256x1x64 (matrix-vector) | 4-5 | 10-17 |
+///
+/// Keeping products on oneDNN also keeps them on the one OpenMP team: OpenBLAS's own pthreads
+/// keep spinning after a threaded call and then compete with the OpenMP team's kernels.
+///
+/// ## Threading of the oneDNN path
+///
+/// Below ``parallelMinimumFlops`` the product runs as one single-threaded `dnnl_sgemm` call (a
+/// parallel region costs more than it saves). Above, `C` is split into ``Parallel/threadCount``
+/// blocks of rows (or of columns when `n > m`), 16-aligned, and each block is one
+/// single-threaded `dnnl_sgemm` inside ``Parallel/forEachChunk(_:grain:_:)`` (oneDNN runs
+/// sequentially inside a parallel region), as the Winograd convolution does. The split depends
+/// only on the shape and the thread count, so results are bit-identical from run to run.
 public enum GEMM {
+    /// The backend used for `.automatic` calls when it is not `.automatic` itself (benchmarks
+    /// and tests force a backend globally with it). Not thread-safe to change while GEMMs run.
+    nonisolated(unsafe) public static var defaultBackend: GEMMBackend = .automatic
+
+    /// From this `m·n·k` on, `.automatic` uses OpenBLAS (`Int.max`: never; see the type's
+    /// documentation).
+    nonisolated(unsafe) public static var openBLASMinimumVolume = Int.max
+
+    /// `.automatic` uses OpenBLAS for outputs with `2...openBLASNarrowColumns` columns.
+    nonisolated(unsafe) public static var openBLASNarrowColumns = 12
+
+    /// Below this many FLOPs (`2·m·n·k`) the oneDNN path runs on one thread.
+    nonisolated(unsafe) public static var parallelMinimumFlops = 1 << 20
+
+    /// The backend `.automatic` resolves to for an `m x n x k` product.
+    public static func automaticBackend(m: Int, n: Int, k: Int) -> GEMMBackend {
+        if defaultBackend != .automatic { return defaultBackend }
+        if n >= 2 && n <= openBLASNarrowColumns { return .openBLAS }
+        return m * n * k >= openBLASMinimumVolume ? .openBLAS : .oneDNN
+    }
+
     /// `C = alpha * op(A) * op(B) + beta * C` for row-major matrices, where `op` transposes
     /// when asked. `A` is `m x k` after `op`, `B` is `k x n` after `op`, `C` is `m x n`.
-    @inlinable
+    ///
+    /// With `rowBias` (`n` elements) the result is `alpha * op(A) * op(B) + bias` broadcast over
+    /// the rows, and `beta` must be 0: `C` is preloaded with the bias (by the thread that
+    /// computes those rows) and the GEMM accumulates into it.
     public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             rowBias: UnsafePointer<Float>? = nil, backend: GEMMBackend = .automatic) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative size \(m)x\(n)x\(k)")
+        precondition(rowBias == nil || beta == 0, "sgemm: rowBias needs beta == 0")
         if m == 0 || n == 0 { return }
         if k == 0 {
-            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+            for i in 0..<m {
+                let row = c + i * ldc
+                if let rowBias { row.update(from: rowBias, count: n) }
+                else if beta == 0 { row.update(repeating: 0, count: n) }
+                else if beta != 1 { for j in 0..<n { row[j] *= beta } }
+            }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        let chosen = backend == .automatic ? automaticBackend(m: m, n: n, k: k) : backend
+        switch chosen {
+        case .openBLAS, .automatic:
+            var beta = beta
+            if let rowBias {
+                for i in 0..<m { (c + i * ldc).update(from: rowBias, count: n) }
+                beta = 1
+            }
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        case .oneDNN:
+            oneDNNSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                        b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, rowBias: rowBias)
+        }
     }
+
+    /// Column sums of a row-major `rows x cols` matrix (leading dimension `ld`) into `out`
+    /// (`cols` elements): the bias gradient of a fully connected layer. Accumulates blocks of
+    /// 64 rows in `Float` (vectorised) and the blocks in `Double`.
+    public static func columnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
+                                  into out: UnsafeMutablePointer<Float>) {
+        if cols == 0 { return }
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+        let total = UnsafeMutablePointer<Double>.allocate(capacity: cols)
+        defer { buffer.deallocate(); total.deallocate() }
+        total.update(repeating: 0, count: cols)
+        var r0 = 0
+        while r0 < rows {
+            let r1 = min(rows, r0 + 64)
+            buffer.update(from: x + r0 * ld, count: cols)
+            for r in (r0 + 1)..<max(r1, r0 + 1) {
+                let row = x + r * ld
+                for j in 0..<cols { buffer[j] += row[j] }
+            }
+            for j in 0..<cols { total[j] += Double(buffer[j]) }
+            r0 = r1
+        }
+        for j in 0..<cols { out[j] = Float(total[j]) }
+    }
+
+    // MARK: - oneDNN
+
+    private static func oneDNNSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                    rowBias: UnsafePointer<Float>?) {
+        let ta = CChar(UInt8(ascii: transA ? "T" : "N")), tb = CChar(UInt8(ascii: transB ? "T" : "N"))
+        // One block: rows r0..<r1, columns c0..<c1 of C.
+        func block(_ r0: Int, _ r1: Int, _ c0: Int, _ c1: Int) {
+            let pa = transA ? a + r0 : a + r0 * lda
+            let pb = transB ? b + c0 * ldb : b + c0
+            let pc = c + r0 * ldc + c0
+            var beta = beta
+            if let rowBias {
+                for i in 0..<(r1 - r0) { (pc + i * ldc).update(from: rowBias + c0, count: c1 - c0) }
+                beta = 1
+            }
+            let status = dnnl_sgemm(ta, tb, Int64(r1 - r0), Int64(c1 - c0), Int64(k), alpha, pa, Int64(lda),
+                                    pb, Int64(ldb), beta, pc, Int64(ldc))
+            OneDNN.check(status, "dnnl_sgemm \(r1 - r0)x\(c1 - c0)x\(k)")
+        }
+        // Split C into up to `threads` 16-aligned blocks along its longer side.
+        let threads = Parallel.threadCount
+        let byRows = m >= n
+        let extent = byRows ? m : n
+        let per = ((extent + threads - 1) / threads + 15) / 16 * 16
+        let blocks = (extent + per - 1) / per
+        let omp = OpenMPControl.shared
+        let inParallel = omp.map { $0.inParallel() != 0 } ?? false
+        if blocks < 2 || 2 * m * n * k < parallelMinimumFlops || inParallel {
+            // Single-threaded: inside a parallel region oneDNN is sequential by itself; outside
+            // one, its OpenMP team is narrowed to one thread for the call.
+            let saved = (!inParallel ? omp?.maxThreads() : nil) ?? 1
+            if saved != 1 { omp!.setNumThreads(1) }
+            block(0, m, 0, n)
+            if saved != 1 { omp!.setNumThreads(saved) }
+            return
+        }
+        Parallel.forEachChunk(blocks, grain: 1) { range in
+            for i in range {
+                let lo = i * per, hi = min(extent, lo + per)
+                if byRows { block(lo, hi, 0, n) } else { block(0, m, lo, hi) }
+            }
+        }
+    }
+
+    /// The OpenMP calls that set the thread count oneDNN uses outside a parallel region.
+    private struct OpenMPControl {
+        let inParallel: @convention(c) () -> Int32
+        let maxThreads: @convention(c) () -> Int32
+        let setNumThreads: @convention(c) (Int32) -> Void
+
+        /// `nil` when no OpenMP runtime is loaded (oneDNN is then sequential or threads itself).
+        static let shared: OpenMPControl? = {
+            _ = OneDNN.engine // oneDNN, and with it the OpenMP runtime, is initialised first
+            guard let p = dlsym(nil, "omp_in_parallel"), let g = dlsym(nil, "omp_get_max_threads"),
+                  let s = dlsym(nil, "omp_set_num_threads") else { return nil }
+            typealias IntFn = @convention(c) () -> Int32
+            typealias SetFn = @convention(c) (Int32) -> Void
+            return OpenMPControl(inParallel: unsafeBitCast(p, to: IntFn.self), maxThreads: unsafeBitCast(g, to: IntFn.self),
+                                 setNumThreads: unsafeBitCast(s, to: SetFn.self))
+        }()
+    }
+
+    // MARK: - Library information
 
     /// The OpenBLAS build description (version, core, threading).
     public static var openBLASConfig: String {

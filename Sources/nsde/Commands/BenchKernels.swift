@@ -7,7 +7,10 @@ extension NSDE.Bench {
         static let configuration = CommandConfiguration(
             abstract: "GEMM and 3x3 convolution throughput in GFLOP/s.",
             discussion: """
-            GEMM through OpenBLAS at 512^3 and at the shapes a 3x3 convolution lowers to; \
+            GEMM (automatic backend) at 512^3 and at the shapes a 3x3 convolution lowers to; the \
+            GEMMs of an MLP drift [256, 64] -> Linear(64, 128) -> Linear(128, 64) (forward x·Wᵀ, \
+            backward dY·W and dYᵀ·X) on OpenBLAS, oneDNN and the automatic choice \
+            (gemm_mlp_MxNxK_OP_BACKEND_gflops); \
             convolution forward, backward-data and backward-weights on batch 64, 64->64 channels, \
             3x3, padding 1, at 32x32 (the JSON contract fields) and 16x16: with the default \
             backend (Winograd here; GFLOP/s counted as direct-convolution FLOPs per second), and \
@@ -28,12 +31,13 @@ extension NSDE.Bench {
             try threadOptions.apply()
             var report: [String: Double] = ["threads": Double(Parallel.threadCount)]
             // MARK: GEMM
-            func gemm(_ m: Int, _ n: Int, _ k: Int) -> Double {
+            func gemm(_ m: Int, _ n: Int, _ k: Int, transA: Bool = false, transB: Bool = false,
+                      backend: GEMMBackend = .automatic, repeats: Int = repeats) -> Double {
                 let a = Tensor.randomUniform([m, k], seed: 1), b = Tensor.randomUniform([k, n], seed: 2)
                 let c = Tensor(uninitializedShape: [m, n])
                 let t = median(measure(warmup: 2, repeats: repeats) {
-                    GEMM.sgemm(transA: false, transB: false, m: m, n: n, k: k, a: a.storage.pointer, lda: k,
-                               b: b.storage.pointer, ldb: n, c: c.storage.pointer, ldc: n)
+                    GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.storage.pointer, lda: transA ? m : k,
+                               b: b.storage.pointer, ldb: transB ? k : n, c: c.storage.pointer, ldc: n, backend: backend)
                 })
                 return 2 * Double(m * n * k) / t / 1e9
             }
@@ -42,6 +46,20 @@ extension NSDE.Bench {
             report["gemm_conv_like_64x1024x576_gflops"] = gemm(64, 1024, 576)
             // The weight-gradient shape of the same convolution: [64 x 1024] x [1024 x 576].
             report["gemm_conv_like_64x576x1024_gflops"] = gemm(64, 576, 1024)
+            // The MLP drift's GEMMs (batch 256, 64 -> 128 -> 64): forward x·Wᵀ (NT), backward
+            // dX = dY·W (NN) and dW = dYᵀ·X (TN), each small, so timed 20x more often.
+            let mlp: [(Int, Int, Int, Bool, Bool)] = [
+                (256, 128, 64, false, true), (256, 64, 128, false, true),    // forward
+                (256, 64, 128, false, false), (256, 128, 64, false, false),  // dX
+                (128, 64, 256, true, false), (64, 128, 256, true, false),    // dW
+            ]
+            for (m, n, k, ta, tb) in mlp {
+                for (backend, label) in [(GEMMBackend.automatic, "auto"), (.openBLAS, "openblas"), (.oneDNN, "onednn")] {
+                    let op = (ta ? "t" : "n") + (tb ? "t" : "n")
+                    report["gemm_mlp_\(m)x\(n)x\(k)_\(op)_\(label)_gflops"] =
+                        gemm(m, n, k, transA: ta, transB: tb, backend: backend, repeats: 20 * repeats)
+                }
+            }
             // MARK: Convolution
             // The default backend (Winograd for these shapes) as the contract fields, in
             // "effective" GFLOP/s (direct-convolution FLOPs / time), then oneDNN's direct kernels.

@@ -29,7 +29,78 @@ struct MatMulOp: DifferentiableOp {
     }
 }
 
+/// Fully connected layer `y = x Wᵀ + b` (`x` `[N, in]`, `W` `[out, in]`, `b` `[out]`), one op
+/// so that the bias is added inside the GEMM (preloaded into the output, `beta = 1`) and `W` is
+/// never transposed in memory. Adjoint: dx = G W, dW = Gᵀ x, db = column sums of G.
+struct LinearOp: DifferentiableOp {
+    let x: Tensor, w: Tensor, hasBias: Bool
+    var name: String { "linear" }
+    func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        var grads: [Tensor?] = [
+            needsGradient[0] ? Tensor.matmulKernel(g, w, transA: false, transB: false) : nil,
+            needsGradient[1] ? Tensor.matmulKernel(g, x, transA: true, transB: false) : nil,
+        ]
+        if hasBias {
+            if needsGradient[2] {
+                let out = w.shape[0]
+                let db = Tensor(uninitializedShape: [out])
+                GEMM.columnSums(g.storage.pointer, rows: g.shape[0], cols: out, ld: out, into: db.storage.pointer)
+                grads.append(db)
+            } else {
+                grads.append(nil)
+            }
+        }
+        return grads
+    }
+    func jvp(_ t: [Tensor?]) -> Tensor? {
+        // ẏ = ẋ Wᵀ + x Ẇᵀ + ḃ, accumulated in one output buffer.
+        let tb = hasBias ? t[2] : nil
+        return Tensor.linearKernel(t[0], w, bias: tb, plus: t[1].map { (x, $0) }, outRows: x.shape[0], outFeatures: w.shape[0])
+    }
+}
+
 extension Tensor {
+    /// Fully connected layer `self · weightᵀ + bias` for `self` `[N, in]`, `weight` `[out, in]`
+    /// and `bias` `[out]` (PyTorch's `linear`), recorded as one op: the bias is preloaded into
+    /// the output and the GEMM accumulates onto it, and the weight is read transposed in place.
+    public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        precondition(rank == 2 && weight.rank == 2 && shape[1] == weight.shape[1],
+                     "linear: expected input [N, in] and weight [out, in], got \(shape) and \(weight.shape)")
+        if let bias {
+            precondition(bias.shape == [weight.shape[0]], "linear: bias shape \(bias.shape) does not match [\(weight.shape[0])]")
+        }
+        let x = detached(), w = weight.detached(), b = bias?.detached()
+        let value = Tensor.linearKernel(x, w, bias: b, outRows: shape[0], outFeatures: weight.shape[0])
+        let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
+        return Tensor.record(value, inputs: inputs) { LinearOp(x: x, w: w, hasBias: b != nil) }
+    }
+
+    /// `x · wᵀ (+ p · qᵀ) + bias` without autodiff, all into one `[outRows, outFeatures]` buffer;
+    /// a `nil` `x` or `bias` is left out (zeros when nothing is given).
+    static func linearKernel(_ x: Tensor?, _ w: Tensor, bias: Tensor?, plus extra: (Tensor, Tensor)? = nil,
+                             outRows: Int, outFeatures: Int) -> Tensor {
+        let out = Tensor(uninitializedShape: [outRows, outFeatures])
+        var terms: [(Tensor, Tensor)] = []
+        if let x { terms.append((x, w)) }
+        if let extra { terms.append(extra) }
+        if terms.isEmpty {
+            let c = out.storage.pointer
+            for i in 0..<outRows {
+                if let bias { (c + i * outFeatures).update(from: bias.storage.pointer, count: outFeatures) }
+                else { (c + i * outFeatures).update(repeating: 0, count: outFeatures) }
+            }
+            return out
+        }
+        for (i, (p, q)) in terms.enumerated() {
+            let inF = p.shape[1]
+            GEMM.sgemm(transA: false, transB: true, m: outRows, n: outFeatures, k: inF, a: p.storage.pointer, lda: inF,
+                       b: q.storage.pointer, ldb: inF, beta: i == 0 ? 0 : 1, c: out.storage.pointer, ldc: outFeatures,
+                       rowBias: i == 0 ? bias?.storage.pointer : nil)
+        }
+        withExtendedLifetime((terms, bias)) {}
+        return out
+    }
+
     /// Matrix product: `[m, k] x [k, n] -> [m, n]`, batched `[B, m, k] x [B, k, n] -> [B, m, n]`,
     /// or `[B, m, k] x [k, n] -> [B, m, n]`.
     public func matmul(_ other: Tensor) -> Tensor {
@@ -38,9 +109,10 @@ extension Tensor {
         return Tensor.record(value, inputs: [self, other]) { MatMulOp(a: a, b: b) }
     }
 
-    /// `a · op(b)` without autodiff, through `cblas_sgemm`. Ranks as in ``matmul(_:)``;
-    /// with `transA` on a rank-3 `a` and rank-2 result the batch is summed.
-    static func matmulKernel(_ a: Tensor, _ b: Tensor, transA: Bool, transB: Bool) -> Tensor {
+    /// `op(a) · op(b)` without autodiff, through ``GEMM/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:rowBias:backend:)``
+    /// (`backend` `.automatic` picks the library by shape). Ranks as in ``matmul(_:)``.
+    static func matmulKernel(_ a: Tensor, _ b: Tensor, transA: Bool, transB: Bool,
+                             backend: GEMMBackend = .automatic) -> Tensor {
         precondition((a.rank == 2 || a.rank == 3) && (b.rank == 2 || b.rank == 3),
                      "matmul: expects rank-2 or rank-3 tensors, got \(a.shape) and \(b.shape)")
         let batch = a.rank == 3 ? a.shape[0] : (b.rank == 3 ? b.shape[0] : 1)
@@ -57,14 +129,14 @@ extension Tensor {
         if a.rank == 3 && b.rank == 2 && !transA {
             // Shared right operand: one large GEMM over all rows.
             GEMM.sgemm(transA: false, transB: transB, m: batch * m, n: n, k: k, a: a.storage.pointer, lda: lda,
-                       b: b.storage.pointer, ldb: ldb, c: out.storage.pointer, ldc: n)
+                       b: b.storage.pointer, ldb: ldb, c: out.storage.pointer, ldc: n, backend: backend)
             return out
         }
         for i in 0..<batch {
             let pa = a.storage.pointer + (a.rank == 3 ? i * ar.first! * ar.last! : 0)
             let pb = b.storage.pointer + (b.rank == 3 ? i * br.first! * br.last! : 0)
             GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: pa, lda: lda, b: pb, ldb: ldb,
-                       c: out.storage.pointer + i * m * n, ldc: n)
+                       c: out.storage.pointer + i * m * n, ldc: n, backend: backend)
         }
         return out
     }

@@ -1,0 +1,37 @@
+import Foundation
+import NSDETensor
+import NSDETestSupport
+import XCTest
+
+/// The vectorised tanh kernel against `Foundation.tanh`, and its backward kernel.
+final class ElementwiseTanhTests: XCTestCase {
+    func testTanhMatchesFoundation() {
+        var xs: [Float] = [0, -0, 1e-30, -1e-30, 1e-6, 3e-4, 5e-4, 0.1, 0.5, 1, 2, 3, 5, 7.9, 8, 9, 20, 88, 1e30,
+                           .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        xs += xs.map { -$0 }
+        for i in 0..<20_001 { xs.append(Float(i - 10_000) * 1e-3) }   // [-10, 10] in steps of 1e-3
+        let x = Tensor(xs)
+        let y = Elementwise.tanh(x).scalars
+        var worst: Float = 0
+        for (v, t) in zip(xs, y) {
+            let r = Foundation.tanh(v)
+            worst = max(worst, abs(t - r))
+            XCTAssertLessThanOrEqual(abs(t), 1, "tanh(\(v)) = \(t) outside [-1, 1]")
+            if v != 0 { XCTAssertEqual(t.sign, v.sign, "tanh(\(v)) = \(t) has the wrong sign") }
+        }
+        XCTAssertLessThanOrEqual(worst, 5e-7)
+        XCTAssertTrue(Elementwise.tanh(Tensor([.nan])).scalars[0].isNaN)
+        // Odd symmetry and the small-argument slope.
+        XCTAssertEqual(Elementwise.tanhApproximation(1e-5), 1e-5, accuracy: 1e-11)
+        XCTAssertEqual(Elementwise.tanhApproximation(-0.7), -Elementwise.tanhApproximation(0.7))
+    }
+
+    func testTanhLargeTensorAndBackward() {
+        // Large enough to run in parallel chunks; odd count exercises the loop tail.
+        let x = TestData.uniform([257, 131], low: -4, high: 4, seed: 1), g = TestData.uniform([257, 131], seed: 2)
+        let y = Elementwise.tanh(x)
+        XCTAssertEqual(y.scalars, x.scalars.map { Foundation.tanh($0) }, accuracy: 5e-7)
+        let d = Elementwise.tanhBackward(g, y: y)
+        XCTAssertEqual(d.scalars, zip(g.scalars, y.scalars).map { $0 * (1 - $1 * $1) }, accuracy: 1e-7)
+    }
+}
