@@ -1,0 +1,139 @@
+import NSDECore
+import NSDEModels
+import NSDENN
+
+/// Everything that defines a ``PaperClassifier``: architecture, input and output sizes, width,
+/// the SDE block's noise, σ in training and at test time, and how the block is solved and
+/// differentiated. Stored in checkpoints (`checkpoint.json`, and the `nsde.model` metadata of
+/// `model.safetensors`), so a saved model can be rebuilt.
+public struct ModelConfiguration: Codable, Equatable, Sendable {
+    /// The paper's two classifiers.
+    public enum Architecture: String, Codable, CaseIterable, Sendable {
+        /// MNIST, Fashion-MNIST, CIFAR-10 (115,594 parameters for 3 channels, 10 classes).
+        case paperSmall = "paper-small"
+        /// STL-10, Tiny-ImageNet (2,440,202 parameters for 10 classes).
+        case paperBig = "paper-big"
+
+        /// The ``PaperClassifier/Size``.
+        public var size: PaperClassifier.Size { self == .paperSmall ? .small : .big }
+        /// The SDE block's channels in the paper: 64 (small) or 256 (big).
+        public var defaultWidth: Int { self == .paperSmall ? 64 : 256 }
+    }
+
+    /// Which classifier.
+    public var architecture: Architecture
+    /// Input channels (1 grey, 3 colour).
+    public var inChannels: Int
+    /// Number of classes (the logits' width).
+    public var classes: Int
+    /// Channels of the SDE block (paper: ``Architecture/defaultWidth``).
+    public var width: Int
+    /// The diffusion G of the block.
+    public var noise: BlockNoise
+    /// σ in training mode.
+    public var sigma: Float
+    /// σ in evaluation mode, the default of `nsde eval --test-sigma` (paper: equal to ``sigma``).
+    public var testSigma: Float
+    /// Solver steps on [0, T] (paper: 11).
+    public var steps: Int
+    /// The horizon T (paper: 1), model time units.
+    public var horizon: Float
+    /// The block's solver (paper: Euler–Maruyama).
+    public var solver: SolverKind
+    /// How gradients pass through the block (paper: backprop).
+    public var gradient: GradientChoice
+
+    /// - Parameters: see the properties; `width` defaults to the paper's, `testSigma` to `sigma`.
+    public init(architecture: Architecture = .paperSmall, inChannels: Int = 3, classes: Int = 10, width: Int? = nil,
+                noise: BlockNoise = .ode, sigma: Float = 0, testSigma: Float? = nil, steps: Int = 11, horizon: Float = 1,
+                solver: SolverKind = .eulerMaruyama, gradient: GradientChoice = .backprop) {
+        self.architecture = architecture
+        self.inChannels = inChannels
+        self.classes = classes
+        self.width = width ?? architecture.defaultWidth
+        self.noise = noise
+        self.sigma = sigma
+        self.testSigma = testSigma ?? sigma
+        self.steps = steps
+        self.horizon = horizon
+        self.solver = solver
+        self.gradient = gradient
+    }
+
+    /// Throws unless every size is positive, σ and test σ are finite and ≥ 0, T is finite and
+    /// positive, and the gradient method suits the solver.
+    ///
+    /// - Throws: ``ExperimentError/invalidParameter(name:value:expected:)`` naming the setting.
+    public func validate() throws(ExperimentError) {
+        for (name, value) in [("in_channels", inChannels), ("classes", classes), ("width", width), ("steps", steps)] where value < 1 {
+            throw .invalidParameter(name: name, value: "\(value)", expected: "a positive integer")
+        }
+        for (name, value) in [("sigma", sigma), ("test_sigma", testSigma)] where !(value.isFinite && value >= 0) {
+            throw .invalidParameter(name: name, value: "\(value)", expected: "a finite value ≥ 0")
+        }
+        guard horizon.isFinite, horizon > 0 else {
+            throw .invalidParameter(name: "horizon", value: "\(horizon)", expected: "a finite value > 0")
+        }
+        if gradient == .reversibleAdjoint && solver != .reversibleHeun {
+            throw .invalidParameter(name: "gradient", value: gradient.description,
+                                    expected: "the reversible-heun solver for reversible-adjoint (solver is \(solver.rawValue))")
+        }
+        if gradient == .adjoint && solver == .reversibleHeun {
+            throw .invalidParameter(name: "gradient", value: gradient.description,
+                                    expected: "reversible-adjoint with the reversible-heun solver")
+        }
+    }
+
+    /// A freshly initialised classifier, its weights drawn from ``Initializer/generator`` (call
+    /// `Initializer.manualSeed(_:)` first for reproducible weights).
+    public func makeModel(noiseSeed: UInt64 = 0) -> PaperClassifier {
+        PaperClassifier(size: architecture.size, inChannels: inChannels, classes: classes, width: width,
+                        noise: noise, sigma: sigma, testSigma: testSigma, steps: steps, horizon: horizon,
+                        solver: solver, gradient: gradient.method, noiseSeed: noiseSeed)
+    }
+
+    // MARK: - Codable (snake_case keys; enums by their command-line names)
+
+    enum CodingKeys: String, CodingKey {
+        case architecture = "model", inChannels = "in_channels", classes, width, noise, sigma
+        case testSigma = "test_sigma", steps, horizon, solver, gradient
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        architecture = try c.decode(Architecture.self, forKey: .architecture)
+        inChannels = try c.decode(Int.self, forKey: .inChannels)
+        classes = try c.decode(Int.self, forKey: .classes)
+        width = try c.decode(Int.self, forKey: .width)
+        let noiseName = try c.decode(String.self, forKey: .noise)
+        guard let noise = BlockNoise(rawValue: noiseName) else {
+            throw DecodingError.dataCorruptedError(forKey: .noise, in: c, debugDescription: "unknown noise '\(noiseName)'")
+        }
+        self.noise = noise
+        sigma = try c.decode(Float.self, forKey: .sigma)
+        testSigma = try c.decode(Float.self, forKey: .testSigma)
+        steps = try c.decode(Int.self, forKey: .steps)
+        horizon = try c.decode(Float.self, forKey: .horizon)
+        let solverName = try c.decode(String.self, forKey: .solver)
+        guard let solver = SolverKind(rawValue: solverName) else {
+            throw DecodingError.dataCorruptedError(forKey: .solver, in: c, debugDescription: "unknown solver '\(solverName)'")
+        }
+        self.solver = solver
+        gradient = try c.decode(GradientChoice.self, forKey: .gradient)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(architecture, forKey: .architecture)
+        try c.encode(inChannels, forKey: .inChannels)
+        try c.encode(classes, forKey: .classes)
+        try c.encode(width, forKey: .width)
+        try c.encode(noise.rawValue, forKey: .noise)
+        try c.encode(sigma, forKey: .sigma)
+        try c.encode(testSigma, forKey: .testSigma)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(horizon, forKey: .horizon)
+        try c.encode(solver.rawValue, forKey: .solver)
+        try c.encode(gradient, forKey: .gradient)
+    }
+}
