@@ -110,29 +110,39 @@ public final class PaperClassifier: Module, Layer {
 
     /// Solves the SDE block from h₀ (`[N, C, H, W]`) over [0, T] with ``steps`` steps of the
     /// ``solver``. Returns every state h₀…h_N (`recordStates`, for the paper's Figure 4) or only
-    /// [h_N]. Each noisy call uses the next Brownian stream.
-    public func solveBlock(_ h0: Tensor, recordStates: Bool = false) -> [Tensor] {
+    /// [h_N]. Each noisy call uses the next Brownian stream (the counter advances also when the
+    /// solve fails).
+    ///
+    /// - Throws: the solver's error, e.g. `SDEError.nonFiniteState` when the state blows up, or an
+    ///   unsupported solver/gradient combination.
+    public func solveBlock(_ h0: Tensor, recordStates: Bool = false) throws -> [Tensor] {
         let sde = blockSDE
         let dt = Double(horizon) / Double(steps)
         let times = recordStates ? (0...steps).map { Double($0) * dt } : [0, Double(horizon)]
         let stream = noiseCounter
         if sde.hasNoise { noiseCounter &+= 1 }
-        let solution: Solution
-        do {
-            solution = try sdeint(sde, y0: h0, times: times, solver: solver, dt: dt,
+        let solution = try sdeint(sde, y0: h0, times: times, solver: solver, dt: dt,
                                   brownian: .grid(seed: noiseSeed, stream: stream), gradient: gradient)
-        } catch {
-            // The configuration is validated at construction; what remains is a blow-up.
-            preconditionFailure("PaperClassifier: the SDE block failed: \(error)")
-        }
         return recordStates ? (0..<times.count).map { solution.state(at: $0) } : [solution.final]
+    }
+
+    /// Logits `[N, classes]` for images `[N, C, H, W]`: stem, SDE block, head.
+    ///
+    /// - Throws: the SDE block's error (see ``solveBlock(_:recordStates:)``).
+    public func forward(_ x: Tensor) throws -> Tensor {
+        head(try solveBlock(embed(x)).last!)
     }
 
     /// The classifier head on the final state: GN → ReLU → global average pool → Linear.
     public func head(_ h: Tensor) -> Tensor { fc(headNorm.withReLU(h).globalAvgPool()) }
 
-    /// Logits `[N, classes]` for images `[N, C, H, W]`.
+    /// Logits `[N, classes]` for images `[N, C, H, W]`; traps if the SDE block fails (use
+    /// ``forward(_:)`` to handle a blow-up as an error).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        head(solveBlock(embed(x)).last!)
+        do {
+            return try forward(x)
+        } catch {
+            preconditionFailure("PaperClassifier: the SDE block failed: \(error)")
+        }
     }
 }

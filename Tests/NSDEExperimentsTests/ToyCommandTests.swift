@@ -3,15 +3,6 @@ import XCTest
 
 /// `nsde toy`: the `--json` contract and `--plot`.
 final class ToyCommandTests: XCTestCase {
-    /// The built `nsde` executable, next to the test bundle.
-    var executable: URL {
-        var dir = Bundle.main.bundleURL
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            dir = bundle.bundleURL.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("nsde")
-    }
-
     var directory: URL!
 
     override func setUpWithError() throws {
@@ -23,28 +14,12 @@ final class ToyCommandTests: XCTestCase {
 
     /// Runs `nsde` with `arguments`; returns (exit status, stdout, stderr).
     func run(_ arguments: [String]) throws -> (Int32, String, String) {
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            throw XCTSkip("nsde is not built at \(executable.path)")
-        }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let r = try NSDEExecutable.run(arguments)
+        return (r.status, r.stdout, r.stderr)
     }
 
     /// Parses stdout as exactly one JSON object on one line.
-    func object(_ stdout: String) throws -> [String: Any] {
-        let lines = stdout.split(separator: "\n")
-        XCTAssertEqual(lines.count, 1, stdout)
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
-    }
+    func object(_ stdout: String) throws -> [String: Any] { try NSDEExecutable.object(stdout) }
 
     static let small = ["toy", "--sigma", "1", "--t-end", "1", "--paths", "50", "--steps", "20", "--seed", "3"]
     static let contractKeys = ["sigma", "t_end", "paths", "steps", "seed", "dt", "mean_log_abs", "stderr",

@@ -78,9 +78,9 @@ final class PaperClassifierTests: XCTestCase {
         XCTAssertGreaterThan(solution.backwardStats.unconvergedSteps, 0)
     }
 
-    func testStatesAreRecordedAtEveryStep() {
+    func testStatesAreRecordedAtEveryStep() throws {
         let model = PaperClassifier(size: .small, inChannels: 1, width: 8, steps: 4)
-        let states = model.solveBlock(model.embed(Tensor.randomUniform([1, 1, 8, 8], seed: 1)), recordStates: true)
+        let states = try model.solveBlock(model.embed(Tensor.randomUniform([1, 1, 8, 8], seed: 1)), recordStates: true)
         XCTAssertEqual(states.count, 5)
     }
 

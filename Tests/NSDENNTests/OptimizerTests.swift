@@ -79,6 +79,9 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(staged.learningRate(atEpoch: 40), 0.01, accuracy: 1e-9)
         XCTAssertEqual(staged.learningRate(atEpoch: 80), 0.001, accuracy: 1e-9)
         XCTAssertEqual(staged.learningRate(atEpoch: 119), 0.0001, accuracy: 1e-9)
+        // Exactly the Float nearest the decimal (Float arithmetic would give 0.010000001).
+        XCTAssertEqual(staged.learningRate(atEpoch: 40), Float(0.01))
+        XCTAssertEqual(staged.learningRate(atEpoch: 80).description, "0.001")
         XCTAssertEqual(StepSchedule(base: 1, stepSize: 2, gamma: 0.5).learningRate(atEpoch: 5), 0.25)
         let cosine = CosineSchedule(base: 1, totalEpochs: 10)
         XCTAssertEqual(cosine.learningRate(atEpoch: 0), 1, accuracy: 1e-6)

@@ -31,21 +31,8 @@ extension PaperClassifier: StochasticClassifier {
     /// `true` unless the block is an ODE or σ is 0.
     public func injectsNoise(testSigma sigma: Float) -> Bool { noise != .ode && sigma != 0 }
 
-    /// The forward pass of ``PaperClassifier/callAsFunction(_:)``, throwing the solver's error
-    /// instead of trapping: stem, one ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)``
-    /// over [0, T] with ``PaperClassifier/steps`` steps on Brownian stream ``noiseCounter`` of key
-    /// ``noiseSeed`` (the counter advances when the pass is noisy, also when it fails), head.
-    ///
-    /// - Note: This mirrors `PaperClassifier.solveBlock(_:recordStates:)` step for step; a test
-    ///   pins that both give bit-identical logits and counters.
-    public func logits(_ images: Tensor) throws -> Tensor {
-        let h0 = embed(images)
-        let sde = blockSDE
-        let dt = Double(horizon) / Double(steps)
-        let stream = noiseCounter
-        if sde.hasNoise { noiseCounter &+= 1 }
-        let solution = try sdeint(sde, y0: h0, times: [0, Double(horizon)], solver: solver, dt: dt,
-                                  brownian: .grid(seed: noiseSeed, stream: stream), gradient: gradient)
-        return head(solution.final)
-    }
+    /// ``PaperClassifier/forward(_:)``: stem, one solve of the SDE block over [0, T] with
+    /// ``PaperClassifier/steps`` steps on Brownian stream ``noiseCounter`` of key ``noiseSeed``
+    /// (the counter advances when the pass is noisy, also when it fails), head.
+    public func logits(_ images: Tensor) throws -> Tensor { try forward(images) }
 }

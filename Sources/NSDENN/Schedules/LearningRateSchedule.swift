@@ -24,7 +24,7 @@ public struct MultiStepSchedule: LearningRateSchedule {
     }
 
     public func learningRate(atEpoch epoch: Int) -> Float {
-        base * Float(Foundation.pow(Double(gamma), Double(milestones.filter { $0 <= epoch }.count)))
+        decayed(base, gamma, times: milestones.filter { $0 <= epoch }.count)
     }
 }
 
@@ -36,7 +36,7 @@ public struct StepSchedule: LearningRateSchedule {
         self.base = base; self.stepSize = stepSize; self.gamma = gamma
     }
     public func learningRate(atEpoch epoch: Int) -> Float {
-        base * Float(Foundation.pow(Double(gamma), Double(epoch / stepSize)))
+        decayed(base, gamma, times: epoch / stepSize)
     }
 }
 
@@ -58,4 +58,11 @@ public struct ConstantSchedule: LearningRateSchedule {
     public let value: Float
     public init(_ value: Float) { self.value = value }
     public func learningRate(atEpoch epoch: Int) -> Float { value }
+}
+
+/// `base · γ^times`, computed in Double from the shortest decimal forms of `base` and `γ`, so
+/// that 0.1 decayed once by 0.1 is the Float nearest 0.01 (Float arithmetic gives 0.010000001).
+func decayed(_ base: Float, _ gamma: Float, times: Int) -> Float {
+    func decimal(_ x: Float) -> Double { Double(x.description) ?? Double(x) }
+    return Float(decimal(base) * Foundation.pow(decimal(gamma), Double(times)))
 }
