@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg-dev"])]),
 
         // MARK: - Layers of the library, lowest first
         .target(name: "NSDETensor", dependencies: ["CBLAS", "CDNNL"]),
@@ -28,7 +29,7 @@ let package = Package(
         .target(name: "NSDECore", dependencies: ["NSDETensor", "NSDENN"]),
         .target(name: "NSDEData", dependencies: ["NSDETensor", "CZlib"]),
         .target(name: "NSDEModels", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData"]),
-        .target(name: "NSDEExperiments", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels"]),
+        .target(name: "NSDEExperiments", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "CJPEG"]),
         .target(name: "NeuralSDE", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "NSDEExperiments"]),
 
         // MARK: - Command-line tool

@@ -6,7 +6,7 @@ set -euo pipefail
 want_python=0
 [ "${1:-}" = "--python" ] && want_python=1
 
-apt_packages=(libopenblas-dev libdnnl-dev zlib1g-dev dataset-fashion-mnist)
+apt_packages=(libopenblas-dev libdnnl-dev zlib1g-dev libjpeg-dev dataset-fashion-mnist)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
