@@ -22,18 +22,18 @@ public enum GEMMBackend: String, Sendable, CaseIterable {
 /// to OpenBLAS. (``openBLASMinimumVolume`` can also send products from a given `m·n·k` on to
 /// OpenBLAS; no size measured here favoured it, so it is off.)
 ///
-/// Measured on the 2-core AVX2 (Zen 1) target with a C harness (median of 200-300 calls after
-/// warm-up; one-thread rates from thread CPU time, which the other tenants of this shared VM
-/// do not disturb; two-thread rates with each library in its own process, at raised priority
-/// and with OpenMP threads waiting actively, because the VM was never idle long enough):
+/// Measured on the 2-core AVX2 (Zen 1) target with a C harness (GFLOP/s from the median of
+/// 200-300 back-to-back calls after warm-up, `GOMP_SPINCOUNT=10000`, in a quiet minute of
+/// this shared VM; oneDNN on two threads split into one block per thread as below):
 ///
-/// | GEMM (m x n x k, any transposes) | OpenBLAS 0.3.21, 1 / 2 threads | oneDNN 2.6, 1 / 2 threads |
+/// | GEMM (m x n x k, all four transpose variants) | OpenBLAS 0.3.21, 1 / 2 threads | oneDNN 2.6, 1 / 2 threads |
 /// |---|---|---|
-/// | MLP forward and backward: 256x128x64, 256x64x128, 128x64x256, 64x128x256 | 10-25 / 19-55 | 34-38 / 64-77 |
-/// | 32³ / 64³ / 128³ | 7 / 18 / 15 (1 thread) | 21-23 / 33-35 / 35-38 (1 thread) |
-/// | 512³, 1024³ | 31-34 | 30-35 |
-/// | 64x1024x576, 64x576x1024 (convolution-like) | 21-25 | 23-33 |
-/// | 128x10x64 / 256x4x64 / 256x2x32 (narrow n) | 16-20 / 13-15 / 6-8 | 9-12 / 3-6 / 2-3 |
+/// | MLP forward and backward: 256x128x64, 256x64x128, 128x64x256, 64x128x256 | 10-16 / 37-56 | 36-40 / 70-77 |
+/// | 32³ / 64³ / 128³ | 8 / 19 / 16-30, 2 threads 8 / 20 / 25-37 | 22-24 / 35-36 / 37-38, 2 threads 27 (one) / 52-58 / 70-75 |
+/// | 256³ / 512³ / 1024³ | 2 threads 47-54 / 64 / 64-68 | 2 threads 72-78 / 68-74 / 71 |
+/// | 512³, 1024³, 1 thread | 34-36 | 32-37 |
+/// | 64x1024x576 (convolution-like), 2 threads | 42-43 | 47-73 |
+/// | 128x10x64 / 256x4x64 (narrow n) | 12-21 / 8-16 | 10-12 / 3-7 |
 /// | 256x1x64 (matrix-vector) | 4-5 | 10-17 |
 ///
 /// Keeping products on oneDNN also keeps them on the one OpenMP team: OpenBLAS's own pthreads
@@ -59,8 +59,10 @@ public enum GEMM {
     /// `.automatic` uses OpenBLAS for outputs with `2...openBLASNarrowColumns` columns.
     nonisolated(unsafe) public static var openBLASNarrowColumns = 12
 
-    /// Below this many FLOPs (`2·m·n·k`) the oneDNN path runs on one thread.
-    nonisolated(unsafe) public static var parallelMinimumFlops = 1 << 20
+    /// Below this many FLOPs (`2·m·n·k`) the oneDNN path runs on one thread. Measured on two
+    /// threads: 32³ (65 KFLOP) split in two runs at 14 GFLOP/s against 23-27 on one thread,
+    /// 64³ (0.5 MFLOP) at 52-58 against 35.
+    nonisolated(unsafe) public static var parallelMinimumFlops = 1 << 18
 
     /// The backend `.automatic` resolves to for an `m x n x k` product.
     public static func automaticBackend(m: Int, n: Int, k: Int) -> GEMMBackend {

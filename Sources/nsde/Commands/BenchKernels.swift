@@ -41,6 +41,9 @@ extension NSDE.Bench {
                 })
                 return 2 * Double(m * n * k) / t / 1e9
             }
+            // Settle the thread team first: a freshly started OpenMP worker can share a core with
+            // the main thread for the first few tens of milliseconds, which halves the first GEMMs.
+            _ = gemm(512, 512, 512, repeats: 40)
             report["gemm_512_gflops"] = gemm(512, 512, 512)
             // A 3x3, 64->64 convolution on one 32x32 image lowered by im2col: [64 x 576] x [576 x 1024].
             report["gemm_conv_like_64x1024x576_gflops"] = gemm(64, 1024, 576)
