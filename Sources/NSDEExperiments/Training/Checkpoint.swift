@@ -173,3 +173,28 @@ public struct Checkpoint {
         return try? JSONDecoder().decode(ModelConfiguration.self, from: Data(text.utf8))
     }
 }
+
+extension Checkpoint {
+    /// A trained classifier read back from a `nsde train` output directory: the stored
+    /// configuration's architecture with the stored weights, in evaluation mode.
+    ///
+    /// - Parameter directory: the directory holding `checkpoint.json` and `model.safetensors`.
+    /// - Returns: the model and the checkpoint's state (its ``CheckpointState/configuration``
+    ///   names the dataset, data directory, noise and σ).
+    /// - Throws: ``TrainingError/noCheckpoint(directory:)``,
+    ///   ``TrainingError/corruptCheckpoint(directory:reason:)``, an invalid stored configuration,
+    ///   or a weight file that does not fit the architecture.
+    public static func loadClassifier(from directory: URL) throws -> (model: PaperClassifier, state: CheckpointState) {
+        let saved = try read(from: directory)
+        let configuration = saved.state.configuration.model
+        try configuration.validate()
+        let model = configuration.makeModel()
+        do {
+            try model.loadStateDict(saved.model)
+        } catch {
+            throw TrainingError.corruptCheckpoint(directory: directory.path, reason: "\(modelFileName): \(error)")
+        }
+        model.eval()
+        return (model, saved.state)
+    }
+}
