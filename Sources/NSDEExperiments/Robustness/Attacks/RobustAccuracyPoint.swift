@@ -37,6 +37,7 @@ public struct RobustAccuracyPoint: Codable, Equatable, Sendable {
         case accuracyTTNNoEOT = "accuracy_ttn_no_eot", meanNorm = "mean_norm", meanNormNoEOT = "mean_norm_no_eot"
     }
 
+    /// Encodes every key, with `null` for a missing value.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(epsilon, forKey: .epsilon)
