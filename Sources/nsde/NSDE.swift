@@ -21,6 +21,7 @@ struct NSDE: ParsableCommand {
         stdout and nothing else there.
         """,
         version: NeuralSDEVersion.string,
-        subcommands: [Version.self, Info.self, Model.self, Train.self, Eval.self, Bench.self, Demo.self, Toy.self, Stability.self, Corrupt.self, Experiment.self]
+        subcommands: [Version.self, Info.self, Model.self, Train.self, Eval.self, Bench.self, Demo.self, Toy.self,
+                      Experiment.self, Attack.self, Perturb.self, Corrupt.self, Stability.self]
     )
 }
