@@ -21,6 +21,6 @@ struct NSDE: ParsableCommand {
         stdout and nothing else there.
         """,
         version: NeuralSDEVersion.string,
-        subcommands: [Version.self, Info.self, Model.self, Train.self, Eval.self, Bench.self, Demo.self, Toy.self, Stability.self, Corrupt.self]
+        subcommands: [Version.self, Info.self, Model.self, Train.self, Eval.self, EvalCorrupt.self, Bench.self, Demo.self, Toy.self, Stability.self, Corrupt.self]
     )
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NSDEModels
 import NSDENN
 import NSDETensor
 #if canImport(Glibc)
