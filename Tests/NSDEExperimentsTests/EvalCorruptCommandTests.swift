@@ -73,6 +73,35 @@ final class EvalCorruptCommandTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: files[1]), try Data(contentsOf: files[1]))
     }
 
+    /// With --cifar10c-dir the sets are read from the directory; without CIFAR-10 files the clean
+    /// accuracy is reported as null, with a note on stderr.
+    func testReadsCIFAR10CDirectory() throws {
+        _ = try NSDEExecutable.require()
+        let rgb = CorruptionEvaluationTests.rgbSet(count: 8)
+        let configuration = TrainingConfiguration(
+            dataset: "cifar10", model: ModelConfiguration(inChannels: 3, classes: 10, width: 4, noise: .dropout, sigma: 0.4, steps: 2),
+            optimizer: .sgd(learningRate: 0.05), schedule: .staged(stages: [1]), epochs: 1, batchSize: 4, cropPadding: 1,
+            testSubset: 0, evaluationBatchSize: 8, seed: 2, dataDirectory: directory.appendingPathComponent("no-cifar").path)
+        let model = directory.appendingPathComponent("rgb")
+        _ = try Trainer(configuration: configuration, trainSet: rgb, testSet: rgb, outputDirectory: model).run()
+        let c10c = directory.appendingPathComponent("c10c")
+        try CIFAR10CWriter.write(CorruptionEvaluationTests.nhwc(rgb), labels: rgb.labels, corruptions: [Contrast(), Snow()],
+                                 seed: 4, to: c10c)
+        let run = try NSDEExecutable.run(["eval-corrupt", "--checkpoint", model.path, "--cifar10c-dir", c10c.path,
+                                          "--corruptions", "snow,contrast", "--severities", "2", "--test-subset", "5", "--ttn", "2",
+                                          "--threads", "1", "--out", directory.appendingPathComponent("out").path, "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("note: clean accuracy not reported"), run.stderr)
+        let json = try NSDEExecutable.object(run.stdout)
+        XCTAssertEqual(json["source"] as? String, "cifar10c")
+        XCTAssertEqual(json["cifar10c_directory"] as? String, c10c.path)
+        let models = try XCTUnwrap(json["models"] as? [[String: Any]])
+        XCTAssertTrue(models[0]["clean"] is NSNull)
+        let results = try XCTUnwrap(models[0]["results"] as? [[String: Any]])
+        XCTAssertEqual(results.map { $0["corruption"] as? String }, ["snow", "contrast"])
+        XCTAssertEqual(results.map { $0["n"] as? Int }, [5, 5])
+    }
+
     func testErrorsNameTheProblem() throws {
         _ = try NSDEExecutable.require()
         let sde = try checkpoint("sde", noise: .dropout, sigma: 0.4)

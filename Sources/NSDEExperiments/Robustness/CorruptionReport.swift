@@ -36,6 +36,7 @@ public struct CorruptionReport: Encodable, Sendable {
         /// equals w/o TTN, as the paper's "ODE+TTN: -").
         public var showsTTN: Bool { result.ttnIsNoisy && result.ttnSamples > 0 }
 
+        /// Encodes the entry as one element of the report's `models` (keys in ``CorruptionReport/json()``).
         public func encode(to encoder: Encoder) throws {
             enum K: String, CodingKey {
                 case label, checkpoint, noise, sigma, test_sigma, ttn, ttn_is_noisy, clean, mean
@@ -119,6 +120,7 @@ public struct CorruptionReport: Encodable, Sendable {
         return try encoder.encode(self)
     }
 
+    /// Encodes the report as described in ``json()``.
     public func encode(to encoder: Encoder) throws {
         enum K: String, CodingKey { case dataset, source, cifar10c_directory, corruptions, severities, seed, ttn, batch_size, models }
         var c = encoder.container(keyedBy: K.self)

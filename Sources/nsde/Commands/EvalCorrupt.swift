@@ -147,17 +147,20 @@ extension NSDE {
             } catch where cifar10cURL != nil {
                 status("note: clean accuracy not reported (\(error))")
             }
-            if cifar10cURL == nil, let testSubset, let c = clean, testSubset < c.count { clean = c.subset(testSubset) }
+            if let testSubset, let c = clean, testSubset < c.count { clean = c.subset(testSubset) }
 
             let cells = bench.corruptions.count * bench.severities.count
             status("Evaluating \(loaded.count) model(s) on \(bench.corruptions.count) corruption(s) x \(bench.severities.count) severit"
                    + (bench.severities.count == 1 ? "y" : "ies") + " (\(cells) sets"
                    + (cifar10cURL.map { " from \($0.path)" } ?? " of \(clean?.count ?? 0) \(name) images corrupted in memory")
                    + "), w/o TTN" + (ttn > 0 ? " and TTN with K = \(ttn)" : "") + ", \(Parallel.threadCount) threads")
-            var bar: ProgressBar?
+            // The bar starts now (so its rate counts from here); it is rebuilt only if the total
+            // changes (a CIFAR-10-C release with blocks other than 10,000 images).
+            let perSet = cifar10cURL == nil ? (clean?.count ?? 0) : (testSubset ?? 10_000)
+            var bar = ProgressBar(title: "eval-corrupt", total: loaded.count * ((clean?.count ?? 0) + cells * perSet), unit: "img")
             let results = try bench.run(loaded.map(\.model), clean: clean) { done, total, stage in
-                if bar?.total != max(total, 1) { bar = ProgressBar(title: "eval-corrupt", total: total, unit: "img") }
-                bar?.update(done, detail: stage)
+                if bar.total != max(total, 1) { bar = ProgressBar(title: "eval-corrupt", total: total, unit: "img") }
+                bar.update(done, detail: stage)
             }
 
             let report = CorruptionReport(dataset: cifar10cURL == nil ? name : "cifar10c", entries: Self.entries(loaded, results))
