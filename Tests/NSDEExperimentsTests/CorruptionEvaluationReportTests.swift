@@ -94,7 +94,7 @@ final class CorruptionEvaluationReportTests: XCTestCase {
         XCTAssertEqual(check.elements.first, "svg")
         // One mean panel and one per corruption.
         XCTAssertEqual(report.figure().panels.count, 3)
-        XCTAssertEqual(report.figure().panels[0].series.map(\.name), ["ODE", "dropout σ=0.5", "dropout σ=0.5 + TTN (K=2)"])
+        XCTAssertEqual(report.figure().panels[0].series.map(\.name), ["ODE", "dropout σ=0.5", "dropout σ=0.5 + TTN"])
         XCTAssertEqual(report.figure().panels[0].series.map(\.dashed), [false, false, true])
         XCTAssertEqual(report.figure().panels[0].series[0].points.map(\.x), [0, 1, 3, 5], "severity 0 is the clean set")
         XCTAssertTrue(check.texts.contains("pixelate"))

@@ -1,7 +1,7 @@
 extension CorruptionReport {
     /// The figure: accuracy (%) against severity, one colour per model, a solid line without TTN
-    /// and a dashed one with TTN (when it drew noise); severity 0 is the clean test set when it
-    /// was scored.
+    /// and a dashed one with TTN (when it drew noise, named "<label> + TTN"); severity 0 is the
+    /// clean test set when it was scored.
     ///
     /// The first panel averages over the corruptions (the paper's Table 2 as a plot); with more
     /// than one corruption, one small panel per corruption follows (4 per row), without legends.
@@ -21,7 +21,7 @@ extension CorruptionReport {
                 }
                 out.append(Series(name: entry.label, x: x, y: plain.map { 100 * $0 }, color: .palette(i), marker: .circle))
                 if entry.showsTTN {
-                    out.append(Series(name: entry.ttnLabel, x: x, y: ttn.map { 100 * ($0 ?? .nan) }, color: .palette(i),
+                    out.append(Series(name: entry.label + " + TTN", x: x, y: ttn.map { 100 * ($0 ?? .nan) }, color: .palette(i),
                                       dashed: true, marker: .square))
                 }
             }
@@ -36,6 +36,6 @@ extension CorruptionReport {
             }
         }
         return PlotGrid(title: "Corruption robustness: \(dataset)", panels: panels, columns: min(panels.count, 4),
-                        panelWidth: 400, panelHeight: 300)
+                        panelWidth: 440, panelHeight: 300)
     }
 }
