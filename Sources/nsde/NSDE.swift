@@ -22,6 +22,6 @@ struct NSDE: ParsableCommand {
         """,
         version: NeuralSDEVersion.string,
         subcommands: [Version.self, Info.self, Model.self, Train.self, Eval.self, Bench.self, Demo.self, Toy.self,
-                      Experiment.self, Attack.self, Perturb.self, Corrupt.self, Stability.self]
+                      Experiment.self, Attack.self, Perturb.self, EvalCorrupt.self, Corrupt.self, Stability.self]
     )
 }
