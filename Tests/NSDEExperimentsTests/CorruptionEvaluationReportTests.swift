@@ -56,7 +56,7 @@ final class CorruptionEvaluationReportTests: XCTestCase {
         XCTAssertEqual(fields.count, 6, rows[7])
         XCTAssertEqual(Double(fields[3]) ?? -1, report.entries[1].result.cells[0].accuracy, accuracy: 1e-6)
         XCTAssertNotNil(Double(fields[4]))
-        XCTAssertEqual(CorruptionReport.csvField("a,\"b\""), "\"a,\"\"b\"\"\"")
+        XCTAssertEqual(csvField("a,\"b\""), "\"a,\"\"b\"\"\"")
     }
 
     func testJSONKeys() throws {

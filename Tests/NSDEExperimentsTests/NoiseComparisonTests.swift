@@ -153,3 +153,49 @@ final class NoiseComparisonTests: XCTestCase {
         }
     }
 }
+
+/// `nsde experiment robustness` end to end on tiny settings: it trains the two models into
+/// --runs, writes every report, and a second run reuses the models.
+final class RobustnessExperimentCommandTests: XCTestCase {
+    func testRobustnessExperimentWritesEveryReportAndReusesModels() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nsde-robustness-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = directory.appendingPathComponent("data")
+        try SyntheticImages.writeMNISTLayout(to: data, train: 128, test: 32)
+        let out = directory.appendingPathComponent("out")
+        let arguments = [
+            "experiment", "robustness", "--dataset", "mnist", "--data-dir", data.path, "--width", "4", "--steps", "2",
+            "--stages", "1", "--batch-size", "32", "--test-subset", "16", "--corruption-images", "4",
+            "--corruptions", "gaussian_noise,contrast", "--eps", "0,1", "--attack-images", "4", "--attack-steps", "2", "--eot", "2",
+            "--perturb-images", "2", "--draws", "2", "--ttn", "2", "--threads", "1",
+            "--runs", directory.appendingPathComponent("models").path, "--out", out.path, "--json",
+        ]
+        let run = try NSDEExecutable.run(arguments)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let json = try NSDEExecutable.object(run.stdout)
+        XCTAssertEqual(json["preset"] as? String, "quick+overrides")
+        for key in ["models", "corruption", "attack", "perturbation", "files"] { XCTAssertNotNil(json[key], key) }
+        let attack = try XCTUnwrap(json["attack"] as? [[String: Any]])
+        XCTAssertEqual(attack.count, 2)
+        let dropoutPoints = try XCTUnwrap(attack[1]["results"] as? [[String: Any]])
+        XCTAssertEqual(dropoutPoints.count, 2)
+        XCTAssertNotNil(dropoutPoints[1]["accuracy_no_eot"] as? Double, "the SDE reports the attack without EOT too")
+        let perturbation = try XCTUnwrap(json["perturbation"] as? [[String: Any]])
+        XCTAssertEqual((perturbation[0]["t"] as? [Double])?.count, 51)
+        for name in ["robustness.md", "corruption.md", "corruption.csv", "corruption.json", "corruption.svg", "attack.csv",
+                     "attack.json", "attack.svg", "perturb.csv", "perturb.svg", "models.md", "curves.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), name)
+        }
+        let corruptionCSV = try String(contentsOf: out.appendingPathComponent("corruption.csv"), encoding: .utf8)
+        XCTAssertEqual(corruptionCSV.split(separator: "\n").count, 1 + 2 * 2 * 5)
+        XCTAssertTrue(corruptionCSV.contains(",4\n"), "4 images per corrupted set")
+
+        // Again: the models are complete, so they are only evaluated, and the numbers repeat.
+        let again = try NSDEExecutable.run(arguments)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("resuming after epoch 1"), again.stderr)
+        let second = try NSDEExecutable.object(again.stdout)
+        XCTAssertEqual((second["attack"] as? [[String: Any]])?.count, 2)
+        XCTAssertEqual(second["corruption"] as? NSArray, json["corruption"] as? NSArray)
+    }
+}

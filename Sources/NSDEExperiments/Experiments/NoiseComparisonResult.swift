@@ -160,12 +160,8 @@ public struct NoiseComparisonResult: Sendable {
 }
 
 /// `x` as a percentage with two decimals, or `–`.
-private func percent(_ x: Double?) -> String { x.map { String(format: "%.2f", 100 * $0) } ?? "–" }
+func percent(_ x: Double?) -> String { x.map { String(format: "%.2f", 100 * $0) } ?? "–" }
 /// `x` with six decimals, or empty.
 private func decimal(_ x: Double?) -> String { x.map { String(format: "%.6f", $0) } ?? "" }
 /// One Markdown table row.
 private func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
-/// A CSV field, quoted when it holds a comma, quote or newline.
-private func csvField(_ s: String) -> String {
-    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-}

@@ -2,6 +2,7 @@ import Foundation
 import NSDEData
 import NSDEModels
 import NSDENN
+import NSDETensor
 
 /// Progress reports of ``runNoiseComparison(_:dataDirectory:outputDirectory:progress:)``.
 public enum NoiseComparisonEvent: Sendable {
@@ -27,6 +28,8 @@ public struct NoiseComparisonRow: Sendable {
     public let history: [EpochMetrics]
     /// Final test accuracy without (σ = 0) and with test-time noise.
     public let evaluation: EvaluationResult
+    /// The trained weights (PyTorch `state_dict` names).
+    public let stateDict: [String: Tensor]
     /// Seconds spent training (the epochs' training passes, summed over the history).
     public var trainSeconds: Double { history.reduce(0) { $0 + $1.trainSeconds } }
 }
@@ -83,7 +86,7 @@ public func runNoiseComparison(_ configuration: NoiseComparisonConfiguration, da
             progress?(.evaluating(done: done, total: total))
         }
         let row = NoiseComparisonRow(setting: setting, runDirectory: directory, parameters: trained.parameterCount,
-                                     history: trained.history, evaluation: evaluation)
+                                     history: trained.history, evaluation: evaluation, stateDict: trained.stateDict)
         rows.append(row)
         progress?(.modelFinished(row))
     }

@@ -94,18 +94,11 @@ public struct CorruptionReport: Encodable, Sendable {
         for entry in entries {
             for cell in entry.result.cells {
                 let ttn = cell.accuracyTTN.map { String(format: "%.6f", $0) } ?? ""
-                lines.append("\(Self.csvField(entry.label)),\(cell.corruption),\(cell.severity),"
+                lines.append("\(csvField(entry.label)),\(cell.corruption),\(cell.severity),"
                              + String(format: "%.6f", cell.accuracy) + ",\(ttn),\(cell.summary.count)")
             }
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// `text` as a CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma, quote
-    /// or line break.
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// The report as one JSON object with sorted keys: `dataset`, `source`, `cifar10c_directory`,

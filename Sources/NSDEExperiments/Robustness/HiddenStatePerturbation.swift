@@ -80,8 +80,8 @@ public struct HiddenStatePerturbation: Sendable {
             let shape = [count] + Array(clean.shape.dropFirst())
             let range = start * per..<(start + count) * per
             let base = UInt64(chunk * m)
-            let meanClean = meanStates(model, Tensor(shape: shape, scalars: Array(x[range])), draws: m, firstStream: base)
-            let meanAdv = meanStates(model, Tensor(shape: shape, scalars: Array(xAdv[range])), draws: m, firstStream: base)
+            let meanClean = try meanStates(model, Tensor(shape: shape, scalars: Array(x[range])), draws: m, firstStream: base)
+            let meanAdv = try meanStates(model, Tensor(shape: shape, scalars: Array(xAdv[range])), draws: m, firstStream: base)
             for t in 0...gridSteps {
                 let size = meanClean[t].count / count
                 for i in 0..<count {
@@ -105,13 +105,13 @@ public struct HiddenStatePerturbation: Sendable {
 
     /// The mean over `draws` solves (Brownian streams `firstStream`, `firstStream + 1`, …) of every
     /// recorded state: `gridSteps + 1` arrays of `batch · C · H · W` values.
-    private func meanStates(_ model: PaperClassifier, _ images: Tensor, draws: Int, firstStream: UInt64) -> [[Float]] {
-        noGrad {
+    private func meanStates(_ model: PaperClassifier, _ images: Tensor, draws: Int, firstStream: UInt64) throws -> [[Float]] {
+        try noGrad {
             let h0 = model.embed(images)
             var sums = [[Float]]()
             for draw in 0..<draws {
                 model.noiseCounter = firstStream &+ UInt64(draw)
-                let states = model.solveBlock(h0, recordStates: true)
+                let states = try model.solveBlock(h0, recordStates: true)
                 if sums.isEmpty {
                     sums = states.map(\.scalars)
                 } else {

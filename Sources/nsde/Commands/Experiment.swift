@@ -7,7 +7,7 @@ extension NSDE {
     struct Experiment: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run one of the paper's experiments end to end.",
-            subcommands: [Table1.self])
+            subcommands: [Table1.self, Robustness.self])
     }
 }
 
@@ -53,6 +53,162 @@ extension NSDE.Experiment {
         func run() throws {
             let preset = ComparisonPreset(rawValue: self.preset)!
             try options.run(try options.configuration(preset: preset), name: "table1", preset: preset)
+        }
+    }
+}
+
+extension NSDE.Experiment {
+    /// `nsde experiment robustness`: Table 2, Figure 3 and Figure 4 for an ODE and a dropout SDE.
+    struct Robustness: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "robustness",
+            abstract: "ODE vs dropout SDE under corruptions (Table 2), L2 PGD with EOT (Figure 3) and hidden-state perturbation (Figure 4).",
+            discussion: """
+            Trains a Neural ODE and a dropout Neural SDE with the Table 1 preset's budget into --runs (or \
+            reuses them: complete runs of the same configuration there are only re-evaluated, so after \
+            `nsde experiment table1 --preset quick` the default --runs runs/table1-quick costs no training), \
+            then measures on the test set:
+              Table 2   accuracy on every corruption (15) and severity (1-5), corrupted in memory with \
+            the CIFAR-10-C parameters, w/o and w/ TTN;
+              Figure 3  accuracy against L2 PGD (the authors' rule: Adam on the input, lr 0.005, \
+            projection, clamp to [0, 1]) for each ε, w/o and w/ TTN, with EOT for the SDE (and the same \
+            attack without EOT, to show how much robustness noisy gradients only fake);
+              Figure 4  r(t) = ||E h_t(x_adv) - E h_t(x)|| / ||E h_t(x)|| along the SDE block (51 states).
+            Written into --out (default runs/robustness-<preset>): robustness.md (the report), corruption.{md,csv,json,svg}, \
+            attack.{csv,json,svg}, perturb.{csv,svg}, models.{md,csv,json} and curves.svg.
+
+            Presets:
+              quick   about 30 minutes on 2 cores once the models exist: 200 images per corruption set \
+            (TTN K = 4), 20-step PGD on 100 images at ε 0, 0.5, 1, 1.5, 2 (Fashion-MNIST scale) with EOT \
+            K = 4, Figure 4 on 16 images at ε = 0.5 with 10 draws.
+            The model options (--models, default ode,dropout; --width, --stages, …) change the models' \
+            training as in `nsde experiment table1`; --ttn sets K of every TTN prediction; --json prints one \
+            JSON object (preset, dataset, files, models, corruption, attack, perturbation) on stdout.
+              paper   the paper's protocol (full test sets, 40-step PGD on 1,000 images, K = 100): days here.
+            """)
+
+        @Option(help: "quick or paper.")
+        var preset: String = RobustnessPreset.quick.rawValue
+        @Option(help: ArgumentHelp("Where the models' `nsde train` runs are or go (default: runs/table1-<preset>).", valueName: "dir"))
+        var runs: String?
+        @OptionGroup var options: ComparisonOptions
+        @Option(help: ArgumentHelp("Comma-separated corruptions (default: all 15).", valueName: "list"))
+        var corruptions: String?
+        @Option(help: "Test images per corruption set (default: the preset's).")
+        var corruptionImages: Int?
+        @Option(help: ArgumentHelp("Comma-separated L2 radii of Figure 3 (default: the preset's).", valueName: "list"))
+        var eps: String?
+        @Option(help: "Test images attacked for Figure 3 (default: the preset's).")
+        var attackImages: Int?
+        @Option(help: "PGD iterations for Figures 3 and 4 (default: the preset's).")
+        var attackSteps: Int?
+        @Option(help: "K of the EOT attack on the SDE (default: the preset's).")
+        var eot: Int?
+        @Option(help: "Test images of Figure 4 (default: the preset's).")
+        var perturbImages: Int?
+        @Option(help: "Noise draws per expectation in Figure 4 (default: the preset's).")
+        var draws: Int?
+        func validate() throws {
+            guard RobustnessPreset(rawValue: preset) != nil else { throw ValidationError("--preset must be quick or paper, got '\(preset)'") }
+            for (flag, value) in [("--corruption-images", corruptionImages), ("--attack-images", attackImages), ("--attack-steps", attackSteps),
+                                  ("--eot", eot), ("--perturb-images", perturbImages), ("--draws", draws)] {
+                if let value, value < 1 { throw ValidationError("\(flag) must be a positive integer, got \(value)") }
+            }
+            if let eps, parsedEpsilons(eps) == nil {
+                throw ValidationError("--eps must be comma-separated numbers >= 0 like 0,0.5,1, got '\(eps)'")
+            }
+        }
+
+        func parsedEpsilons(_ text: String) -> [Float]? {
+            let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite && $0! >= 0 }) else { return nil }
+            return values.map { $0! }
+        }
+
+        func configuration() throws -> RobustnessExperimentConfiguration {
+            let p = RobustnessPreset(rawValue: preset)!
+            var c = try p.configuration(dataset: DatasetName(rawValue: options.dataset)!)
+            let trainingOverrides = try options.configuration(preset: p == .quick ? .quick : .paper)
+            c.models.training = trainingOverrides.training
+            if options.models != nil { c.models.models = trainingOverrides.models }
+            let ttn = options.ttn
+            if let ttn { c.models.ttnSamples = ttn }
+            let e = c.corruption
+            do {
+                c.corruption = try CorruptionEvaluation(
+                    corruptions: corruptions.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? e.corruptions,
+                    severities: e.severities, testSubset: corruptionImages ?? e.testSubset, ttnSamples: ttn ?? e.ttnSamples,
+                    batchSize: e.batchSize, seed: e.seed)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            if let eps { c.attack.epsilons = parsedEpsilons(eps)! }
+            if let attackSteps { c.attack.steps = attackSteps; c.perturbationAttackSteps = attackSteps }
+            if let eot { c.attack.eotSamples = eot }
+            if let ttn { c.attack.ttnSamples = ttn }
+            if let attackImages { c.attackImages = attackImages }
+            if let perturbImages { c.perturbationImages = perturbImages }
+            if let draws { c.perturbation.draws = draws }
+            if corruptions != nil || corruptionImages != nil || eps != nil || attackSteps != nil || eot != nil || ttn != nil
+                || attackImages != nil || perturbImages != nil || draws != nil || trainingOverrides.preset.hasSuffix("+overrides") {
+                c.preset += "+overrides"
+            }
+            return c
+        }
+
+        struct Report: Encodable {
+            struct Model: Encodable { let name: String, noise: String, sigma: Float, accuracy: Double, accuracy_ttn: Double? }
+            struct Corruption: Encodable { let model: String, mean: Double, mean_ttn: Double?, by_severity: [Double], by_severity_ttn: [Double?] }
+            struct Attack: Encodable { let model: String, results: [RobustAccuracyPoint] }
+            struct Perturbation: Encodable { let model: String, t: [Double], relative_distance: [Double], relative_distance_std: [Double] }
+            let preset: String, dataset: String, seconds: Double, files: [String]
+            let models: [Model], corruption: [Corruption], attack: [Attack], perturbation: [Perturbation]
+        }
+
+        func run() throws {
+            try options.threadOptions.apply()
+            let configuration = try configuration()
+            let dataset = options.dataset, dataDir = options.dataDir
+            let p = RobustnessPreset(rawValue: preset)!
+            func url(_ path: String) -> URL { URL(fileURLWithPath: NSString(string: path).expandingTildeInPath).standardizedFileURL }
+            let runsURL = url(runs ?? "runs/table1-\(p.rawValue)"), outURL = url(options.out ?? "runs/robustness-\(p.rawValue)")
+            status("robustness (preset \(configuration.preset)) on \(dataset), \(Parallel.threadCount) threads; models in \(runsURL.path), reports in \(outURL.path)")
+            for line in configuration.budgetDescription { status("  " + line) }
+            let models = NoiseComparisonDisplay(ttnSamples: configuration.models.ttnSamples)
+            var bar: ProgressBar?
+            let result = try runRobustnessExperiment(configuration, dataDirectory: dataDir.map { url($0).path }, runsDirectory: runsURL) { event in
+                switch event {
+                case let .models(e): models.handle(e)
+                case let .partStarted(part, model):
+                    bar = nil
+                    status(part + (model.map { ": " + $0 } ?? ""))
+                case let .progress(done, total):
+                    if bar == nil || bar!.total != total { bar = ProgressBar(title: "progress", total: total, unit: "") }
+                    bar?.update(done)
+                }
+            }
+            let files = try result.write(to: outURL)
+            if options.json {
+                let report = Report(
+                    preset: configuration.preset, dataset: dataset, seconds: result.seconds, files: files.map(\.path),
+                    models: result.models.rows.map {
+                        .init(name: $0.setting.description, noise: $0.setting.noise.rawValue, sigma: $0.setting.sigma,
+                              accuracy: $0.evaluation.plain.accuracy, accuracy_ttn: $0.evaluation.ttn?.accuracy)
+                    },
+                    corruption: result.corruption.entries.map { e in
+                        .init(model: e.label, mean: e.result.mean.accuracy, mean_ttn: e.result.mean.accuracyTTN,
+                              by_severity: e.result.meanBySeverity.map(\.accuracy), by_severity_ttn: e.result.meanBySeverity.map(\.accuracyTTN))
+                    },
+                    attack: result.attack.curves.map { .init(model: $0.name, results: $0.result.points) },
+                    perturbation: result.perturbation.curves.map {
+                        .init(model: $0.name, t: $0.result.times, relative_distance: $0.result.meanRelativeDistance,
+                              relative_distance_std: $0.result.stdRelativeDistance)
+                    })
+                try printJSON(report)
+                return
+            }
+            print(result.markdown())
+            print("Reports in \(outURL.path): " + files.map(\.lastPathComponent).joined(separator: ", "))
         }
     }
 }
