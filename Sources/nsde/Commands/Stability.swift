@@ -171,7 +171,7 @@ extension NSDE.Stability {
             far beyond the trained [0, 1]. λ is the exponent of the discretised block (Euler–Maruyama, \
             step --dt): with multiplicative noise about 3σ⁴dt/4 below the continuous one.
 
-            The paper's drift starts with GroupNorm, so f(c·h) = f(h) and its Jacobian scales like             1/‖h‖: the ODE's λ falls towards 0 as --t-end grows (polynomial, not exponential,             separation), and multiplicative noise, which shrinks ‖h‖, raises L along the trajectory.
+            The paper's drift starts with GroupNorm, so f(c·h) = f(h) and its Jacobian scales like 1/‖h‖: the ODE's λ falls towards 0 as --t-end grows (polynomial, not exponential, separation), and multiplicative noise, which shrinks ‖h‖, raises L along the trajectory.
             """)
 
         enum DriftTimeChoice: String, CaseIterable, ExpressibleByArgument { case frozen, running }
