@@ -145,7 +145,7 @@ extension NSDE {
                        + "\(Parallel.threadCount) threads")
                 var bar = ProgressBar(title: "attack", total: 1, unit: "batch")
                 let result = try settings.run(entry.model, on: test) { done, total in
-                    if bar.total != total { bar = ProgressBar(title: "attack", total: total, unit: "batch") }
+                    bar.total = total
                     bar.update(done)
                 }
                 curves.append(.init(name: entry.name, result: result))

@@ -154,12 +154,12 @@ extension NSDE {
                    + (bench.severities.count == 1 ? "y" : "ies") + " (\(cells) sets"
                    + (cifar10cURL.map { " from \($0.path)" } ?? " of \(clean?.count ?? 0) \(name) images corrupted in memory")
                    + "), w/o TTN" + (ttn > 0 ? " and TTN with K = \(ttn)" : "") + ", \(Parallel.threadCount) threads")
-            // The bar starts now (so its rate counts from here); it is rebuilt only if the total
-            // changes (a CIFAR-10-C release with blocks other than 10,000 images).
+            // The bar starts now (so its rate counts from here); its total grows if a CIFAR-10-C
+            // release has blocks other than 10,000 images.
             let perSet = cifar10cURL == nil ? (clean?.count ?? 0) : (testSubset ?? 10_000)
             var bar = ProgressBar(title: "eval-corrupt", total: loaded.count * ((clean?.count ?? 0) + cells * perSet), unit: "img")
             let results = try bench.run(loaded.map(\.model), clean: clean) { done, total, stage in
-                if bar.total != max(total, 1) { bar = ProgressBar(title: "eval-corrupt", total: total, unit: "img") }
+                bar.total = total
                 bar.update(done, detail: stage)
             }
 

@@ -180,11 +180,12 @@ extension NSDE.Experiment {
                 switch event {
                 case let .models(e): models.handle(e)
                 case let .partStarted(part, model):
-                    bar = nil
+                    bar = ProgressBar(title: part, total: 1, unit: part == "Table 2" ? "img" : "batch")
                     status(part + (model.map { ": " + $0 } ?? ""))
                 case let .progress(done, total):
-                    if bar == nil || bar!.total != total { bar = ProgressBar(title: "progress", total: total, unit: "") }
-                    bar?.update(done)
+                    if bar == nil { bar = ProgressBar(title: "models", total: total, unit: "") }
+                    bar!.total = total
+                    bar!.update(done)
                 }
             }
             let files = try result.write(to: outURL)

@@ -4,7 +4,8 @@ import Foundation
 /// when stderr is not a terminal (logs, CI).
 struct ProgressBar {
     let title: String
-    let total: Int
+    /// Items in all (≥ 1); may be set once known, keeping the start time.
+    var total: Int { didSet { total = max(total, 1) } }
     let unit: String
     private let start = Date()
     private var lastPrint = Date.distantPast
