@@ -9,7 +9,7 @@ struct ComparisonOptions: ParsableArguments {
     var dataset: String = DatasetName.fashionMNIST.rawValue
     @Option(help: ArgumentHelp("Directory of the dataset's files (default: the dataset's standard place).", valueName: "dir"))
     var dataDir: String?
-    @Option(help: ArgumentHelp("Output directory: one `nsde train` run per model, the tables and the plot (default: runs/<command>-<preset>).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Output directory of the runs and reports (default: runs/demo for `demo`, runs/table1-<preset> for `experiment table1`, runs/robustness-<preset> for `experiment robustness`).", valueName: "dir"))
     var out: String?
     @Option(help: ArgumentHelp("Comma-separated models NOISE[:SIGMA], e.g. ode,dropout:0.7 (default: the preset's; a bare name takes the paper's σ: additive 0.7, multiplicative 1, dropout 0.5).", valueName: "list"))
     var models: String?
@@ -84,7 +84,7 @@ struct ComparisonOptions: ParsableArguments {
     /// (or the JSON report). `name` is the command's name for the default output directory.
     func run(_ configuration: NoiseComparisonConfiguration, name: String, preset: ComparisonPreset) throws {
         try threadOptions.apply()
-        let outPath = out ?? "runs/\(name)-\(preset.rawValue)"
+        let outPath = out ?? (name == preset.rawValue ? "runs/\(name)" : "runs/\(name)-\(preset.rawValue)")
         let outURL = URL(fileURLWithPath: NSString(string: outPath).expandingTildeInPath).standardizedFileURL
         let dataDirectory = dataDir.map { URL(fileURLWithPath: NSString(string: $0).expandingTildeInPath).standardizedFileURL.path }
         status("\(name) (preset \(configuration.preset)) on \(configuration.training.dataset): "
