@@ -49,6 +49,14 @@ def cell(r, key):
     return (fmt(v), v) if v is not None else ("—", None)
 
 
+def print_table(head, rows):
+    """Prints one Markdown table: the header row, the separator, then each row of cells."""
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("jsonl", nargs="?", default="Benchmarks/results/mlp_sde.jsonl")
@@ -62,10 +70,7 @@ def main():
     has_nsde = any(k[0] == "nsde" for k in recs)
     others = [p for p in peers if p[0] != "nsde"] if has_nsde else []  # ratio columns need nsde
 
-    head = ["noise", "mode"] + [f"{label} ms" for _, label in peers] + [f"{label}/nsde" for _, label in others]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for noise, mode in cases:
+    def time_row(noise, mode):
         row, vals = [noise, mode], {}
         for key, _ in peers:
             text, v = cell(recs.get((key, noise, mode)), "median_ms")
@@ -74,33 +79,28 @@ def main():
         for key, _ in others:
             a, b = vals.get(key), vals.get("nsde")
             row.append(f"{a / b:.2f}x" if a is not None and b else "—")
-        print("| " + " | ".join(row) + " |")
+        return row
+
+    print_table(["noise", "mode"] + [f"{label} ms" for _, label in peers] + [f"{label}/nsde" for _, label in others],
+                [time_row(n, m) for n, m in cases])
 
     print()
-    head = ["noise", "mode"] + [f"{label} peak RSS MiB (extra)" for _, label in peers]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for noise, mode in cases:
-        row = [noise, mode]
-        for key, _ in peers:
-            r = recs.get((key, noise, mode))
-            text, v = cell(r, "peak_rss_mib")
-            if v is not None and r.get("extra_rss_mib") is not None:
-                text += f" (+{r['extra_rss_mib']:.0f})"
-            row.append(text)
-        print("| " + " | ".join(row) + " |")
+    def memory_cell(r):
+        text, v = cell(r, "peak_rss_mib")
+        if v is not None and r.get("extra_rss_mib") is not None:
+            text += f" (+{r['extra_rss_mib']:.0f})"
+        return text
+
+    print_table(["noise", "mode"] + [f"{label} peak RSS MiB (extra)" for _, label in peers],
+                [[n, m] + [memory_cell(recs.get((key, n, m))) for key, _ in peers] for n, m in cases])
 
     print()
-    head = ["noise", "mode"] + [f"{label} loss" for _, label in peers]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for noise, mode in cases:
-        row = [noise, mode]
-        for key, _ in peers:
-            r = recs.get((key, noise, mode))
-            v = None if r is None or "unsupported" in r else r.get("loss")
-            row.append("—" if v is None else f"{v:.4f}")
-        print("| " + " | ".join(row) + " |")
+    def loss_cell(r):
+        v = None if r is None or "unsupported" in r else r.get("loss")
+        return "—" if v is None else f"{v:.4f}"
+
+    print_table(["noise", "mode"] + [f"{label} loss" for _, label in peers],
+                [[n, m] + [loss_cell(recs.get((key, n, m))) for key, _ in peers] for n, m in cases])
 
     notes = {}
     for (peer, noise, mode), r in sorted(recs.items()):
