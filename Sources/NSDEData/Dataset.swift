@@ -145,6 +145,20 @@ public struct InMemoryImageDataset: Dataset, Sendable {
         return subset(indices: order.prefix(n).sorted())
     }
 
+    /// Splits the examples in two disjoint parts: `heldOut` examples drawn uniformly at random with
+    /// `PhiloxGenerator(seed: seed)` (a shuffle of all indices, first `heldOut` taken), and the
+    /// rest. Both keep their original relative order; the same seed gives the same split.
+    ///
+    /// - Precondition: `0 <= heldOut <= count`.
+    /// - Returns: `rest` (`count - heldOut` examples) and `heldOut`.
+    public func split(holdingOut heldOut: Int, seed: UInt64) -> (rest: InMemoryImageDataset, heldOut: InMemoryImageDataset) {
+        precondition(heldOut >= 0 && heldOut <= count, "InMemoryImageDataset.split: \(heldOut) of \(count) examples")
+        var generator = PhiloxGenerator(seed: seed)
+        var order = Array(0..<count)
+        generator.shuffle(&order)
+        return (subset(indices: order[heldOut...].sorted()), subset(indices: order[..<heldOut].sorted()))
+    }
+
     /// A dataset of the examples at `indices`, in that order (indices may repeat).
     public func subset(indices: [Int]) -> InMemoryImageDataset {
         let per = imageSize

@@ -4,7 +4,7 @@ import NSDETensor
 /// The paper's drift network f(h, t; w) on `channels` feature maps (Liu et al. 2019, Fig. 2):
 ///
 /// `GN → ReLU → ConcatConv → GN → ReLU → ConcatConv → GN → ReLU → ConcatConv → GN`, where
-/// `GN = GroupNorm(min(32, C), C)` and each `ConcatConv` appends the time channel and applies a
+/// `GN = GroupNorm(G, C)` with the paper's G = min(32, C) unless given, and each `ConcatConv` appends the time channel and applies a
 /// 3x3 convolution with padding 1, so the output has the input's shape `[N, C, H, W]`.
 public final class ConvDrift: Module {
     public let norm1: GroupNorm, conv1: ConcatConv2d
@@ -12,8 +12,12 @@ public final class ConvDrift: Module {
     public let norm3: GroupNorm, conv3: ConcatConv2d
     public let norm4: GroupNorm
 
-    public init(channels: Int) {
-        let groups = min(32, channels)
+    /// - Parameters:
+    ///   - channels: C, the feature maps of h.
+    ///   - groups: G of every GroupNorm (`nil`: the paper's min(32, C)); must divide C.
+    public init(channels: Int, groups: Int? = nil) {
+        let groups = groups ?? PaperClassifier.defaultGroupNormGroups(channels: channels)
+        precondition(groups >= 1 && channels % groups == 0, "ConvDrift: \(groups) groups do not divide \(channels) channels")
         norm1 = GroupNorm(groups: groups, channels: channels); conv1 = ConcatConv2d(channels, channels)
         norm2 = GroupNorm(groups: groups, channels: channels); conv2 = ConcatConv2d(channels, channels)
         norm3 = GroupNorm(groups: groups, channels: channels); conv3 = ConcatConv2d(channels, channels)

@@ -92,9 +92,10 @@ public final class ConvDiffusion: Module {
     public let norm: GroupNorm
     public let conv: ConcatConv2d
 
-    /// A diffusion network on `channels` feature maps.
-    public init(channels: Int) {
-        norm = GroupNorm(groups: min(32, channels), channels: channels)
+    /// A diffusion network on `channels` feature maps; `groups` of its GroupNorm (`nil`: the
+    /// paper's min(32, C)).
+    public init(channels: Int, groups: Int? = nil) {
+        norm = GroupNorm(groups: groups ?? PaperClassifier.defaultGroupNormGroups(channels: channels), channels: channels)
         conv = ConcatConv2d(channels, channels)
         super.init()
     }

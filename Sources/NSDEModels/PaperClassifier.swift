@@ -25,6 +25,9 @@ public enum BlockNoise: String, CaseIterable, Sendable {
 /// - `big` (STL-10, Tiny-ImageNet): stem `Conv(3,64,3,1,1)–GN–ReLU–Conv(64,128,4,2,1)–GN–ReLU–
 ///   Conv(128,256,4,2,1)`, SDE block on 256 channels; 2,440,202 parameters for 10 classes.
 ///
+/// `groupNormGroups` sets G of the GroupNorms on the block's channels (drift, learned diffusion,
+/// head; default the paper's min(32, C)); it changes no parameter count.
+///
 /// Input `[N, C, H, W]` with pixels in [0, 1]; output logits `[N, classes]`. Parameter names
 /// follow PyTorch's `state_dict` (`stem.0.weight`, `drift.conv1.weight`, `fc.bias`, …).
 ///
@@ -55,6 +58,8 @@ public final class PaperClassifier: Module, Layer {
     public var solver: SolverKind
     /// How gradients flow through the block (default backprop).
     public var gradient: GradientMethod
+    /// G of the GroupNorms on the block's C channels (drift, learned diffusion, head).
+    public let groupNormGroups: Int
     /// Key of the Brownian paths.
     public var noiseSeed: UInt64
     /// The Philox stream of the next noisy forward pass; incremented by each.
@@ -63,7 +68,7 @@ public final class PaperClassifier: Module, Layer {
     public init(size: Size = .small, inChannels: Int = 3, classes: Int = 10, width: Int? = nil,
                 noise: BlockNoise = .ode, sigma: Float = 0, testSigma: Float? = nil,
                 steps: Int = 11, horizon: Float = 1, solver: SolverKind = .eulerMaruyama,
-                gradient: GradientMethod = .backprop, noiseSeed: UInt64 = 0) {
+                gradient: GradientMethod = .backprop, noiseSeed: UInt64 = 0, groupNormGroups: Int? = nil) {
         precondition(steps >= 1 && horizon > 0, "PaperClassifier: steps must be >= 1 and horizon > 0")
         let c: Int
         switch size {
@@ -80,9 +85,12 @@ public final class PaperClassifier: Module, Layer {
                 GroupNorm(groups: min(32, c2), channels: c2), ReLU(),
                 Conv2d(c2, c, kernelSize: 4, stride: 2, padding: 1))
         }
-        drift = ConvDrift(channels: c)
-        diffusion = noise == .learned ? ConvDiffusion(channels: c) : nil
-        headNorm = GroupNorm(groups: min(32, c), channels: c)
+        let groups = groupNormGroups ?? Self.defaultGroupNormGroups(channels: c)
+        precondition(groups >= 1 && c % groups == 0, "PaperClassifier: \(groups) GroupNorm groups do not divide width \(c)")
+        self.groupNormGroups = groups
+        drift = ConvDrift(channels: c, groups: groups)
+        diffusion = noise == .learned ? ConvDiffusion(channels: c, groups: groups) : nil
+        headNorm = GroupNorm(groups: groups, channels: c)
         fc = Linear(c, classes)
         self.noise = noise
         self.sigma = sigma
@@ -95,6 +103,11 @@ public final class PaperClassifier: Module, Layer {
         self.noiseCounter = 0
         super.init()
     }
+
+    /// The paper's GroupNorm groups for `channels` feature maps: min(32, C). At the paper's width
+    /// 64 each group holds 2 channels; at width 16 it is 16 groups of 1 channel (InstanceNorm),
+    /// which is why narrow models may set `groupNormGroups` (e.g. 8 for width 16).
+    public static func defaultGroupNormGroups(channels: Int) -> Int { min(32, channels) }
 
     /// σ in the current mode.
     public var activeSigma: Float { isTraining ? sigma : testSigma }

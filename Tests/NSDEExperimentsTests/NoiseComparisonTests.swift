@@ -71,7 +71,7 @@ final class NoiseComparisonTests: XCTestCase {
         let config = configuration()
         var started: [Int] = []
         let result = try runNoiseComparison(config, dataDirectory: dataDirectory.path, outputDirectory: out) { event in
-            if case let .modelStarted(_, _, _, after) = event { started.append(after) }
+            if case let .modelStarted(_, _, _, _, after) = event { started.append(after) }
         }
         XCTAssertEqual(started, [0, 0])
         XCTAssertEqual(result.rows.map(\.setting.noise), [.ode, .dropout])
@@ -107,7 +107,7 @@ final class NoiseComparisonTests: XCTestCase {
         // Run again: both models are complete, so nothing is retrained and the numbers repeat.
         started = []
         let again = try runNoiseComparison(config, dataDirectory: dataDirectory.path, outputDirectory: out) { event in
-            if case let .modelStarted(_, _, _, after) = event { started.append(after) }
+            if case let .modelStarted(_, _, _, _, after) = event { started.append(after) }
         }
         XCTAssertEqual(started, [2, 2])
         XCTAssertEqual(again.rows.map(\.evaluation.plain), result.rows.map(\.evaluation.plain))
@@ -142,7 +142,12 @@ final class NoiseComparisonTests: XCTestCase {
         }
 
         for (arguments, message) in [
-            (["experiment", "table1", "--preset", "huge"], "--preset must be quick or paper"),
+            (["experiment", "table1", "--preset", "huge"], "--preset must be one of quick, overfit, paper"),
+            (["experiment", "table1", "--gn-groups", "0"], "--gn-groups must be a positive integer"),
+            (["experiment", "table1", "--shard", "3/2"], "--shard must be I/N"),
+            (["experiment", "sigma-search", "--sigmas", "0.1,-1"], "--sigmas must be comma-separated numbers > 0"),
+            (["experiment", "sigma-search", "--noises", "ode"], "--noises must be distinct names"),
+            (["experiment", "sigma-search", "--models", "ode"], "--models does not apply to sigma-search"),
             (["experiment", "table1", "--models", "ode,brownian"], "--models"),
             (["experiment", "table1", "--stages", "4,x"], "--stages"),
             (["demo", "--width", "0"], "--width must be a positive integer"),

@@ -81,22 +81,67 @@ public struct NoiseComparisonConfiguration: Equatable, Sendable {
     public var ttnSamples: Int
     /// Key of the TTN noise.
     public var ttnSeed: UInt64
+    /// The run seeds: every model is trained once per seed, and the runs of one seed share the
+    /// initial weights (up to the diffusion's own parameters), the training subset, the validation
+    /// split, the data order and augmentation, so SDE and ODE are compared pairwise by seed.
+    public var seeds: [UInt64]
+    /// Clean accuracy (σ = 0, no augmentation) is measured on the first this many examples of each
+    /// model's training subset, for the generalisation gap (train − test).
+    public var trainEvaluationSize: Int
+    /// Whether each run's directory names its seed (`<runName>/seed-<seed>`); otherwise a model's
+    /// one run is `<runName>`. Default: with several seeds. Presets that use seeds set it, so that
+    /// a one-seed σ search and a several-seed Table 1 of the same preset share their runs.
+    public var seedDirectories: Bool
+    /// The split of each run's final evaluation (w/o and w/ TTN): the test set (Table 1), or the
+    /// validation split held out of the training data (the σ search, which must never look at the
+    /// test set).
+    public var evaluationSplit: EvaluationSplit
 
-    public init(preset: String, training: TrainingConfiguration, models: [NoiseSetting], ttnSamples: Int, ttnSeed: UInt64 = 0) {
+    /// Which data a comparison's final evaluation uses.
+    public enum EvaluationSplit: String, Sendable {
+        /// The test set (or its ``TrainingConfiguration/testSubset``); the validation split, if
+        /// any, is evaluated as well.
+        case test
+        /// The validation split (``TrainingConfiguration/validationSize`` must be set).
+        case validation
+    }
+
+    /// - Parameters: see the properties; `seeds` defaults to `[training.seed]`.
+    public init(preset: String, training: TrainingConfiguration, models: [NoiseSetting], ttnSamples: Int, ttnSeed: UInt64 = 0,
+                seeds: [UInt64]? = nil, trainEvaluationSize: Int = 2_000, evaluationSplit: EvaluationSplit = .test,
+                seedDirectories: Bool? = nil) {
         self.preset = preset
         self.training = training
         self.models = models
         self.ttnSamples = ttnSamples
         self.ttnSeed = ttnSeed
+        self.seeds = seeds ?? [training.seed]
+        self.trainEvaluationSize = trainEvaluationSize
+        self.evaluationSplit = evaluationSplit
+        self.seedDirectories = seedDirectories ?? (self.seeds.count > 1)
     }
 
-    /// The training run of one model.
-    public func training(for setting: NoiseSetting) -> TrainingConfiguration {
+    /// `count` consecutive seeds from `first` (`first`, `first + 1`, …).
+    public static func seeds(_ count: Int, from first: UInt64) -> [UInt64] { (0..<count).map { first &+ UInt64($0) } }
+
+    /// The training run of one model with the first seed.
+    public func training(for setting: NoiseSetting) -> TrainingConfiguration { training(for: setting, seed: seeds.first ?? training.seed) }
+
+    /// The training run of one model and seed.
+    public func training(for setting: NoiseSetting, seed: UInt64) -> TrainingConfiguration {
         var c = training
         c.model.noise = setting.noise
         c.model.sigma = setting.sigma
         c.model.testSigma = setting.sigma
+        c.seed = seed
         return c
+    }
+
+    /// The run directory of one model and seed, relative to the experiment's output:
+    /// `<runName>/seed-<seed>` (e.g. `dropout-0.5/seed-1`) with ``seedDirectories``, else the
+    /// model's ``NoiseSetting/runName``.
+    public func runPath(for setting: NoiseSetting, seed: UInt64) -> String {
+        seedDirectories || seeds.count > 1 ? "\(setting.runName)/seed-\(seed)" : setting.runName
     }
 
     /// Checks every model's run and the evaluation settings.
@@ -109,6 +154,17 @@ public struct NoiseComparisonConfiguration: Equatable, Sendable {
             throw .invalidParameter(name: "models", value: duplicate, expected: "each noise/σ pair at most once")
         }
         guard ttnSamples >= 0 else { throw .invalidParameter(name: "ttn", value: "\(ttnSamples)", expected: "an integer ≥ 0") }
+        guard !seeds.isEmpty else { throw .invalidParameter(name: "seeds", value: "none", expected: "at least one seed") }
+        guard Set(seeds).count == seeds.count else {
+            throw .invalidParameter(name: "seeds", value: seeds.map(String.init).joined(separator: ","), expected: "distinct seeds")
+        }
+        guard trainEvaluationSize >= 0 else {
+            throw .invalidParameter(name: "train_evaluation_size", value: "\(trainEvaluationSize)", expected: "an integer ≥ 0")
+        }
+        if evaluationSplit == .validation, (training.validationSize ?? 0) < 1 {
+            throw .invalidParameter(name: "val_size", value: "\(training.validationSize ?? 0)",
+                                    expected: "a validation split (val_size ≥ 1) to evaluate on")
+        }
         for setting in models { try training(for: setting).validate() }
     }
 
@@ -122,9 +178,12 @@ public struct NoiseComparisonConfiguration: Equatable, Sendable {
         case let .staged(stages, _): schedule = "stages \(stages.map(String.init).joined(separator: ","))"
         case let .perEpoch(rates): schedule = "\(rates.count) per-epoch rates"
         }
-        return "\(c.model.architecture.rawValue) width \(c.model.width), \(c.model.steps) \(c.model.solver.rawValue) steps, "
+        let validation = c.validationSize.map { $0 > 0 ? ", \($0) training images held out for validation" : "" } ?? ""
+        let seedText = seeds.count == 1 ? "seed \(seeds[0])" : "\(seeds.count) seeds (\(seeds.map(String.init).joined(separator: ", ")))"
+        return "\(c.model.architecture.rawValue) width \(c.model.width) (\(c.model.effectiveGroupNormGroups) GroupNorm groups), "
+            + "\(c.model.steps) \(c.model.solver.rawValue) steps, "
             + "\(c.epochs) epochs of \(train) (batch \(c.batchSize), \(c.optimizer.kind.rawValue) lr \(formatSigma(c.optimizer.learningRate)), "
-            + "\(schedule), crop padding \(c.cropPadding)), seed \(c.seed); evaluated on \(test), TTN K = \(ttnSamples)"
+            + "\(schedule), crop padding \(c.cropPadding))\(validation), \(seedText); evaluated on \(test), TTN K = \(ttnSamples)"
     }
 }
 
@@ -140,9 +199,20 @@ public enum ComparisonPreset: String, CaseIterable, Sendable {
     /// The authors' released setup: width 64 (paper-big: 256), the full data, stages 40,40,20,20
     /// (STL-10 30,30,20,20), batch 128, TTN K = 100.
     case paper
-    /// The README demo: ODE and dropout-SDE only, width 16, 3,000 training images, 3 epochs
-    /// (stages 2,1) in batches of 32, 1,000 test images, TTN K = 10 (a few minutes).
+    /// The README demo: ODE and dropout-SDE only, width 16 with 8 GroupNorm groups, 4
+    /// Euler–Maruyama steps, 8,000 training images, 3 epochs (stages 2,1, SGD lr 0.05) in batches
+    /// of 32, 2,000 test images, TTN K = 10 (a few minutes).
     case demo
+    /// A regime where the ODE overfits, sized for 2 cores: width 16 with 8 GroupNorm groups (the
+    /// paper's 2 channels per group), 4 Euler–Maruyama steps, 500 training images trained for 100
+    /// epochs (stages 75,25, SGD lr 0.05, batch 32), 2,000 validation images held out of the
+    /// training data, 2,000 test images, TTN K = 10, 3 seeds.
+    case overfit
+
+    /// The presets of `nsde experiment table1` and `sigma-search`.
+    public static let tablePresets: [ComparisonPreset] = [.quick, .overfit, .paper]
+    /// The validation split of a σ search whose preset has none.
+    public static let defaultValidationSize = 2_000
 
     /// The configuration of this preset on `dataset`, with the Table 1 models (the demo: ODE and
     /// dropout).
@@ -151,8 +221,12 @@ public enum ComparisonPreset: String, CaseIterable, Sendable {
         switch self {
         case .paper:
             break
-        case .quick, .demo:
+        case .quick:
             model.width = 16
+        case .demo, .overfit:
+            model.width = 16
+            model.groupNormGroups = 8
+            model.steps = 4
         }
         var training = TrainingConfiguration.forDataset(dataset, model: model)
         training.evaluationBatchSize = 250
@@ -170,10 +244,22 @@ public enum ComparisonPreset: String, CaseIterable, Sendable {
             training.schedule = .staged(stages: [2, 1])
             training.epochs = 3
             training.batchSize = 32
-            training.trainSubset = 3_000
-            training.testSubset = 1_000
+            training.optimizer.learningRate = 0.05
+            training.trainSubset = 8_000
+            training.testSubset = 2_000
             return NoiseComparisonConfiguration(preset: rawValue, training: training,
                                                 models: [.paperDefault(.ode), .paperDefault(.dropout)], ttnSamples: 10)
+        case .overfit:
+            training.schedule = .staged(stages: [75, 25])
+            training.epochs = 100
+            training.batchSize = 32
+            training.optimizer.learningRate = 0.05
+            training.trainSubset = 500
+            training.validationSize = 2_000
+            training.evaluationInterval = 10
+            training.testSubset = 2_000
+            return NoiseComparisonConfiguration(preset: rawValue, training: training, models: NoiseSetting.table1, ttnSamples: 10,
+                                                seeds: NoiseComparisonConfiguration.seeds(3, from: 0), seedDirectories: true)
         }
     }
 }

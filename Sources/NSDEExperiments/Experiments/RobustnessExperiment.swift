@@ -206,8 +206,10 @@ public func runRobustnessExperiment(_ configuration: RobustnessExperimentConfigu
     let directory = dataDirectory ?? training.dataDirectory
     let test = try TrainingData.load(training.dataset, split: .test, dataDirectory: directory)
     var classifiers: [(name: String, setting: NoiseSetting, model: PaperClassifier)] = []
-    for row in models.rows {
-        var run = configuration.models.training(for: row.setting)
+    // The models of the first seed (the robustness figures are per model, not per seed).
+    let firstSeed = configuration.models.seeds.first
+    for row in models.rows where row.seed == firstSeed {
+        var run = configuration.models.training(for: row.setting, seed: row.seed)
         run.dataDirectory = directory
         let model = run.model.makeModel()
         try model.loadStateDict(row.stateDict)

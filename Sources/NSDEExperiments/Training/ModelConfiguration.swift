@@ -42,11 +42,17 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public var solver: SolverKind
     /// How gradients pass through the block (paper: backprop).
     public var gradient: GradientChoice
+    /// G of the GroupNorms on the block's channels (`nil`: the paper's min(32, width)). JSON key
+    /// `gn_groups`, absent when `nil`, so checkpoints written before the option read unchanged.
+    public var groupNormGroups: Int?
+
+    /// The GroupNorm groups the model is built with (``groupNormGroups`` or the paper's).
+    public var effectiveGroupNormGroups: Int { groupNormGroups ?? PaperClassifier.defaultGroupNormGroups(channels: width) }
 
     /// - Parameters: see the properties; `width` defaults to the paper's, `testSigma` to `sigma`.
     public init(architecture: Architecture = .paperSmall, inChannels: Int = 3, classes: Int = 10, width: Int? = nil,
                 noise: BlockNoise = .ode, sigma: Float = 0, testSigma: Float? = nil, steps: Int = 11, horizon: Float = 1,
-                solver: SolverKind = .eulerMaruyama, gradient: GradientChoice = .backprop) {
+                solver: SolverKind = .eulerMaruyama, gradient: GradientChoice = .backprop, groupNormGroups: Int? = nil) {
         self.architecture = architecture
         self.inChannels = inChannels
         self.classes = classes
@@ -58,10 +64,11 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         self.horizon = horizon
         self.solver = solver
         self.gradient = gradient
+        self.groupNormGroups = groupNormGroups
     }
 
-    /// Throws unless every size is positive, σ and test σ are finite and ≥ 0, T is finite and
-    /// positive, and the gradient method suits the solver.
+    /// Throws unless every size is positive, σ and test σ are finite and ≥ 0, the GroupNorm groups
+    /// divide the width, T is finite and positive, and the gradient method suits the solver.
     ///
     /// - Throws: ``ExperimentError/invalidParameter(name:value:expected:)`` naming the setting.
     public func validate() throws(ExperimentError) {
@@ -70,6 +77,9 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         }
         for (name, value) in [("sigma", sigma), ("test_sigma", testSigma)] where !(value.isFinite && value >= 0) {
             throw .invalidParameter(name: name, value: "\(value)", expected: "a finite value ≥ 0")
+        }
+        if let g = groupNormGroups, !(g >= 1 && g <= width && width % g == 0) {
+            throw .invalidParameter(name: "gn_groups", value: "\(g)", expected: "a divisor of the width \(width) (1 ... \(width))")
         }
         guard horizon.isFinite, horizon > 0 else {
             throw .invalidParameter(name: "horizon", value: "\(horizon)", expected: "a finite value > 0")
@@ -89,14 +99,15 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public func makeModel(noiseSeed: UInt64 = 0) -> PaperClassifier {
         PaperClassifier(size: architecture.size, inChannels: inChannels, classes: classes, width: width,
                         noise: noise, sigma: sigma, testSigma: testSigma, steps: steps, horizon: horizon,
-                        solver: solver, gradient: gradient.method, noiseSeed: noiseSeed)
+                        solver: solver, gradient: gradient.method, noiseSeed: noiseSeed,
+                        groupNormGroups: groupNormGroups)
     }
 
     // MARK: - Codable (snake_case keys; enums by their command-line names)
 
     enum CodingKeys: String, CodingKey {
         case architecture = "model", inChannels = "in_channels", classes, width, noise, sigma
-        case testSigma = "test_sigma", steps, horizon, solver, gradient
+        case testSigma = "test_sigma", steps, horizon, solver, gradient, groupNormGroups = "gn_groups"
     }
 
     public init(from decoder: Decoder) throws {
@@ -120,6 +131,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         }
         self.solver = solver
         gradient = try c.decode(GradientChoice.self, forKey: .gradient)
+        groupNormGroups = try c.decodeIfPresent(Int.self, forKey: .groupNormGroups)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -135,5 +147,6 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         try c.encode(horizon, forKey: .horizon)
         try c.encode(solver.rawValue, forKey: .solver)
         try c.encode(gradient, forKey: .gradient)
+        try c.encodeIfPresent(groupNormGroups, forKey: .groupNormGroups)
     }
 }

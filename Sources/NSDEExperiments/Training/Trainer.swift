@@ -60,6 +60,9 @@ public final class Trainer {
     public let trainSet: InMemoryImageDataset
     /// The test examples evaluated after each epoch, or `nil`.
     public let testSet: InMemoryImageDataset?
+    /// The validation examples held out of the training split
+    /// (``TrainingConfiguration/validationSize``), evaluated after each epoch, or `nil`.
+    public let validationSet: InMemoryImageDataset?
     /// The training batches.
     public let loader: DataLoader<InMemoryImageDataset>
     /// Where checkpoints and metrics go, or `nil` to keep everything in memory.
@@ -123,7 +126,17 @@ public final class Trainer {
                  testSet fullTest: InMemoryImageDataset?, outputDirectory: URL?, checkpoint: Checkpoint?) throws {
         try configuration.validate()
         let seeds = configuration.seeds
-        let train = configuration.trainSubset.map { $0 < fullTrain.count ? fullTrain.subset($0, seed: seeds.trainSubset) : fullTrain } ?? fullTrain
+        // The validation examples are held out first; the training subset is drawn from the rest.
+        var pool = fullTrain
+        var validation: InMemoryImageDataset?
+        if let n = configuration.validationSize, n > 0 {
+            guard n < fullTrain.count else {
+                throw TrainingError.incompatibleData(
+                    reason: "a validation split of \(n) examples leaves no training data (the training split has \(fullTrain.count))")
+            }
+            (pool, validation) = fullTrain.split(holdingOut: n, seed: configuration.validationSeed)
+        }
+        let train = configuration.trainSubset.map { $0 < pool.count ? pool.subset($0, seed: seeds.trainSubset) : pool } ?? pool
         var test = fullTest
         if let n = configuration.testSubset, let full = fullTest { test = n == 0 ? nil : (n < full.count ? full.subset(n) : full) }
         try Self.check(train, against: configuration.model, split: "training")
@@ -135,6 +148,7 @@ public final class Trainer {
         self.configuration = configuration
         self.trainSet = train
         self.testSet = test
+        self.validationSet = validation
         self.fingerprint = DataFingerprint(trainExamples: train.count, trainDigest: Self.digest(train),
                                            testExamples: test?.count ?? 0, testDigest: test.map(Self.digest) ?? FNV1a64.hex(FNV1a64.offset))
         self.outputDirectory = outputDirectory?.standardizedFileURL
@@ -270,29 +284,17 @@ public final class Trainer {
         }
         let trainSeconds = Date().timeIntervalSince(start)
 
-        var testAccuracy: Double?, testLoss: Double?
-        if let testSet {
-            progress?(.evaluating(epoch: number, done: 0, total: testSet.count))
-            let result: EvaluationResult
-            do {
-                result = try evaluate(model, on: testSet, testSigma: 0, ttnSamples: 0,
-                                      batchSize: configuration.evaluationBatchSize, seed: 0) { [progress] done, total in
-                    progress?(.evaluating(epoch: number, done: done, total: total))
-                }
-            } catch let error as SDEError {
-                if case .nonFiniteState = error { throw diverged("hidden state (evaluating the test set)") }
-                throw TrainingError.invalidConfiguration(reason: error.description)
-            }
-            testAccuracy = result.accuracy
-            testLoss = result.plain.meanNegativeLogLikelihood
-        }
+        let evaluating = configuration.evaluates(afterEpoch: number)
+        let validationResult = evaluating ? try evaluateAfterEpoch(validationSet, epoch: number, what: "validation", diverged: diverged) : nil
+        let testResult = evaluating ? try evaluateAfterEpoch(testSet, epoch: number, what: "test", diverged: diverged) : nil
         model.train()
         let metrics = EpochMetrics(
             epoch: number, learningRate: learningRate, trainLoss: lossSum / Double(max(batch, 1)),
-            trainAccuracy: Double(correct) / Double(max(seen, 1)), testAccuracy: testAccuracy, testLoss: testLoss,
-            seconds: Date().timeIntervalSince(start), trainSeconds: trainSeconds,
+            trainAccuracy: Double(correct) / Double(max(seen, 1)), testAccuracy: testResult?.accuracy,
+            testLoss: testResult?.plain.meanNegativeLogLikelihood, seconds: Date().timeIntervalSince(start), trainSeconds: trainSeconds,
             imagesPerSecond: trainSeconds > 0 ? Double(seen) / trainSeconds : 0,
-            trainExamples: seen, testExamples: testSet?.count ?? 0)
+            trainExamples: seen, testExamples: testResult?.count ?? 0, validationAccuracy: validationResult?.accuracy,
+            validationLoss: validationResult?.plain.meanNegativeLogLikelihood, validationExamples: validationResult?.count ?? 0)
         epochsCompleted = number
         history.append(metrics)
         if let dir = outputDirectory {
@@ -301,6 +303,22 @@ public final class Trainer {
         }
         progress?(.epochFinished(metrics))
         return metrics
+    }
+
+    /// Evaluates `dataset` (if any) without test-time noise, reporting progress as `.evaluating`.
+    private func evaluateAfterEpoch(_ dataset: InMemoryImageDataset?, epoch: Int, what: String,
+                                    diverged: (String) -> TrainingError) throws -> EvaluationResult? {
+        guard let dataset else { return nil }
+        progress?(.evaluating(epoch: epoch, done: 0, total: dataset.count))
+        do {
+            return try evaluate(model, on: dataset, testSigma: 0, ttnSamples: 0,
+                                batchSize: configuration.evaluationBatchSize, seed: 0) { [progress] done, total in
+                progress?(.evaluating(epoch: epoch, done: done, total: total))
+            }
+        } catch let error as SDEError {
+            if case .nonFiniteState = error { throw diverged("hidden state (evaluating the \(what) set)") }
+            throw TrainingError.invalidConfiguration(reason: error.description)
+        }
     }
 
     /// The run's current state as a checkpoint (after ``epochsCompleted`` epochs).

@@ -41,6 +41,15 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Evaluate on the first this many test examples after each epoch; `nil`: the whole test
     /// split; 0: no evaluation.
     public var testSubset: Int?
+    /// Hold out this many examples of the training split (drawn at random with
+    /// ``validationSeed``, before ``trainSubset`` is drawn from the rest) as a validation set,
+    /// evaluated like the test set; `nil` or 0: none. Choices of hyper-parameters (σ) are made on
+    /// it, never on the test set. JSON key `val_size`, absent when `nil`.
+    public var validationSize: Int?
+    /// Evaluate the validation and test sets after every this many epochs (and always after the
+    /// last one, ``epochs``); 1: every epoch. Changes no weight, so a resumed run may change it.
+    /// JSON key `eval_every`, absent when 1.
+    public var evaluationInterval: Int
     /// Examples per forward pass when evaluating.
     public var evaluationBatchSize: Int
     /// The seed everything random derives from.
@@ -54,7 +63,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
                 schedule: ScheduleConfiguration = .staged(stages: [40, 40, 20, 20]), epochs: Int? = nil,
                 batchSize: Int = 128, dropLast: Bool = true, cropPadding: Int = 4, horizontalFlip: Bool = false,
                 trainSubset: Int? = nil, testSubset: Int? = nil, evaluationBatchSize: Int = 250, seed: UInt64 = 0,
-                dataDirectory: String? = nil) {
+                dataDirectory: String? = nil, validationSize: Int? = nil, evaluationInterval: Int = 1) {
         self.dataset = dataset
         self.model = model
         self.optimizer = optimizer
@@ -69,6 +78,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         self.evaluationBatchSize = evaluationBatchSize
         self.seed = seed
         self.dataDirectory = dataDirectory
+        self.validationSize = validationSize
+        self.evaluationInterval = evaluationInterval
     }
 
     /// The paper's setup for a registered dataset: its channels and classes, batch size
@@ -93,6 +104,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// The keys derived from ``seed``.
     public var seeds: TrainingSeeds { TrainingSeeds(seed: seed) }
 
+    /// The key of the validation split (derived from ``seed``, independent of the other keys).
+    public var validationSeed: UInt64 { TrainingSeeds.mix(seed, 4) }
+
+    /// Whether the validation and test sets are evaluated after epoch `epoch` (1-based).
+    public func evaluates(afterEpoch epoch: Int) -> Bool { epoch % evaluationInterval == 0 || epoch >= epochs }
+
     /// The training augmentation.
     public var augmentation: Augmentation { Augmentation(cropPadding: cropPadding, horizontalFlip: horizontalFlip) }
 
@@ -114,11 +131,15 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         guard cropPadding >= 0 else { throw .invalidParameter(name: "crop_padding", value: "\(cropPadding)", expected: "an integer ≥ 0") }
         if let n = trainSubset, n < 1 { throw .invalidParameter(name: "train_subset", value: "\(n)", expected: "a positive integer") }
         if let n = testSubset, n < 0 { throw .invalidParameter(name: "test_subset", value: "\(n)", expected: "an integer ≥ 0") }
+        if let n = validationSize, n < 0 { throw .invalidParameter(name: "val_size", value: "\(n)", expected: "an integer ≥ 0") }
+        guard evaluationInterval >= 1 else {
+            throw .invalidParameter(name: "eval_every", value: "\(evaluationInterval)", expected: "a positive integer")
+        }
     }
 
     /// Whether `other` describes the same run: equal except for the settings a resumed run may
-    /// change, ``epochs`` (to extend it), ``evaluationBatchSize`` (which does not change the
-    /// evaluation) and ``dataDirectory`` (the data themselves are checked by digest).
+    /// change, ``epochs`` (to extend it), ``evaluationBatchSize`` and ``evaluationInterval``
+    /// (which change no weight) and ``dataDirectory`` (the data themselves are checked by digest).
     public func isSameRun(as other: TrainingConfiguration) -> Bool {
         withoutResumableSettings == other.withoutResumableSettings
     }
@@ -128,7 +149,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         var c = self
         c.epochs = 0
         c.evaluationBatchSize = 0
+        c.evaluationInterval = 1
         c.dataDirectory = nil
+        if c.validationSize == 0 { c.validationSize = nil }
         return c
     }
 
@@ -160,6 +183,48 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case dataset, model, optimizer, schedule, epochs, batchSize = "batch_size", dropLast = "drop_last"
         case cropPadding = "crop_padding", horizontalFlip = "horizontal_flip", trainSubset = "train_subset"
         case testSubset = "test_subset", evaluationBatchSize = "evaluation_batch_size", seed
-        case dataDirectory = "data_directory"
+        case dataDirectory = "data_directory", validationSize = "val_size", evaluationInterval = "eval_every"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        dataset = try c.decode(String.self, forKey: .dataset)
+        model = try c.decode(ModelConfiguration.self, forKey: .model)
+        optimizer = try c.decode(OptimizerConfiguration.self, forKey: .optimizer)
+        schedule = try c.decode(ScheduleConfiguration.self, forKey: .schedule)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        dropLast = try c.decode(Bool.self, forKey: .dropLast)
+        cropPadding = try c.decode(Int.self, forKey: .cropPadding)
+        horizontalFlip = try c.decode(Bool.self, forKey: .horizontalFlip)
+        trainSubset = try c.decodeIfPresent(Int.self, forKey: .trainSubset)
+        testSubset = try c.decodeIfPresent(Int.self, forKey: .testSubset)
+        evaluationBatchSize = try c.decode(Int.self, forKey: .evaluationBatchSize)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        dataDirectory = try c.decodeIfPresent(String.self, forKey: .dataDirectory)
+        validationSize = try c.decodeIfPresent(Int.self, forKey: .validationSize)
+        evaluationInterval = try c.decodeIfPresent(Int.self, forKey: .evaluationInterval) ?? 1
+    }
+
+    /// Encodes every key; `val_size` only when set and `eval_every` only when not 1, so that
+    /// configurations without them encode exactly as before these settings existed.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(dataset, forKey: .dataset)
+        try c.encode(model, forKey: .model)
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(dropLast, forKey: .dropLast)
+        try c.encode(cropPadding, forKey: .cropPadding)
+        try c.encode(horizontalFlip, forKey: .horizontalFlip)
+        try c.encodeIfPresent(trainSubset, forKey: .trainSubset)
+        try c.encodeIfPresent(testSubset, forKey: .testSubset)
+        try c.encode(evaluationBatchSize, forKey: .evaluationBatchSize)
+        try c.encode(seed, forKey: .seed)
+        try c.encodeIfPresent(dataDirectory, forKey: .dataDirectory)
+        try c.encodeIfPresent(validationSize, forKey: .validationSize)
+        if evaluationInterval != 1 { try c.encode(evaluationInterval, forKey: .evaluationInterval) }
     }
 }

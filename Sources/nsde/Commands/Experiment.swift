@@ -7,7 +7,7 @@ extension NSDE {
     struct Experiment: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run one of the paper's experiments end to end.",
-            subcommands: [Table1.self, Robustness.self])
+            subcommands: [Table1.self, SigmaSearch.self, Robustness.self])
     }
 }
 
@@ -40,13 +40,13 @@ extension NSDE.Experiment {
             checkpoint. A directory holding a different run is an error, never overwritten.
             """)
 
-        @Option(help: "quick or paper.")
+        @Option(help: "Preset: \(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", ")).")
         var preset: String = ComparisonPreset.quick.rawValue
         @OptionGroup var options: ComparisonOptions
 
         func validate() throws {
-            guard let p = ComparisonPreset(rawValue: preset), p != .demo else {
-                throw ValidationError("--preset must be quick or paper, got '\(preset)'")
+            guard let p = ComparisonPreset(rawValue: preset), ComparisonPreset.tablePresets.contains(p) else {
+                throw ValidationError("--preset must be one of \(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", ")), got '\(preset)'")
             }
         }
 
@@ -54,6 +54,88 @@ extension NSDE.Experiment {
             let preset = ComparisonPreset(rawValue: self.preset)!
             try options.run(try options.configuration(preset: preset), name: "table1", preset: preset)
         }
+    }
+}
+
+extension NSDE.Experiment {
+    /// `nsde experiment sigma-search`: σ per noise type chosen on a validation split.
+    struct SigmaSearch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sigma-search",
+            abstract: "Train each noise type at a grid of σ (and the ODE) and choose σ per noise type on a validation split.",
+            discussion: """
+            As the paper searched σ per noise type and data set: every noise type of --noises is trained at \
+            every σ of --sigmas, and the ODE once, each with the preset's budget and the same seeds (--seeds), \
+            then evaluated w/o and w/ TTN on the validation split (--val-size training images held out of the \
+            training data, seeded) — never on the test set. The σ with the best mean validation accuracy w/o \
+            TTN is chosen per noise type (ties: the smaller σ). Written into OUT (default \
+            runs/sigma-search-<preset>): sigma-search.md, .csv, .json (grid, chosen, and `models`, the \
+            --models text for `nsde experiment table1`) and sigma-search.svg (validation accuracy against σ). \
+            Each run is a `nsde train` directory OUT/<noise>-<σ>[/seed-N]; an interrupted search continues \
+            where it stopped, and `nsde experiment table1` with the same options and --out reuses the runs it \
+            shares with the search (the ODE and the chosen σ) instead of training them again.
+            """)
+
+        @Option(help: "Preset: \(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", ")) (see `nsde experiment table1 --help`).")
+        var preset: String = ComparisonPreset.overfit.rawValue
+        @Option(help: ArgumentHelp("Comma-separated noise types to search (default additive,multiplicative,dropout).", valueName: "list"))
+        var noises: String = "additive,multiplicative,dropout"
+        @Option(help: ArgumentHelp("Comma-separated σ grid (default 0.05,0.1,0.2,0.5,1).", valueName: "list"))
+        var sigmas: String = SigmaSearchConfiguration.defaultSigmas.map { String(format: "%g", Double($0)) }.joined(separator: ",")
+        @OptionGroup var options: ComparisonOptions
+
+        var parsedNoises: [BlockNoise]? {
+            let names = noises.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let values = names.compactMap(BlockNoise.init(rawValue:))
+            return values.count == names.count && !values.isEmpty && !values.contains(.ode) && Set(values).count == values.count ? values : nil
+        }
+        var parsedSigmas: [Float]? {
+            let values = sigmas.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite && $0! > 0 }) else { return nil }
+            return values.map { $0! }
+        }
+
+        func validate() throws {
+            guard let p = ComparisonPreset(rawValue: preset), ComparisonPreset.tablePresets.contains(p) else {
+                throw ValidationError("--preset must be one of \(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", ")), got '\(preset)'")
+            }
+            guard parsedNoises != nil else {
+                throw ValidationError("--noises must be distinct names among additive, multiplicative, dropout, learned, got '\(noises)'")
+            }
+            guard parsedSigmas != nil else { throw ValidationError("--sigmas must be comma-separated numbers > 0 like 0.05,0.1,0.5, got '\(sigmas)'") }
+            if options.models != nil { throw ValidationError("--models does not apply to sigma-search: the grid is --noises x --sigmas") }
+        }
+
+        func run() throws {
+            try options.threadOptions.apply()
+            let preset = ComparisonPreset(rawValue: self.preset)!
+            var base = try options.configuration(preset: preset)
+            if (base.training.validationSize ?? 0) < 1 { base.training.validationSize = ComparisonPreset.defaultValidationSize }
+            let search = SigmaSearchConfiguration(base: base, noises: parsedNoises!, sigmas: parsedSigmas!)
+            do { try search.validate() } catch { throw ValidationError("\(error)") }
+            let outURL = url(options.out ?? "runs/sigma-search-\(preset.rawValue)")
+            status("sigma-search (preset \(base.preset)) on \(base.training.dataset): \(search.noises.map(\.rawValue).joined(separator: ", ")) at σ "
+                   + search.sigmas.map { String(format: "%g", Double($0)) }.joined(separator: ", ") + " and the ODE; "
+                   + base.budgetDescription + "; \(Parallel.threadCount) threads; output in \(outURL.path)")
+            let display = NoiseComparisonDisplay(ttnSamples: base.ttnSamples, split: "validation")
+            let shard = options.shard.flatMap(ComparisonShard.init(parsing:))
+            let result = try runSigmaSearch(search, dataDirectory: options.dataDir.map { url($0).path }, outputDirectory: outURL,
+                                            shard: shard, progress: display.handler)
+            if let shard {
+                status("shard \(shard) done (\(result.comparison.rows.count) runs); run again without --shard for the report")
+                return
+            }
+            let files = try result.write(to: outURL)
+            if options.json {
+                FileHandle.standardOutput.write(try result.jsonData(pretty: false))
+                print()
+                return
+            }
+            print(result.markdown())
+            print("Reports: " + files.map(\.path).joined(separator: ", "))
+        }
+
+        private func url(_ path: String) -> URL { URL(fileURLWithPath: NSString(string: path).expandingTildeInPath).standardizedFileURL }
     }
 }
 

@@ -20,15 +20,17 @@ extension NSDE.Model {
         var classes: Int = 10
         @Option(help: "Channels of the SDE block (default 64 for paper-small, 256 for paper-big).")
         var width: Int?
+        @Option(help: "GroupNorm groups of the SDE block and head; must divide the width (default: the paper's min(32, width)). Parameter counts do not depend on it.")
+        var gnGroups: Int?
         @Option(help: "Noise of the SDE block: \(BlockNoise.allCases.map(\.rawValue).joined(separator: ", ")) (learned adds a diffusion network).")
         var noise: String = "ode"
-        @Flag(help: "Print one JSON object: model, in_channels, classes, width, noise, parameters, modules [{name, parameters}], state_dict [{name, shape}].")
+        @Flag(help: "Print one JSON object: model, in_channels, classes, width, gn_groups, noise, parameters, modules [{name, parameters}], state_dict [{name, shape}].")
         var json = false
 
         struct ModuleCount: Encodable { let name: String, parameters: Int }
         struct Entry: Encodable { let name: String, shape: [Int] }
         struct Report: Encodable {
-            let model: String, in_channels: Int, classes: Int, width: Int, noise: String
+            let model: String, in_channels: Int, classes: Int, width: Int, gn_groups: Int, noise: String
             let parameters: Int
             let modules: [ModuleCount]
             let state_dict: [Entry]
@@ -43,12 +45,17 @@ extension NSDE.Model {
             }
             guard inChannels > 0, classes > 0 else { throw ValidationError("--in-channels and --classes must be positive") }
             if let width, width < 1 { throw ValidationError("--width must be positive, got \(width)") }
+            let configuration = ModelConfiguration(architecture: ModelConfiguration.Architecture(rawValue: model)!, width: width,
+                                                   groupNormGroups: gnGroups)
+            if let gnGroups, !(gnGroups >= 1 && configuration.width % gnGroups == 0) {
+                throw ValidationError("--gn-groups must be a positive divisor of the width \(configuration.width), got \(gnGroups)")
+            }
         }
 
         func run() throws {
             let configuration = ModelConfiguration(architecture: ModelConfiguration.Architecture(rawValue: model)!,
                                                    inChannels: inChannels, classes: classes, width: width,
-                                                   noise: BlockNoise(rawValue: noise)!)
+                                                   noise: BlockNoise(rawValue: noise)!, groupNormGroups: gnGroups)
             let net = configuration.makeModel()
             let named = net.namedParameters()
             // Every module path that owns parameters (directly or below), in first-appearance order.
@@ -61,12 +68,13 @@ extension NSDE.Model {
                     counts[prefix, default: 0] += parameter.value.count
                 }
             }
-            let report = Report(model: model, in_channels: inChannels, classes: classes, width: configuration.width, noise: noise,
-                                parameters: net.parameterCount,
+            let report = Report(model: model, in_channels: inChannels, classes: classes, width: configuration.width,
+                                gn_groups: configuration.effectiveGroupNormGroups, noise: noise, parameters: net.parameterCount,
                                 modules: order.map { ModuleCount(name: $0, parameters: counts[$0]!) },
                                 state_dict: named.map { Entry(name: $0.name, shape: $0.parameter.shape) })
             if json { try printJSON(report); return }
-            print("\(model): \(inChannels) input channels, \(classes) classes, width \(configuration.width), \(noise) noise")
+            print("\(model): \(inChannels) input channels, \(classes) classes, width \(configuration.width) "
+                  + "(\(configuration.effectiveGroupNormGroups) GroupNorm groups), \(noise) noise")
             print("parameters: \(report.parameters)")
             print("modules:")
             for m in report.modules {

@@ -15,7 +15,7 @@ extension NSDE {
             After every epoch OUT gets: model.safetensors (PyTorch state_dict names), optimizer.safetensors \
             (momentum buffers), checkpoint.json (configuration, epoch, schedule, data-loader and noise \
             positions, digests of the tensor files; written last) and one line in metrics.jsonl (epoch, lr, \
-            train_loss, train_acc, test_acc without test-time noise, seconds, images_per_s). All files are \
+            train_loss, train_acc, test_acc and val_acc without test-time noise, seconds, images_per_s). All files are \
             replaced atomically, so a killed run always leaves the last complete epoch. --resume continues \
             from OUT bit-identically (same build and thread count); a resumed run keeps its configuration \
             except --epochs and --data-dir (default: the directory the run started with). A NaN or \
@@ -49,6 +49,10 @@ extension NSDE {
         var trainSubset: Int?
         @Option(help: "Evaluate on the first this many test images after each epoch (default: all; 0: no evaluation).")
         var testSubset: Int?
+        @Option(help: "Hold out this many training images (drawn at random with --seed, before --train-subset is drawn from the rest) as a validation set, evaluated after each epoch into metrics.jsonl's val_acc (default 0: none).")
+        var valSize: Int?
+        @Option(help: "Evaluate the validation and test sets after every this many epochs and after the last one (default 1).")
+        var evalEvery: Int?
         @Option(help: "Seed of the weights, subset, shuffle, augmentation and noise (default 0).")
         var seed: UInt64?
         @Option(help: ArgumentHelp("Output directory for checkpoints and metrics (created if missing).", valueName: "dir"))
@@ -65,6 +69,8 @@ extension NSDE {
         var weightDecay: Float?
         @Option(help: "Channels of the SDE block (default 64 for paper-small, 256 for paper-big).")
         var width: Int?
+        @Option(help: "GroupNorm groups of the SDE block and head; must divide --width (default: the paper's min(32, width); e.g. 8 at width 16 keeps the paper's 2 channels per group).")
+        var gnGroups: Int?
         @Option(help: "Solver steps on [0, T = 1] (default 11).")
         var steps: Int?
         @Option(help: "SDE solver: \(SolverKind.allCases.map(\.rawValue).joined(separator: ", ")) (default euler-maruyama).")
@@ -154,10 +160,12 @@ extension NSDE {
             if let momentum, momentum >= 1 { throw ValidationError("--momentum must be below 1, got \(momentum)") }
             if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive number, got \(lr)") }
             for (flag, value) in [("--epochs", epochs), ("--batch-size", batchSize), ("--train-subset", trainSubset),
-                                  ("--width", width), ("--steps", steps)] {
+                                  ("--width", width), ("--steps", steps), ("--gn-groups", gnGroups)] {
                 if let value, value < 1 { throw ValidationError("\(flag) must be a positive integer, got \(value)") }
             }
             if let testSubset, testSubset < 0 { throw ValidationError("--test-subset must be >= 0, got \(testSubset)") }
+            if let valSize, valSize < 0 { throw ValidationError("--val-size must be >= 0, got \(valSize)") }
+            if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be a positive integer, got \(evalEvery)") }
             if let cropPadding, cropPadding < 0 { throw ValidationError("--crop-padding must be >= 0, got \(cropPadding)") }
             if out.isEmpty { throw ValidationError("--out needs a directory") }
         }
@@ -187,6 +195,7 @@ extension NSDE {
             if let dataset { c.dataset = dataset }
             if let architecture { c.model.architecture = architecture }
             if let width { c.model.width = width }
+            if let gnGroups { c.model.groupNormGroups = gnGroups }
             if let blockNoise { c.model.noise = blockNoise }
             if let sigma { c.model.sigma = sigma }
             if let testSigma { c.model.testSigma = testSigma }
@@ -202,6 +211,8 @@ extension NSDE {
             if let batchSize { c.batchSize = batchSize }
             if let trainSubset { c.trainSubset = trainSubset }
             if let testSubset { c.testSubset = testSubset }
+            if let valSize { c.validationSize = valSize > 0 ? valSize : nil }
+            if let evalEvery { c.evaluationInterval = evalEvery }
             if let seed { c.seed = seed }
             if let cropPadding { c.cropPadding = cropPadding }
             return c
@@ -273,6 +284,7 @@ final class TrainingProgressDisplay {
     private var bar: ProgressBar?
     private var evaluationBar: ProgressBar?
     private var epochs = 0
+    private var lastEvaluated = 0
 
     var handler: (TrainingEvent) -> Void { { [self] event in handle(event) } }
 
@@ -286,10 +298,12 @@ final class TrainingProgressDisplay {
             bar?.update(p.batch, itemsPerStep: p.batchSize,
                         detail: String(format: "loss %.4f acc %.2f%%", p.runningLoss, 100 * p.runningAccuracy))
         case let .evaluating(epoch, done, total):
-            if evaluationBar == nil { evaluationBar = ProgressBar(title: "test \(epoch)/\(epochs)", total: total, unit: "img") }
+            if evaluationBar == nil || evaluationBar!.total != total || done < lastEvaluated { evaluationBar = ProgressBar(title: "eval \(epoch)/\(epochs)", total: total, unit: "img") }
+            lastEvaluated = done
             evaluationBar?.update(done)
         case let .epochFinished(m):
-            let test = m.testAccuracy.map { String(format: ", test acc %.2f%% (σ = 0)", 100 * $0) } ?? ""
+            let validation = m.validationAccuracy.map { String(format: ", val acc %.2f%%", 100 * $0) } ?? ""
+            let test = validation + (m.testAccuracy.map { String(format: ", test acc %.2f%% (σ = 0)", 100 * $0) } ?? "")
             status(String(format: "epoch %d/%d: lr %g, train loss %.4f, train acc %.2f%%%@, %.1f images/s, %@",
                           m.epoch, epochs, Double(m.learningRate), m.trainLoss, 100 * m.trainAccuracy, test,
                           m.imagesPerSecond, ProgressBar.format(seconds: m.seconds)))

@@ -25,8 +25,8 @@ struct ProgressBar {
         lastPrint = now
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done * itemsPerStep) / elapsed : 0
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        let fraction = Double(done) / Double(total)
+        let eta = done > 0 ? elapsed / Double(done) * Double(max(total - done, 0)) : 0
+        let fraction = total > 0 ? min(max(Double(done) / Double(total), 0), 1) : 1
         let width = 24
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
