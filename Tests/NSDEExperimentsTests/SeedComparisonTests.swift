@@ -254,7 +254,7 @@ final class SeedComparisonTests: XCTestCase {
         XCTAssertTrue(wrong.stderr.contains("gn_groups"), wrong.stderr)
 
         let demo = try NSDEExecutable.run([
-            "demo", "--dataset", "mnist", "--data-dir", dataDirectory.path, "--width", "4", "--steps", "2", "--stages", "1",
+            "demo", "--no-pretrained", "--dataset", "mnist", "--data-dir", dataDirectory.path, "--width", "4", "--steps", "2", "--stages", "1",
             "--train-subset", "64", "--test-subset", "32", "--batch-size", "32", "--ttn", "2", "--threads", "1",
             "--out", directory.appendingPathComponent("demo").path, "--json",
         ])
@@ -268,5 +268,36 @@ final class SeedComparisonTests: XCTestCase {
         XCTAssertEqual(report["sde_noise"] as? String, "dropout")
         let accuracy = try XCTUnwrap(report["ode_accuracy"] as? Double)
         XCTAssertTrue((0...100).contains(accuracy) && accuracy == (accuracy * 32 / 100).rounded() * 100 / 32, "percent of 32 images: \(accuracy)")
+        XCTAssertTrue(report["pretrained"] is NSNull)
+
+        // Part 1: saved runs (here two tiny ones) are evaluated, and their numbers lead the JSON.
+        let pretrained = directory.appendingPathComponent("pretrained")
+        for (noise, name) in [("ode", "ode"), ("additive", "additive-0.2")] {
+            let made = try NSDEExecutable.run([
+                "train", "--dataset", "mnist", "--data-dir", dataDirectory.path, "--width", "4", "--steps", "2", "--stages", "1",
+                "--batch-size", "32", "--train-subset", "64", "--test-subset", "16", "--noise", noise, "--sigma", "0.2", "--threads", "1",
+                "--out", pretrained.appendingPathComponent(name).path,
+            ])
+            XCTAssertEqual(made.status, 0, made.stderr)
+        }
+        let both = try NSDEExecutable.run([
+            "demo", "--pretrained", pretrained.path, "--pretrained-test-images", "40", "--dataset", "mnist", "--data-dir",
+            dataDirectory.path, "--width", "4", "--steps", "2", "--stages", "1", "--train-subset", "64", "--test-subset", "32",
+            "--batch-size", "32", "--ttn", "2", "--threads", "1", "--out", directory.appendingPathComponent("demo2").path, "--json",
+        ])
+        XCTAssertEqual(both.status, 0, both.stderr)
+        let combined = try NSDEExecutable.object(both.stdout)
+        XCTAssertEqual(combined["test_images"] as? Int, 40, "the headline is the saved runs' evaluation")
+        XCTAssertEqual(combined["sde_noise"] as? String, "additive")
+        XCTAssertEqual(combined["pretrained"] as? String, pretrained.path)
+        let short = try XCTUnwrap(combined["short_run"] as? [String: Any])
+        XCTAssertEqual(short["test_images"] as? Int, 32)
+        XCTAssertEqual(short["sde_noise"] as? String, "dropout")
+
+        let empty = directory.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let none = try NSDEExecutable.run(["demo", "--pretrained", empty.path, "--dataset", "mnist", "--data-dir", dataDirectory.path])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.contains("holds no `nsde train` run directory"), none.stderr)
     }
 }

@@ -83,8 +83,9 @@ public struct NoiseComparisonResult: Sendable {
                      + "minus the ODE's trained with the same seed (same initial weights, training subset, validation split and data "
                      + "order), with the 95 % t interval of the mean difference over seeds; \"better\"/\"worse\" only when that interval "
                      + "excludes 0. Per-run intervals are Wilson 95 % intervals over test images (they do not cover run-to-run "
-                     + "variation). w/o TTN: test σ = 0; w/ TTN: softmax averaged over K noisy passes at the training σ. Train: "
-                     + "clean accuracy on the first \(configuration.trainEvaluationSize) training images (σ = 0, no augmentation).")
+                     + "variation). w/o TTN: test σ = 0; w/ TTN: softmax averaged over K noisy passes at the training σ."
+                     + (configuration.trainEvaluationSize > 0 ? " Train: clean accuracy on the first \(configuration.trainEvaluationSize) "
+                        + "training images (σ = 0, no augmentation)." : ""))
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -140,7 +140,8 @@ public func runNoiseComparison(_ configuration: NoiseComparisonConfiguration, da
             let model = trainer.model
             let report: (Int, Int) -> Void = { done, total in progress?(.evaluating(done: done, total: total)) }
             func evaluateSet(_ set: InMemoryImageDataset, ttn: Int) throws -> EvaluationResult {
-                try evaluate(model, on: set, testSigma: run.model.testSigma, ttnSamples: ttn, batchSize: run.evaluationBatchSize,
+                report(0, set.count)
+                return try evaluate(model, on: set, testSigma: run.model.testSigma, ttnSamples: ttn, batchSize: run.evaluationBatchSize,
                              seed: configuration.ttnSeed, progress: report)
             }
             let key = ComparisonEvaluation.Key(configuration, run: run, epoch: trainer.epochsCompleted)
