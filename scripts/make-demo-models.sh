@@ -10,11 +10,11 @@
 # processor kind (oneDNN picks kernels per instruction set, so another processor may differ in the
 # last bits); the two runs go in parallel on 2 cores (about an hour on a quiet 2-core machine).
 #
-# Usage: scripts/make-demo-models.sh [SDE_NOISE SDE_SIGMA]   (default: dropout 0.1)
+# Usage: scripts/make-demo-models.sh [SDE_NOISE SDE_SIGMA]   (default: dropout 0.3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 noise="${1:-dropout}"
-sigma="${2:-0.1}"
+sigma="${2:-0.3}"
 scripts/ensure-deps.sh
 swift build -c release --product nsde
 work="runs/demo-models"

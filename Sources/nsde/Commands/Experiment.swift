@@ -31,9 +31,21 @@ extension NSDE.Experiment {
               quick   Fashion-MNIST in about 30 minutes on 2 cores: width 16, 8,000 training images, \
             3 epochs (stages 2,1) in batches of 32 (the paper's model learns slowly in its first few hundred \
             updates, so a short budget needs more, smaller batches), 2,000 test images, TTN K = 10.
+              overfit a regime where the ODE overfits, sized for 2 cores (about an hour for 12 runs with \
+            --shard on 2 cores): width 16 with 8 GroupNorm groups, 4 Euler–Maruyama steps, 500 training images \
+            for 100 epochs (stages 75,25, SGD lr 0.05, batch 32), 2,000 validation images held out of the \
+            training data, 2,000 test images, TTN K = 10, 3 seeds. Choose σ first with \
+            `nsde experiment sigma-search --preset overfit` and the same --out, then pass its `models` line.
               paper   the authors' released setup: width 64 (paper-big 256 on STL-10), all data, stages \
             40,40,20,20 (STL-10 30,30,20,20), batch 128 (STL-10 64), TTN K = 100.
             Any option below overrides the preset (the report then names it "<preset>+overrides").
+
+            Seeds (--seeds K): every model is trained with seeds S, S+1, … (S = --seed) into \
+            OUT/<noise>-<σ>/seed-<s>/; runs of one seed share initial weights, subset, validation split and data \
+            order, so the tables give mean ± sd over seeds and each SDE's difference to the ODE paired by seed \
+            with its 95 % t interval ("better"/"worse" only when it excludes 0). --json adds per model: seeds, \
+            accuracy_mean, accuracy_sd, accuracy_ttn_mean, train_accuracy_mean, diff_vs_ode_mean, \
+            diff_vs_ode_ci95, verdict and per_seed (percent).
 
             An interrupted experiment continues where it stopped when run again with the same options and \
             --out: finished models are only re-evaluated, a partly trained one resumes from its last \
