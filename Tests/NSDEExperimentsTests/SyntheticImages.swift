@@ -65,13 +65,15 @@ enum NSDEExecutable {
         return url
     }
 
-    /// A configured, not yet started process running `nsde arguments` (no OpenMP relaunch).
-    static func process(_ arguments: [String], stdout: Pipe, stderr: Pipe) throws -> Process {
+    /// A configured, not yet started process running `nsde arguments` (no OpenMP relaunch), with
+    /// `extra` added to the environment.
+    static func process(_ arguments: [String], stdout: Pipe, stderr: Pipe, environment extra: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = try require()
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["GOMP_SPINCOUNT"] = environment["GOMP_SPINCOUNT"] ?? "10000"
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = stdout
         process.standardError = stderr
@@ -79,9 +81,9 @@ enum NSDEExecutable {
     }
 
     /// Runs `nsde arguments` to completion; returns (exit status, stdout, stderr).
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let out = Pipe(), err = Pipe()
-        let process = try process(arguments, stdout: out, stderr: err)
+        let process = try process(arguments, stdout: out, stderr: err, environment: environment)
         try process.run()
         // Read both pipes concurrently so neither fills up and blocks the child.
         final class Box: @unchecked Sendable { var data = Data() }

@@ -30,8 +30,8 @@ public enum AtomicFile {
         let (path, directory, temporary) = try locations(url)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw openError(errno, path: path, directory: directory) }
-        var failure: String?
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+        var failure: String? = FaultInjection.shouldFail(.write, path: path) ? "write failed: injected fault (\(FaultInjection.variable))" : nil
+        if failure == nil { data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             guard var p = raw.baseAddress else { return }
             var left = raw.count
             while left > 0 {
@@ -44,12 +44,16 @@ public enum AtomicFile {
                 p += n
                 left -= n
             }
-        }
+        } }
         if failure == nil, fsync(fd) != 0 { failure = "fsync failed: \(systemMessage(errno))" }
         if close(fd) != 0, failure == nil { failure = "close failed: \(systemMessage(errno))" }
         if let failure {
             unlink(temporary)
             throw .writeFailed(path: path, reason: failure)
+        }
+        if FaultInjection.shouldFail(.rename, path: path) {
+            unlink(temporary)
+            throw .writeFailed(path: path, reason: "rename failed: injected fault (\(FaultInjection.variable))")
         }
         if rename(temporary, path) != 0 {
             let code = errno
@@ -141,4 +145,41 @@ public enum AtomicFile {
 @inline(__always)
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     write(fd, buffer, count)
+}
+
+/// Injected failures of ``AtomicFile``'s writes and renames, for testing crash consistency
+/// (never active unless asked for).
+///
+/// The environment variable `NSDE_FAULT_INJECTION` holds comma-separated `KIND:N` entries, KIND
+/// `write` or `rename`: the N-th (1-based) write, or rename, of an atomic file in this process
+/// fails as if the disk were full, e.g. `write:3,rename:3`. Tests may instead set ``decide``.
+public enum FaultInjection {
+    /// What can be made to fail.
+    public enum Operation: String, Sendable { case write, rename }
+
+    /// The environment variable read once at the first atomic write.
+    public static let variable = "NSDE_FAULT_INJECTION"
+
+    /// Decides for each operation (with the destination path) whether it fails; `nil`: the
+    /// environment variable's plan (usually none). For tests.
+    nonisolated(unsafe) public static var decide: ((Operation, String) -> Bool)?
+
+    nonisolated(unsafe) private static var counts: [Operation: Int] = [:]
+    private static let plan: [Operation: Set<Int>] = {
+        guard let text = ProcessInfo.processInfo.environment[variable] else { return [:] }
+        var plan: [Operation: Set<Int>] = [:]
+        for entry in text.split(separator: ",") {
+            let parts = entry.split(separator: ":")
+            guard parts.count == 2, let operation = Operation(rawValue: String(parts[0])), let n = Int(parts[1]), n >= 1 else { continue }
+            plan[operation, default: []].insert(n)
+        }
+        return plan
+    }()
+
+    static func shouldFail(_ operation: Operation, path: String) -> Bool {
+        if let decide { return decide(operation, path) }
+        guard !plan.isEmpty else { return false }
+        counts[operation, default: 0] += 1
+        return plan[operation]?.contains(counts[operation]!) ?? false
+    }
 }

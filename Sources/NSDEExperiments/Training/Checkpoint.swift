@@ -14,8 +14,10 @@ import Darwin
 ///
 /// **Crash safety.** ``write(to:)`` never leaves a `checkpoint.json` that points at other tensors
 /// than its own:
-/// 1. the current tensor files are hard-linked to `.model.safetensors.previous` and
-///    `.optimizer.safetensors.previous` (the generation the current `checkpoint.json` describes);
+/// 1. the tensor files of the generation the current `checkpoint.json` describes are kept as
+///    `.model.safetensors.previous` and `.optimizer.safetensors.previous`: the current files are
+///    hard-linked there when they match its digests; when an earlier write failed after replacing
+///    them, the `.previous` files already are that generation and are left alone;
 /// 2. the new tensor files are written atomically (temporary file, `fsync`, `rename`);
 /// 3. `checkpoint.json` is written atomically, last: this is the commit;
 /// 4. the `.previous` links are removed.
@@ -74,12 +76,30 @@ public struct Checkpoint {
         let stateData = try CheckpointCoding.encoder.encode(state) + Data("\n".utf8)
 
         let names = [Self.modelFileName, Self.optimizerFileName]
-        for name in names { Self.preservePrevious(directory.appendingPathComponent(name)) }
+        // Keep the generation the committed checkpoint.json describes, wherever it is: after an
+        // earlier failed write the current file may be an uncommitted one and `.previous` the
+        // committed copy, which must not be replaced by it.
+        let committed = try? Self.readState(from: directory)
+        for name in names {
+            let url = directory.appendingPathComponent(name)
+            guard let digest = committed?.files[name] else { Self.preservePrevious(url); continue }
+            if Self.matches(url, digest) {
+                Self.preservePrevious(url)
+            } else if !Self.matches(Self.previousURL(url), digest) {
+                Self.preservePrevious(url)   // neither matches: nothing committed is left to keep
+            }
+        }
         try AtomicFile.write(modelData, to: directory.appendingPathComponent(Self.modelFileName))
         try AtomicFile.write(optimizerData, to: directory.appendingPathComponent(Self.optimizerFileName))
         try AtomicFile.write(stateData, to: directory.appendingPathComponent(Self.stateFileName))
         for name in names { unlink(Self.previousURL(directory.appendingPathComponent(name)).path) }
         return state
+    }
+
+    /// Whether the file at `url` exists with the recorded size and digest.
+    static func matches(_ url: URL, _ digest: FileDigest) -> Bool {
+        guard let data = try? Data(contentsOf: url) else { return false }
+        return FileDigest(of: data) == digest
     }
 
     /// Hard-links `url` to its `.previous` name (replacing an old one); copies when the file
