@@ -112,43 +112,61 @@ public enum RobustnessEvent: Sendable {
     case progress(done: Int, total: Int)
 }
 
-/// What ``runRobustnessExperiment(_:dataDirectory:outputDirectory:progress:)`` measured.
+/// What ``runRobustnessExperiment(_:dataDirectory:runsDirectory:outputDirectory:progress:)`` measured.
 public struct RobustnessExperimentResult: Sendable {
     /// The settings.
     public let configuration: RobustnessExperimentConfiguration
     /// The models, with their clean accuracy w/o and w/ TTN.
     public let models: NoiseComparisonResult
-    /// Table 2.
-    public let corruption: CorruptionReport
-    /// Figure 3.
-    public let attack: RobustAccuracyFigure
-    /// Figure 4.
-    public let perturbation: HiddenStatePerturbationFigure
+    /// Table 2, Figure 3 and Figure 4 of every seed's models, in seed order.
+    public let seeds: [RobustnessSeedResult]
     /// Wall-clock seconds.
     public let seconds: Double
 
-    /// The report: the budget, the models' clean accuracy, Table 2, the Figure 3 table (with and
-    /// without EOT), Figure 4's r(t) at a few depths, and links to every file.
+    /// Table 2 of the first seed's models.
+    public var corruption: CorruptionReport { seeds[0].corruption }
+    /// Figure 3 of the first seed's models.
+    public var attack: RobustAccuracyFigure { seeds[0].attack }
+    /// Figure 4 of the first seed's models.
+    public var perturbation: HiddenStatePerturbationFigure { seeds[0].perturbation }
+    /// Every model over the seeds, with its paired differences to the ODE.
+    public var summary: RobustnessSeedSummary { RobustnessSeedSummary(seeds: seeds) }
+
+    /// The report: the budget, the models' clean accuracy, with several seeds the summary over
+    /// seeds (``RobustnessSeedSummary``), then Table 2, the Figure 3 table (with and without EOT)
+    /// and Figure 4's r(t) at a few depths of the first seed, and links to every file.
     public func markdown() -> String {
         var lines = ["# Robustness of Neural ODE vs Neural SDE on \(models.dataset) (preset `\(configuration.preset)`)", ""]
         lines += configuration.budgetDescription.map { "- " + $0 }
         lines += ["", "Wall-clock time: \(Int(seconds.rounded())) s.", "", "## Models (clean test accuracy)", ""]
         lines.append(models.markdownTable())
-        lines += ["## Table 2: accuracy under corruptions (corruption.md, corruption.csv, corruption.json, corruption.svg)", "",
-                  corruption.markdown(), ""]
-        lines += ["## Figure 3: accuracy under L2 PGD (attack.csv, attack.json, attack.svg)", "",
+        guard seeds.count > 1 else { return (lines + Self.details(seeds[0], directory: "")).joined(separator: "\n") + "\n" }
+        lines += ["## Over seeds (seeds.csv, seeds.json, attack-mean.svg)", "", summary.markdown(),
+                  "Each seed's full report: " + seeds.map { "[seed \($0.seed)](\(Self.seedDirectoryName($0.seed))/robustness.md)" }.joined(separator: ", ")
+                  + ". The seed-\(seeds[0].seed) tables follow.", ""]
+        lines += Self.details(seeds[0], directory: Self.seedDirectoryName(seeds[0].seed) + "/")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The name of a seed's folder in a report with several seeds.
+    static func seedDirectoryName(_ seed: UInt64) -> String { "seed-\(seed)" }
+
+    /// Table 2, the Figure 3 table and Figure 4 of one seed; file names prefixed by `directory`.
+    static func details(_ seed: RobustnessSeedResult, directory d: String) -> [String] {
+        var lines = ["## Table 2: accuracy under corruptions (\(d)corruption.md, .csv, .json, .svg)", "", seed.corruption.markdown(), ""]
+        lines += ["## Figure 3: accuracy under L2 PGD (\(d)attack.csv, .json, .svg)", "",
                   "Accuracy (%) on adversarial images crafted against the model with its noise on; \"no EOT\" columns: the same attack with one noise draw per gradient.", "",
                   "| Model | ε | w/o TTN | w/ TTN | w/o TTN, no EOT | w/ TTN, no EOT | mean ‖δ‖₂ |", "| --- | --- | --- | --- | --- | --- | --- |"]
-        for curve in attack.curves {
+        for curve in seed.attack.curves {
             for p in curve.result.points {
                 lines.append("| \(curve.name) | \(formatSigma(p.epsilon)) | \(percent(p.accuracy)) | \(percent(p.accuracyTTN)) | "
                              + "\(percent(p.accuracyNoEOT)) | \(percent(p.accuracyTTNNoEOT)) | \(String(format: "%.3f", p.meanNorm)) |")
             }
         }
-        lines += ["", "## Figure 4: hidden-state perturbation (perturb.csv, perturb.svg)", "",
+        lines += ["", "## Figure 4: hidden-state perturbation (\(d)perturb.csv, .svg)", "",
                   "r(t) = ‖E h_t(x_adv) − E h_t(x)‖ / ‖E h_t(x)‖, mean ± standard deviation over images.", "",
                   "| Model | r(0) | r(0.5) | r(1) |", "| --- | --- | --- | --- |"]
-        for curve in perturbation.curves {
+        for curve in seed.perturbation.curves {
             let r = curve.result
             func at(_ t: Double) -> String {
                 guard let j = r.times.indices.min(by: { abs(r.times[$0] - t) < abs(r.times[$1] - t) }) else { return "–" }
@@ -156,27 +174,60 @@ public struct RobustnessExperimentResult: Sendable {
             }
             lines.append("| \(curve.name) | \(at(0)) | \(at(0.5)) | \(at(1)) |")
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines
     }
 
-    /// Writes `robustness.md`, the Table 2 files, `attack.{csv,json,svg}`, `perturb.{csv,svg}`
-    /// and the models' `table1.*`/`curves.svg` into `directory`, each atomically. Returns them.
+    /// Writes the report into `directory`, each file atomically, and returns the files. With one
+    /// seed: `robustness.md`, the Table 2 files, `attack.{csv,json,svg}`, `perturb.{csv,svg}` and
+    /// the models' `models.*`/`curves.svg`. With several: `robustness.md` (summary over seeds and
+    /// the first seed's tables), `seeds.{csv,json}`, `attack-mean.svg` (Figure 3 averaged over
+    /// seeds) and the models' files, and each seed's files (as with one seed) in `seed-<s>/`.
     @discardableResult
     public func write(to directory: URL) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var files = try models.write(to: directory, baseName: "models")
-        files += try corruption.write(to: directory)
+        let report = directory.appendingPathComponent("robustness.md")
+        guard seeds.count > 1 else {
+            files += try Self.writeDetails(seeds[0], to: directory)
+            try AtomicFile.write(markdown(), to: report)
+            return files + [report]
+        }
+        for seed in seeds {
+            let seedDirectory = directory.appendingPathComponent(Self.seedDirectoryName(seed.seed))
+            try FileManager.default.createDirectory(at: seedDirectory, withIntermediateDirectories: true)
+            files += try Self.writeDetails(seed, to: seedDirectory)
+            let seedReport = seedDirectory.appendingPathComponent("robustness.md")
+            var lines = ["# Robustness on \(models.dataset), models of seed \(seed.seed) (preset `\(configuration.preset)`)", ""]
+            lines += configuration.budgetDescription.map { "- " + $0 } + [""] + Self.details(seed, directory: "")
+            try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: seedReport)
+            files.append(seedReport)
+        }
+        let summary = self.summary
+        let csv = directory.appendingPathComponent("seeds.csv"), json = directory.appendingPathComponent("seeds.json")
+        try AtomicFile.write(summary.csv(), to: csv)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try AtomicFile.write(try encoder.encode(summary.jsonReport()), to: json)
+        let meanSVG = directory.appendingPathComponent("attack-mean.svg")
+        try summary.meanAttackFigure(seeds).plot().write(to: meanSVG)
+        try AtomicFile.write(markdown(), to: report)
+        return files + [csv, json, meanSVG, report]
+    }
+
+    /// Writes one seed's Table 2, Figure 3 and Figure 4 files into `directory`.
+    static func writeDetails(_ seed: RobustnessSeedResult, to directory: URL) throws -> [URL] {
+        var files = try seed.corruption.write(to: directory)
         let attackCSV = directory.appendingPathComponent("attack.csv"), attackSVG = directory.appendingPathComponent("attack.svg")
-        try attack.write(csv: attackCSV, svg: attackSVG)
+        try seed.attack.write(csv: attackCSV, svg: attackSVG)
         let attackJSON = directory.appendingPathComponent("attack.json")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try AtomicFile.write(try encoder.encode(attack.curves.map { AttackEntry(model: $0.name, result: $0.result) }), to: attackJSON)
+        try AtomicFile.write(try encoder.encode(seed.attack.curves.map { AttackEntry(model: $0.name, result: $0.result) }), to: attackJSON)
         let perturbCSV = directory.appendingPathComponent("perturb.csv"), perturbSVG = directory.appendingPathComponent("perturb.svg")
-        try perturbation.write(csv: perturbCSV, svg: perturbSVG)
-        let report = directory.appendingPathComponent("robustness.md")
-        try AtomicFile.write(markdown(), to: report)
-        return files + [attackCSV, attackJSON, attackSVG, perturbCSV, perturbSVG, report]
+        try seed.perturbation.write(csv: perturbCSV, svg: perturbSVG)
+        files += [attackCSV, attackJSON, attackSVG, perturbCSV, perturbSVG]
+        return files
     }
 
     private struct AttackEntry: Encodable {
@@ -186,18 +237,23 @@ public struct RobustnessExperimentResult: Sendable {
 }
 
 /// Trains (or reuses) the configuration's models, then measures Table 2, Figure 3 and Figure 4
-/// on them (see ``RobustnessExperimentConfiguration``).
+/// on the models of every seed (see ``RobustnessExperimentConfiguration``).
 ///
 /// - Parameters:
 ///   - configuration: what to run.
 ///   - dataDirectory: the dataset's directory (`nil`: its default place).
 ///   - runsDirectory: where the models' `nsde train` runs are (or go): complete runs of the same
 ///     configuration are reused without training (e.g. `runs/table1-quick`).
+///   - outputDirectory: where each seed's measurements are kept (`seed-<s>/robustness-seed.json`)
+///     as soon as they are done: a seed measured before with the same settings and the same
+///     trained weights is read instead of measured again, so an interrupted experiment resumes
+///     at the seed it stopped in. `nil`: nothing is kept.
 ///   - progress: called with each ``RobustnessEvent``.
-/// - Throws: the errors of ``runNoiseComparison(_:dataDirectory:outputDirectory:progress:)``,
+/// - Throws: the errors of ``runNoiseComparison(_:dataDirectory:outputDirectory:shard:progress:)``,
 ///   ``CorruptionEvaluation``, ``RobustAccuracy`` and ``HiddenStatePerturbation``.
 public func runRobustnessExperiment(_ configuration: RobustnessExperimentConfiguration, dataDirectory: String? = nil,
-                                    runsDirectory: URL?, progress: ((RobustnessEvent) -> Void)? = nil) throws -> RobustnessExperimentResult {
+                                    runsDirectory: URL?, outputDirectory: URL? = nil,
+                                    progress: ((RobustnessEvent) -> Void)? = nil) throws -> RobustnessExperimentResult {
     let start = Date()
     let models = try runNoiseComparison(configuration.models, dataDirectory: dataDirectory, outputDirectory: runsDirectory) {
         progress?(.models($0))
@@ -205,36 +261,59 @@ public func runRobustnessExperiment(_ configuration: RobustnessExperimentConfigu
     let training = configuration.models.training
     let directory = dataDirectory ?? training.dataDirectory
     let test = try TrainingData.load(training.dataset, split: .test, dataDirectory: directory)
-    var classifiers: [(name: String, setting: NoiseSetting, model: PaperClassifier)] = []
-    // The models of the first seed (the robustness figures are per model, not per seed).
-    let firstSeed = configuration.models.seeds.first
-    for row in models.rows where row.seed == firstSeed {
-        var run = configuration.models.training(for: row.setting, seed: row.seed)
-        run.dataDirectory = directory
-        let model = run.model.makeModel()
-        try model.loadStateDict(row.stateDict)
-        model.eval()
-        classifiers.append((row.setting.description, row.setting, model))
+    var seeds: [RobustnessSeedResult] = []
+    for seed in configuration.models.seeds {
+        let rows = models.rows.filter { $0.seed == seed }
+        let key = configuration.budgetDescription.joined(separator: "\n") + "\n" + rows.map {
+            "\($0.setting.description) \($0.runDirectory?.lastPathComponent ?? "-") epochs \($0.history.count) weights \(weightDigest($0.stateDict))"
+        }.joined(separator: "\n")
+        let seedDirectory = outputDirectory?.appendingPathComponent(RobustnessExperimentResult.seedDirectoryName(seed))
+        if let seedDirectory, let record = RobustnessSeedRecord.read(from: seedDirectory, key: key) {
+            progress?(.partStarted(part: "Seed \(seed): measured before, read from \(seedDirectory.path)", model: nil))
+            seeds.append(record.result(dataset: training.dataset))
+            continue
+        }
+        var classifiers: [(name: String, row: NoiseComparisonRow, model: PaperClassifier)] = []
+        for row in rows {
+            var run = configuration.models.training(for: row.setting, seed: row.seed)
+            run.dataDirectory = directory
+            let model = run.model.makeModel()
+            try model.loadStateDict(row.stateDict)
+            model.eval()
+            classifiers.append((row.setting.description, row, model))
+        }
+        let seedResult = try measureRobustness(configuration, classifiers: classifiers, test: test, seed: seed,
+                                               dataset: training.dataset, progress: progress)
+        if let seedDirectory { try RobustnessSeedRecord(key: key, result: seedResult).write(to: seedDirectory) }
+        seeds.append(seedResult)
     }
+    return RobustnessExperimentResult(configuration: configuration, models: models, seeds: seeds, seconds: Date().timeIntervalSince(start))
+}
 
+/// Table 2, Figure 3 and Figure 4 of one seed's models.
+private func measureRobustness(_ configuration: RobustnessExperimentConfiguration,
+                               classifiers: [(name: String, row: NoiseComparisonRow, model: PaperClassifier)],
+                               test: InMemoryImageDataset, seed: UInt64, dataset: String,
+                               progress: ((RobustnessEvent) -> Void)?) throws -> RobustnessSeedResult {
+    let seedLabel = configuration.models.seeds.count > 1 ? " (seed \(seed))" : ""
     // Table 2.
-    progress?(.partStarted(part: "Table 2", model: nil))
+    progress?(.partStarted(part: "Table 2" + seedLabel, model: nil))
     // In memory, the clean set is what gets corrupted: its first `testSubset` images.
     let corruptionClean = configuration.corruption.cifar10cDirectory == nil
         ? test.subset(min(configuration.corruption.testSubset ?? test.count, test.count)) : test
     let corruptionResults = try configuration.corruption.run(classifiers.map(\.model), clean: corruptionClean) { done, total, _ in
         progress?(.progress(done: done, total: total))
     }
-    let corruption = CorruptionReport(dataset: training.dataset, entries: zip(classifiers, corruptionResults).map { c, r in
-        CorruptionReport.Entry(label: c.name, checkpoint: models.rows.first { $0.setting == c.setting }?.runDirectory?.path,
-                               noise: c.setting.noise.rawValue, sigma: c.setting.sigma, result: r)
+    let corruption = CorruptionReport(dataset: dataset, entries: zip(classifiers, corruptionResults).map { c, r in
+        CorruptionReport.Entry(label: c.name, checkpoint: c.row.runDirectory?.path,
+                               noise: c.row.setting.noise.rawValue, sigma: c.row.setting.sigma, result: r)
     })
 
     // Figure 3.
     let attackSet = test.subset(min(configuration.attackImages, test.count))
     var attackCurves: [RobustAccuracyFigure.Curve] = []
     for c in classifiers {
-        progress?(.partStarted(part: "Figure 3", model: c.name))
+        progress?(.partStarted(part: "Figure 3" + seedLabel, model: c.name))
         let result = try configuration.attack.run(c.model, on: attackSet) { done, total in progress?(.progress(done: done, total: total)) }
         attackCurves.append(.init(name: c.name, result: result))
     }
@@ -244,7 +323,7 @@ public func runRobustnessExperiment(_ configuration: RobustnessExperimentConfigu
     let (clean, labels) = perturbSet.batch(indices: Array(0..<perturbSet.count))
     var perturbCurves: [HiddenStatePerturbationFigure.Curve] = []
     for c in classifiers {
-        progress?(.partStarted(part: "Figure 4", model: c.name))
+        progress?(.partStarted(part: "Figure 4" + seedLabel, model: c.name))
         let settings = RobustAccuracy(norm: .l2, epsilons: [configuration.perturbationEpsilon], steps: configuration.perturbationAttackSteps,
                                       update: configuration.attack.update, eotSamples: configuration.attack.eotSamples,
                                       seed: configuration.attack.seed)
@@ -252,8 +331,6 @@ public func runRobustnessExperiment(_ configuration: RobustnessExperimentConfigu
         let adversarial = try attack.perturb(clean, labels: labels, model: c.model)
         perturbCurves.append(.init(name: c.name, result: try configuration.perturbation.measure(c.model, clean: clean, adversarial: adversarial)))
     }
-    return RobustnessExperimentResult(configuration: configuration, models: models, corruption: corruption,
-                                      attack: RobustAccuracyFigure(curves: attackCurves),
-                                      perturbation: HiddenStatePerturbationFigure(curves: perturbCurves, epsilon: configuration.perturbationEpsilon),
-                                      seconds: Date().timeIntervalSince(start))
+    return RobustnessSeedResult(seed: seed, corruption: corruption, attack: RobustAccuracyFigure(curves: attackCurves),
+                                perturbation: HiddenStatePerturbationFigure(curves: perturbCurves, epsilon: configuration.perturbationEpsilon))
 }

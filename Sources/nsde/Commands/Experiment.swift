@@ -36,6 +36,9 @@ extension NSDE.Experiment {
             for 100 epochs (stages 75,25, SGD lr 0.05, batch 32), 2,000 validation images held out of the \
             training data, 2,000 test images, TTN K = 10, 3 seeds. Choose σ first with \
             `nsde experiment sigma-search --preset overfit` and the same --out, then pass its `models` line.
+              more-data the overfit preset's model and optimiser with 16 times the data: 8,000 training images \
+            for 16 epochs (stages 12,4), 2,000 validation images, 2,000 test images, TTN K = 10, 3 seeds (about an \
+            hour for 12 runs with --shard on 2 cores).
               paper   the authors' released setup: width 64 (paper-big 256 on STL-10), all data, stages \
             40,40,20,20 (STL-10 30,30,20,20), batch 128 (STL-10 64), TTN K = 100.
             Any option below overrides the preset (the report then names it "<preset>+overrides").
@@ -176,13 +179,26 @@ extension NSDE.Experiment {
             (TTN K = 4), 20-step PGD on 100 images at ε 0, 0.5, 1, 1.5, 2 (Fashion-MNIST scale) with EOT \
             K = 4, Figure 4 on 16 images at ε = 0.5 with 10 draws.
             The model options (--models, default ode,dropout; --width, --stages, …) change the models' \
-            training as in `nsde experiment table1`; --ttn sets K of every TTN prediction; --json prints one \
-            JSON object (preset, dataset, files, models, corruption, attack, perturbation) on stdout.
+            training as in `nsde experiment table1`; --models-preset P takes the models' budget and seeds from \
+            `nsde experiment table1 --preset P` (e.g. --models-preset overfit --models ode,dropout:0.3 --runs \
+            runs/table1-overfit reuses those runs); --ttn sets K of every TTN prediction.
+
+            Seeds: with several (--seeds K or the models preset's), every seed's models are measured, each \
+            seed's report goes to OUT/seed-<s>/, and robustness.md, seeds.csv and seeds.json give each model's \
+            mean ± sd over seeds and every SDE's difference to the ODE paired by seed with its 95 % t interval \
+            (mean corrupted accuracy, its drop from clean accuracy, accuracy at each ε, r(1)); attack-mean.svg is \
+            Figure 3 averaged over seeds. Each seed's measurements are kept in OUT/seed-<s>/robustness-seed.json as \
+            soon as they are done: run again with the same options and a finished seed is only read.
+
+            --json prints one JSON object (preset, dataset, files, models, corruption, attack, perturbation of \
+            the first seed; seeds and summary over every seed) on stdout.
               paper   the paper's protocol (full test sets, 40-step PGD on 1,000 images, K = 100): days here.
             """)
 
-        @Option(help: "quick or paper.")
+        @Option(help: "quick or paper: the measurement budget (and, without --models-preset, the models' training budget).")
         var preset: String = RobustnessPreset.quick.rawValue
+        @Option(help: ArgumentHelp("Train (or reuse) the models with this `nsde experiment table1` preset's budget and seeds (\(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", "))) instead of --preset's; the default --runs is then runs/table1-<it>.", valueName: "preset"))
+        var modelsPreset: String?
         @Option(help: ArgumentHelp("Where the models' `nsde train` runs are or go (default: runs/table1-<preset>).", valueName: "dir"))
         var runs: String?
         @OptionGroup var options: ComparisonOptions
@@ -204,6 +220,9 @@ extension NSDE.Experiment {
         var draws: Int?
         func validate() throws {
             guard RobustnessPreset(rawValue: preset) != nil else { throw ValidationError("--preset must be quick or paper, got '\(preset)'") }
+            if let modelsPreset, ComparisonPreset(rawValue: modelsPreset).map(ComparisonPreset.tablePresets.contains) != true {
+                throw ValidationError("--models-preset must be one of \(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", ")), got '\(modelsPreset)'")
+            }
             for (flag, value) in [("--corruption-images", corruptionImages), ("--attack-images", attackImages), ("--attack-steps", attackSteps),
                                   ("--eot", eot), ("--perturb-images", perturbImages), ("--draws", draws)] {
                 if let value, value < 1 { throw ValidationError("\(flag) must be a positive integer, got \(value)") }
@@ -222,9 +241,19 @@ extension NSDE.Experiment {
         func configuration() throws -> RobustnessExperimentConfiguration {
             let p = RobustnessPreset(rawValue: preset)!
             var c = try p.configuration(dataset: DatasetName(rawValue: options.dataset)!)
-            let trainingOverrides = try options.configuration(preset: p == .quick ? .quick : .paper)
-            c.models.training = trainingOverrides.training
-            if options.models != nil { c.models.models = trainingOverrides.models }
+            let trainingOverrides = try options.configuration(preset: modelsComparisonPreset)
+            if modelsPreset != nil {
+                // The whole comparison of that preset (budget, seeds, TTN), with the robustness models.
+                let models = c.models.models
+                c.models = trainingOverrides
+                if options.models == nil { c.models.models = models }
+                c.preset += " (models: \(trainingOverrides.preset))"
+            } else {
+                c.models.training = trainingOverrides.training
+                c.models.seeds = trainingOverrides.seeds
+                c.models.seedDirectories = trainingOverrides.seedDirectories
+                if options.models != nil { c.models.models = trainingOverrides.models }
+            }
             let ttn = options.ttn
             if let ttn { c.models.ttnSamples = ttn }
             let e = c.corruption
@@ -250,13 +279,21 @@ extension NSDE.Experiment {
             return c
         }
 
+        /// The comparison preset the models are trained with.
+        var modelsComparisonPreset: ComparisonPreset {
+            if let modelsPreset { return ComparisonPreset(rawValue: modelsPreset)! }
+            return RobustnessPreset(rawValue: preset)! == .quick ? .quick : .paper
+        }
+
         struct Report: Encodable {
-            struct Model: Encodable { let name: String, noise: String, sigma: Float, accuracy: Double, accuracy_ttn: Double? }
+            struct Model: Encodable { let name: String, noise: String, sigma: Float, seed: UInt64, accuracy: Double, accuracy_ttn: Double? }
             struct Corruption: Encodable { let model: String, mean: Double, mean_ttn: Double?, by_severity: [Double], by_severity_ttn: [Double?] }
             struct Attack: Encodable { let model: String, results: [RobustAccuracyPoint] }
             struct Perturbation: Encodable { let model: String, t: [Double], relative_distance: [Double], relative_distance_std: [Double] }
             let preset: String, dataset: String, seconds: Double, files: [String]
             let models: [Model], corruption: [Corruption], attack: [Attack], perturbation: [Perturbation]
+            /// The first seed's corruption, attack and perturbation above; every seed's summary here.
+            let seeds: [UInt64], summary: RobustnessSeedSummary.JSONReport
         }
 
         func run() throws {
@@ -265,16 +302,17 @@ extension NSDE.Experiment {
             let dataset = options.dataset, dataDir = options.dataDir
             let p = RobustnessPreset(rawValue: preset)!
             func url(_ path: String) -> URL { URL(fileURLWithPath: NSString(string: path).expandingTildeInPath).standardizedFileURL }
-            let runsURL = url(runs ?? "runs/table1-\(p.rawValue)"), outURL = url(options.out ?? "runs/robustness-\(p.rawValue)")
+            let runsURL = url(runs ?? "runs/table1-\(modelsPreset ?? p.rawValue)"), outURL = url(options.out ?? "runs/robustness-\(p.rawValue)")
             status("robustness (preset \(configuration.preset)) on \(dataset), \(Parallel.threadCount) threads; models in \(runsURL.path), reports in \(outURL.path)")
             for line in configuration.budgetDescription { status("  " + line) }
             let models = NoiseComparisonDisplay(ttnSamples: configuration.models.ttnSamples)
             var bar: ProgressBar?
-            let result = try runRobustnessExperiment(configuration, dataDirectory: dataDir.map { url($0).path }, runsDirectory: runsURL) { event in
+            let result = try runRobustnessExperiment(configuration, dataDirectory: dataDir.map { url($0).path }, runsDirectory: runsURL,
+                                                     outputDirectory: outURL) { event in
                 switch event {
                 case let .models(e): models.handle(e)
                 case let .partStarted(part, model):
-                    bar = ProgressBar(title: part, total: 1, unit: part == "Table 2" ? "img" : "batch")
+                    bar = ProgressBar(title: part, total: 1, unit: part.hasPrefix("Table 2") ? "img" : "batch")
                     status(part + (model.map { ": " + $0 } ?? ""))
                 case let .progress(done, total):
                     if bar == nil { bar = ProgressBar(title: "models", total: total, unit: "") }
@@ -287,7 +325,7 @@ extension NSDE.Experiment {
                 let report = Report(
                     preset: configuration.preset, dataset: dataset, seconds: result.seconds, files: files.map(\.path),
                     models: result.models.rows.map {
-                        .init(name: $0.setting.description, noise: $0.setting.noise.rawValue, sigma: $0.setting.sigma,
+                        .init(name: $0.setting.description, noise: $0.setting.noise.rawValue, sigma: $0.setting.sigma, seed: $0.seed,
                               accuracy: $0.evaluation.plain.accuracy, accuracy_ttn: $0.evaluation.ttn?.accuracy)
                     },
                     corruption: result.corruption.entries.map { e in
@@ -298,12 +336,15 @@ extension NSDE.Experiment {
                     perturbation: result.perturbation.curves.map {
                         .init(model: $0.name, t: $0.result.times, relative_distance: $0.result.meanRelativeDistance,
                               relative_distance_std: $0.result.stdRelativeDistance)
-                    })
+                    },
+                    seeds: result.seeds.map(\.seed), summary: result.summary.jsonReport())
                 try printJSON(report)
                 return
             }
             print(result.markdown())
-            print("Reports in \(outURL.path): " + files.map(\.lastPathComponent).joined(separator: ", "))
+            let prefix = outURL.path + "/"
+            print("Reports in \(outURL.path): " + files.map { $0.path.hasPrefix(prefix) ? String($0.path.dropFirst(prefix.count)) : $0.path }
+                .joined(separator: ", "))
         }
     }
 }
