@@ -1,4 +1,5 @@
 import Foundation
+import NSDETensor
 
 /// File-system helpers shared by the directory-based loaders (CIFAR, STL-10, CIFAR-10-C and the
 /// ``DatasetRegistry``): existence checks that throw errors naming the dataset and what it
@@ -50,7 +51,7 @@ enum DatasetFiles {
     /// touched, so a loader that uses one block of a large file reads only that block).
     ///
     /// - Throws: ``DataError/missingFile(file:)`` or ``DataError/ioFailure(file:reason:)``.
-    static func mapped(_ url: URL) throws -> Data {
+    static func checkRegularFile(_ url: URL) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw DataError.missingFile(file: url.path)
@@ -58,10 +59,24 @@ enum DatasetFiles {
         if isDirectory.boolValue {
             throw DataError.ioFailure(file: url.path, reason: "is a directory, expected a file")
         }
+        // A device or a pipe would read forever or fail with a misleading "permission" message.
+        let type = (try? FileManager.default.attributesOfItem(atPath: url.path)[.type]) as? FileAttributeType
+        if let type, type != .typeRegular, type != .typeSymbolicLink {
+            let kind = type == .typeCharacterSpecial ? "a character device" : type == .typeBlockSpecial ? "a block device"
+                : type == .typeSocket ? "a socket" : "not a regular file"
+            throw DataError.ioFailure(file: url.path, reason: "is \(kind), expected a regular file")
+        }
+    }
+
+    /// The contents of `url`, memory-mapped, after ``checkRegularFile(_:)``.
+    ///
+    /// - Throws: ``DataError/missingFile(file:)`` or ``DataError/ioFailure(file:reason:)``.
+    static func mapped(_ url: URL) throws -> Data {
+        try checkRegularFile(url)
         do {
             return try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw DataError.ioFailure(file: url.path, reason: error.localizedDescription)
+            throw DataError.ioFailure(file: url.path, reason: readableErrorReason(error))
         }
     }
 

@@ -35,9 +35,25 @@ public enum Gzip {
 
     /// Decompresses a gzip (one or more concatenated members) or zlib stream from raw memory.
     public static func decompress(_ input: UnsafeRawBufferPointer, name: String = "<memory>") throws -> [UInt8] {
+        try decompress(input, name: name, limit: nil)
+    }
+
+    /// Decompresses at most `limit` bytes of a gzip or zlib stream held in `Data`: a stream that
+    /// inflates to more is an error (``DataError/corruptGzip(file:reason:)`` naming the limit and
+    /// `expectation`), found after inflating `limit + 1` bytes, so a small file that would expand
+    /// to gigabytes (a "gzip bomb") costs at most the limit. With `prefixOnly`, the first `limit`
+    /// bytes are returned instead of an error (to read a header first).
+    public static func decompress(_ data: Data, name: String = "<memory>", limit: Int, prefixOnly: Bool = false,
+                                  expectation: String = "") throws -> [UInt8] {
+        try data.withUnsafeBytes { try decompress($0, name: name, limit: limit, prefixOnly: prefixOnly, expectation: expectation) }
+    }
+
+    private static func decompress(_ input: UnsafeRawBufferPointer, name: String, limit: Int?, prefixOnly: Bool = false,
+                                   expectation: String = "") throws -> [UInt8] {
         guard input.count > 0 else {
             throw DataError.corruptGzip(file: name, reason: "empty input")
         }
+        precondition(limit.map { $0 >= 0 } ?? true, "Gzip.decompress: negative limit")
         let inflater = try Inflater(input: input, name: name)
 
         // Initial size: the gzip trailer's ISIZE (uncompressed size mod 2^32 of the last member)
@@ -50,6 +66,9 @@ public enum Gzip {
             let isize = Int(t[0]) | Int(t[1]) << 8 | Int(t[2]) << 16 | Int(t[3]) << 24
             if isize > 0 && isize <= 1032 * input.count { capacity = isize + 1 } // +1: room to reach the end marker
         }
+        // One byte past the limit tells a stream that inflates to more than it.
+        let cap = limit.map { $0 + 1 }
+        if let cap { capacity = min(capacity, cap) }
         var produced = 0
         var finished = false
         var out = try [UInt8](unsafeUninitializedCapacity: capacity) { buf, initialized in
@@ -58,14 +77,21 @@ public enum Gzip {
         }
         // Fallback for multi-member files or a misleading size hint: grow by doubling.
         while !finished {
+            if let cap, out.count >= cap { break }
             let old = out.count
-            out.append(contentsOf: repeatElement(0, count: max(old, 1 << 16)))
+            let grow = max(old, 1 << 16)
+            out.append(contentsOf: repeatElement(0, count: cap.map { min(grow, $0 - old) } ?? grow))
             try out.withUnsafeMutableBufferPointer { buf in
                 let (written, done) = try inflater.fill(buf.baseAddress! + old, room: buf.count - old)
                 produced = old + written
                 finished = done
             }
             out.removeSubrange(produced...)
+        }
+        if let limit, out.count > limit {
+            if prefixOnly { return Array(out.prefix(limit)) }
+            throw DataError.corruptGzip(file: name, reason: "inflates to more than \(limit) bytes"
+                                        + (expectation.isEmpty ? "" : ", \(expectation)"))
         }
         return out
     }

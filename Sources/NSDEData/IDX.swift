@@ -1,4 +1,5 @@
 import Foundation
+import NSDETensor
 
 /// An n-dimensional array read from, or to be written to, an IDX file (the format of MNIST and
 /// Fashion-MNIST).
@@ -161,8 +162,40 @@ public enum IDX {
     public static func read(contentsOf url: URL) throws -> IDXArray {
         let name = url.path
         let data = try readFile(url)
-        let bytes = Gzip.isGzip(data) ? try Gzip.decompress(data, name: name) : [UInt8](data)
+        guard Gzip.isGzip(data) else { return try parse([UInt8](data), file: name) }
+        // The header says how many bytes the file holds: inflate the header first, then no more
+        // than it promises, so a gzip bomb is refused after that many bytes.
+        let head = try Gzip.decompress(data, name: name, limit: 4 + 4 * 255, prefixOnly: true)
+        guard let expected = expectedSize(header: head) else { return try parse(head, file: name) }
+        let memory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        guard expected <= memory / 2 else {
+            throw DataError.corruptGzip(file: name, reason: "its IDX header promises \(expected) bytes, more than half the memory (\(memory) bytes)")
+        }
+        // A little slack past the promise lets a few trailing bytes be reported as such.
+        let slack = 1 << 20
+        let bytes = try Gzip.decompress(data, name: name, limit: expected + slack,
+                                        expectation: "more than \(slack) bytes past the \(expected) its IDX header (shape and element type) promises")
         return try parse(bytes, file: name)
+    }
+
+    /// The total size in bytes that an IDX header promises (header plus elements), or `nil` when
+    /// `head` is not a complete, valid header (``parse(_:file:)`` then reports why).
+    static func expectedSize(header head: [UInt8]) -> Int? {
+        guard head.count >= 4, head[0] == 0, head[1] == 0, let type = IDXArray.ElementType(rawValue: head[2]) else { return nil }
+        let rank = Int(head[3])
+        let headerSize = 4 + 4 * rank
+        guard head.count >= headerSize else { return nil }
+        var elements = 1
+        for d in 0..<rank {
+            let o = 4 + 4 * d
+            let dim = Int(head[o]) << 24 | Int(head[o + 1]) << 16 | Int(head[o + 2]) << 8 | Int(head[o + 3])
+            let (p, overflow) = elements.multipliedReportingOverflow(by: dim)
+            guard !overflow else { return nil }
+            elements = p
+        }
+        let (bytes, o1) = elements.multipliedReportingOverflow(by: type.byteWidth)
+        let (total, o2) = bytes.addingReportingOverflow(headerSize)
+        return o1 || o2 ? nil : total
     }
 
     /// Parses the (already decompressed) contents of an IDX file.
@@ -237,7 +270,7 @@ public enum IDX {
         do {
             try Data(bytes).write(to: url)
         } catch {
-            throw DataError.ioFailure(file: url.path, reason: error.localizedDescription)
+            throw DataError.ioFailure(file: url.path, reason: readableErrorReason(error))
         }
     }
 }
@@ -245,16 +278,10 @@ public enum IDX {
 /// Reads a whole file, mapping a missing file to ``DataError/missingFile(file:)`` and any other
 /// failure to ``DataError/ioFailure(file:reason:)``.
 func readFile(_ url: URL) throws -> Data {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-        throw DataError.missingFile(file: url.path)
-    }
-    if isDirectory.boolValue {
-        throw DataError.ioFailure(file: url.path, reason: "is a directory, expected a file")
-    }
+    try DatasetFiles.checkRegularFile(url)
     do {
         return try Data(contentsOf: url)
     } catch {
-        throw DataError.ioFailure(file: url.path, reason: error.localizedDescription)
+        throw DataError.ioFailure(file: url.path, reason: readableErrorReason(error))
     }
 }

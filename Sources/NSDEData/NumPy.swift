@@ -1,4 +1,5 @@
 import Foundation
+import NSDETensor
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -70,6 +71,13 @@ public enum NumPy {
     /// too).
     public static let supportedDescrs = NumPyDType.allCases.map(\.descr)
 
+    /// The longest header dict accepted, in bytes (NumPy itself writes a few hundred and by
+    /// default refuses more than 10,000 when reading).
+    public static let maxHeaderBytes = 1 << 20
+
+    /// The most dimensions a shape may have (NumPy's limit is 64).
+    public static let maxRank = 64
+
     // MARK: - Reading
 
     /// Reads a `.npy` file.
@@ -128,6 +136,9 @@ public enum NumPy {
         }
         var headerLength = 0
         for k in stride(from: preamble - 1, through: 8, by: -1) { headerLength = headerLength << 8 | Int(bytes[k]) }
+        guard headerLength <= maxHeaderBytes else {
+            throw DataError.malformedHeader(file: file, reason: ".npy header of \(headerLength) bytes (at most \(maxHeaderBytes) accepted)")
+        }
         guard total - preamble >= headerLength else {
             throw DataError.truncated(file: file, section: ".npy header", expectedBytes: headerLength,
                                       foundBytes: total - preamble)
@@ -261,7 +272,9 @@ public enum NumPy {
         do {
             try Data(bytes).write(to: temporary)
         } catch {
-            throw DataError.ioFailure(file: url.path, reason: "cannot write temporary file \(temporary.path): \(error.localizedDescription)")
+            // A full disk leaves a partial temporary file: remove it, the destination is untouched.
+            try? FileManager.default.removeItem(at: temporary)
+            throw DataError.ioFailure(file: url.path, reason: "cannot write temporary file \(temporary.path): \(readableErrorReason(error))")
         }
         if rename(temporary.path, url.path) != 0 {
             let reason = String(cString: strerror(errno))
@@ -434,6 +447,10 @@ private struct HeaderParser {
         while true {
             guard let c = peek() else { throw error("unterminated tuple") }
             if c == UInt8(ascii: ")") { position += 1; break }
+            // A shape is a flat tuple of integers: refusing nesting here keeps the parser's
+            // depth bounded whatever the file holds.
+            guard c != UInt8(ascii: "(") else { throw error("expected an integer in the tuple, found a nested tuple at character \(position)") }
+            guard items.count < NumPy.maxRank else { throw error("tuple longer than \(NumPy.maxRank) entries") }
             guard case .int(let i) = try value() else {
                 throw error("expected an integer in the tuple, found \(found)")
             }

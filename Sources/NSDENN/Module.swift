@@ -102,8 +102,15 @@ open class Module {
         }
         let known = Set(named.map(\.name))
         let unexpected = dict.keys.filter { !known.contains($0) }.sorted()
-        if !mismatched.isEmpty || (strict && (!missing.isEmpty || !unexpected.isEmpty)) {
-            throw StateDictError(missing: missing, unexpected: unexpected, shapeMismatches: mismatched)
+        // Weights that are NaN or infinite would give NaN logits and a meaningless accuracy.
+        var nonFinite: [String] = []
+        for (name, p) in named {
+            guard let t = dict[name], t.shape == p.shape else { continue }
+            let bad = t.scalars.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            if bad > 0 { nonFinite.append("\(name): \(bad) of \(t.count) values are NaN or infinite") }
+        }
+        if !mismatched.isEmpty || !nonFinite.isEmpty || (strict && (!missing.isEmpty || !unexpected.isEmpty)) {
+            throw StateDictError(missing: missing, unexpected: unexpected, shapeMismatches: mismatched, nonFinite: nonFinite)
         }
         for (name, p) in named { if let t = dict[name] { p.assign(t) } }
     }
@@ -123,12 +130,28 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable {
     public var unexpected: [String]
     /// "name: expected shape …, found …" for each entry whose shape differs.
     public var shapeMismatches: [String]
+    /// "name: k of n values are NaN or infinite" for each entry holding non-finite values.
+    public var nonFinite: [String]
+
+    /// An error with the given problems.
+    public init(missing: [String], unexpected: [String], shapeMismatches: [String], nonFinite: [String] = []) {
+        self.missing = missing
+        self.unexpected = unexpected
+        self.shapeMismatches = shapeMismatches
+        self.nonFinite = nonFinite
+    }
 
     public var description: String {
+        // Names come from files: each is clipped, and long lists name their first ten.
+        func list(_ items: [String], _ separator: String) -> String {
+            let shown = items.prefix(10).map { clipForMessage($0) }.joined(separator: separator)
+            return items.count > 10 ? shown + "\(separator)and \(items.count - 10) more" : shown
+        }
         var parts: [String] = []
-        if !missing.isEmpty { parts.append("missing parameters: \(missing.joined(separator: ", "))") }
-        if !unexpected.isEmpty { parts.append("unexpected entries: \(unexpected.joined(separator: ", "))") }
-        if !shapeMismatches.isEmpty { parts.append("shape mismatches: \(shapeMismatches.joined(separator: "; "))") }
+        if !missing.isEmpty { parts.append("missing parameters: \(list(missing, ", "))") }
+        if !unexpected.isEmpty { parts.append("unexpected entries: \(list(unexpected, ", "))") }
+        if !shapeMismatches.isEmpty { parts.append("shape mismatches: \(list(shapeMismatches, "; "))") }
+        if !nonFinite.isEmpty { parts.append("non-finite weights: \(list(nonFinite, "; "))") }
         return "cannot load state dict: " + parts.joined(separator: "; ")
     }
 }

@@ -56,7 +56,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(files, [".lock", "checkpoint.json", "metrics.jsonl", "model.safetensors", "optimizer.safetensors"])
         // model.safetensors carries the model configuration for `nsde eval --model-file`.
         let (_, metadata) = try SafeTensors.read(from: directory.appendingPathComponent(Checkpoint.modelFileName))
-        XCTAssertEqual(Checkpoint.modelConfiguration(metadata: metadata), Self.configuration().model)
+        XCTAssertEqual(try Checkpoint.modelConfiguration(metadata: metadata), Self.configuration().model)
         XCTAssertEqual(metadata["format"], "pt")
     }
 
@@ -113,7 +113,12 @@ final class CheckpointTests: XCTestCase {
 
     func testMissingCheckpointIsAnError() {
         XCTAssertThrowsError(try Checkpoint.read(from: directory)) {
-            XCTAssertEqual("\($0)", "cannot resume: \(directory.path) holds no checkpoint.json (run without --resume to start a new run there)")
+            XCTAssertEqual("\($0)", "\(directory.path) holds no checkpoint.json: expected a `nsde train` output directory "
+                           + "(to start a new run there, train without --resume)")
+        }
+        let nowhere = directory.appendingPathComponent("nonexistent")
+        XCTAssertThrowsError(try Checkpoint.read(from: nowhere)) {
+            XCTAssertTrue("\($0)".hasPrefix("\(nowhere.path) does not exist and holds no checkpoint.json"), "\($0)")
         }
     }
 

@@ -36,7 +36,7 @@ final class CorruptionBatchTests: XCTestCase {
     }
 
     func testAllSeveritiesStacksBlocksInOrder() throws {
-        let stacked = batch.allSeverities(by: GaussianNoise(), seed: 1, threads: 2)
+        let stacked = try batch.allSeverities(by: GaussianNoise(), seed: 1, threads: 2)
         XCTAssertEqual(stacked.shape, [30, 32, 32, 3])
         for s in 1 ... 5 {
             let block = try batch.corrupted(by: GaussianNoise(), severity: s, seed: 1)
@@ -56,7 +56,7 @@ final class CorruptionBatchTests: XCTestCase {
             XCTAssertEqual("\($0)", "x.npy: images have shape [2, 4, 4, 2]; expected uint8 [N, H, W, C] with C = 1 or 3, or [N, H, W] (greyscale), N, H, W >= 1")
         }
         XCTAssertThrowsError(try CorruptionBatch(NumPyArray([Float](repeating: 0, count: 12), shape: [1, 2, 2, 3]), file: "f.npy")) {
-            XCTAssertEqual("\($0)", "f.npy: images must be uint8 (|u1), found <f4")
+            XCTAssertEqual("\($0)", "f.npy: images must be uint8 (|u1), found float32")
         }
         XCTAssertThrowsError(try CorruptionBatch(NumPyArray(dtype: .uint8, shape: [12], data: [UInt8](repeating: 0, count: 12)), file: "v.npy"))
         XCTAssertThrowsError(try CorruptionBatch(NumPyArray(dtype: .uint8, shape: [0, 32, 32, 3], data: []), file: "e.npy"))

@@ -100,7 +100,8 @@ final class TrainerTests: XCTestCase {
             XCTAssertGreaterThan(batch, 1)
             XCTAssertEqual(directory, self.dir("nan").path)
             XCTAssertEqual("\(error)", "training diverged: the \(what) became NaN or infinite at epoch 2, batch \(batch) of 6; "
-                + "the last good checkpoint (epoch 1) in \(self.dir("nan").path) is kept; lower the learning rate (or sigma) and resume or restart")
+                + "the last good checkpoint (epoch 1) in \(self.dir("nan").path) is kept; lower the learning rate (or sigma) and train again into a new directory "
+                + "(--resume continues with the same settings, so it would diverge again)")
         }
         let saved = try Checkpoint.read(from: dir("nan"))
         XCTAssertEqual(saved.state.epoch, 1)

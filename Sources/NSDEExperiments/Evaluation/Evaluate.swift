@@ -76,6 +76,7 @@ public func evaluate<Model: StochasticClassifier, D: Dataset>(
                     name: "dataset", value: "\(classCount) classes", expected: "as many classes as the model's \(k) outputs")
             }
             let logP = logProbs.scalars
+            try checkFinite(logP, firstExample: done)
             for (row, label) in labels.enumerated() {
                 let predicted = argmax(logP, row: row, width: k)
                 plainPredictions.append(predicted)
@@ -87,6 +88,7 @@ public func evaluate<Model: StochasticClassifier, D: Dataset>(
                 var sums = [Double](repeating: 0, count: labels.count * k)
                 for _ in 0..<ttnSamples {
                     let lp = try model.logits(images).logSoftmax().scalars
+                    try checkFinite(lp, firstExample: done)
                     for i in 0..<sums.count { sums[i] += Foundation.exp(Double(lp[i])) }
                 }
                 let scale = 1 / Double(ttnSamples)
@@ -115,6 +117,15 @@ public func evaluate<Model: StochasticClassifier, D: Dataset>(
     return EvaluationResult(count: dataset.count, classNames: dataset.classes, testSigma: testSigma, ttnSamples: ttnSamples,
                             seed: seed, batchSize: batchSize, plain: plain, ttn: ttn,
                             seconds: Date().timeIntervalSince(start))
+}
+
+/// Throws when a log-probability is NaN (NaN or infinite logits): an accuracy computed from
+/// them would be meaningless.
+private func checkFinite(_ logProbabilities: [Float], firstExample: Int) throws {
+    guard logProbabilities.contains(where: \.isNaN) else { return }
+    throw ExperimentError.invalidParameter(
+        name: "model", value: "NaN or infinite logits in the batch starting at example \(firstExample)",
+        expected: "finite logits (check the weights for overflow or a diverged run)")
 }
 
 /// The index of the first largest of `values[row * width ..< (row + 1) * width]`, relative to the row.

@@ -148,12 +148,15 @@ public struct Checkpoint {
         do {
             state = try CheckpointCoding.decoder.decode(CheckpointState.self, from: Data(contentsOf: url))
         } catch {
-            throw TrainingError.corruptCheckpoint(directory: directory.path, reason: "\(stateFileName) cannot be read: \(error)")
+            throw TrainingError.corruptCheckpoint(directory: directory.path, reason: "\(stateFileName) cannot be read: \(readableError(error))")
         }
         guard state.format == CheckpointState.formatName, state.version == CheckpointState.currentVersion else {
             throw TrainingError.corruptCheckpoint(
                 directory: directory.path,
-                reason: "\(stateFileName) has format '\(state.format)' version \(state.version), expected '\(CheckpointState.formatName)' version \(CheckpointState.currentVersion)")
+                reason: "\(stateFileName) has format '\(clipForMessage(state.format))' version \(state.version), expected '\(CheckpointState.formatName)' version \(CheckpointState.currentVersion)")
+        }
+        if let problem = state.inconsistency {
+            throw TrainingError.corruptCheckpoint(directory: directory.path, reason: "\(stateFileName): \(problem)")
         }
         return state
     }
@@ -189,9 +192,17 @@ public struct Checkpoint {
 
     /// The ``ModelConfiguration`` stored in a `model.safetensors` file's metadata, or `nil` when
     /// the file has none (e.g. a file written by PyTorch).
-    public static func modelConfiguration(metadata: [String: String]) -> ModelConfiguration? {
+    ///
+    /// - Throws: ``ExperimentError/invalidParameter(name:value:expected:)`` when the metadata has a
+    ///   configuration that cannot be read or is out of range (e.g. a width of 10⁹).
+    public static func modelConfiguration(metadata: [String: String]) throws -> ModelConfiguration? {
         guard let text = metadata[modelMetadataKey] else { return nil }
-        return try? JSONDecoder().decode(ModelConfiguration.self, from: Data(text.utf8))
+        do {
+            return try JSONDecoder().decode(ModelConfiguration.self, from: Data(text.utf8))
+        } catch {
+            throw ExperimentError.invalidParameter(name: "metadata \(modelMetadataKey)", value: clipForMessage(text),
+                                                   expected: "a valid model configuration (\(readableError(error)))")
+        }
     }
 }
 

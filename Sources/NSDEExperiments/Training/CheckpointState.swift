@@ -1,4 +1,5 @@
 import Foundation
+import NSDETensor
 
 /// The contents of `checkpoint.json`: where a training run stands after a completed epoch, and
 /// everything needed to continue it bit-identically (see ``Checkpoint``).
@@ -65,6 +66,22 @@ public struct CheckpointState: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case format, version, epoch, configuration, optimizer, schedule, dataLoader = "data_loader", random, data, files
         case history, parameterCount = "parameter_count", savedAt = "saved_at"
+    }
+
+    /// Why the fields disagree with each other, or `nil` when they agree: the epoch must be ≥ 0,
+    /// the history must list epochs 1 ... epoch in order, and the schedule and data loader must
+    /// continue at that epoch. A hand-edited or damaged file would otherwise resume at the wrong
+    /// epoch.
+    public var inconsistency: String? {
+        guard epoch >= 0 else { return "epoch \(epoch) is negative" }
+        guard history.count == epoch, history.enumerated().allSatisfy({ $0.element.epoch == $0.offset + 1 }) else {
+            return "epoch \(epoch) but the history lists epochs \(clipForMessage(history.map { String($0.epoch) }.joined(separator: ",")))"
+                + " (expected 1...\(epoch) in order)"
+        }
+        guard schedule.nextEpoch == epoch, dataLoader.nextEpoch == epoch else {
+            return "epoch \(epoch) but the schedule continues at epoch \(schedule.nextEpoch) and the data loader at \(dataLoader.nextEpoch)"
+        }
+        return nil
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+import NSDEData
 import NSDECore
 import NSDEModels
 import NSDENN
@@ -67,13 +69,41 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         self.groupNormGroups = groupNormGroups
     }
 
-    /// Throws unless every size is positive, σ and test σ are finite and ≥ 0, the GroupNorm groups
-    /// divide the width, T is finite and positive, and the gradient method suits the solver.
+    /// The largest accepted ``width`` (16 times the paper's biggest, 256).
+    public static let maxWidth = 4_096
+    /// The largest accepted ``steps`` (the paper uses 11).
+    public static let maxSteps = 100_000
+    /// The largest accepted ``inChannels``.
+    public static let maxInChannels = 4_096
+    /// The largest accepted ``classes``.
+    public static let maxClasses = 100_000
+
+    /// An upper bound on the bytes of the model's weights: the block's and the stem's 3x3
+    /// convolutions (at most 6 of width × width), the stem's input convolution and the head.
+    public var weightBytesBound: Double {
+        let w = Double(width)
+        return 4 * (6 * 9 * w * w + 9 * Double(inChannels) * w + w * Double(classes) + 64 * w)
+    }
+
+    /// Throws unless every size is positive and within its limit (``maxWidth``, ``maxSteps``,
+    /// ``maxInChannels``, ``maxClasses``) and the weights fit in half the memory, σ and test σ
+    /// are finite and ≥ 0, the GroupNorm groups divide the width, T is finite and positive, and
+    /// the gradient method suits the solver.
     ///
     /// - Throws: ``ExperimentError/invalidParameter(name:value:expected:)`` naming the setting.
     public func validate() throws(ExperimentError) {
         for (name, value) in [("in_channels", inChannels), ("classes", classes), ("width", width), ("steps", steps)] where value < 1 {
             throw .invalidParameter(name: name, value: "\(value)", expected: "a positive integer")
+        }
+        for (name, value, limit) in [("in_channels", inChannels, Self.maxInChannels), ("classes", classes, Self.maxClasses),
+                                     ("width", width, Self.maxWidth), ("steps", steps, Self.maxSteps)] where value > limit {
+            throw .invalidParameter(name: name, value: "\(value)", expected: "at most \(limit)")
+        }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        if weightBytesBound > memory / 2 {
+            throw .invalidParameter(name: "width", value: "\(width)",
+                                    expected: String(format: "a model whose weights fit in half the memory (%.1f GB of weights, %.1f GB of memory)",
+                                                     weightBytesBound / 1e9, memory / 1e9))
         }
         for (name, value) in [("sigma", sigma), ("test_sigma", testSigma)] where !(value.isFinite && value >= 0) {
             throw .invalidParameter(name: name, value: "\(value)", expected: "a finite value ≥ 0")
@@ -91,6 +121,35 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         if gradient == .adjoint && solver == .reversibleHeun {
             throw .invalidParameter(name: "gradient", value: gradient.description,
                                     expected: "reversible-adjoint with the reversible-heun solver")
+        }
+    }
+
+    /// The smallest image side the architecture takes (its strided convolutions need it).
+    public var minimumImageSide: Int { architecture == .paperSmall ? 3 : 4 }
+
+    /// Checks, before any kernel runs, that the model can take `dataset`'s images: a non-empty set,
+    /// ``inChannels`` channels, ``classes`` classes, and images of at least ``minimumImageSide``
+    /// pixels a side.
+    ///
+    /// - Parameters:
+    ///   - dataset: the images.
+    ///   - split: its name in messages (`"test"`, `"training"`).
+    /// - Throws: ``TrainingError/incompatibleData(reason:)`` naming the mismatch.
+    public func checkCompatible(with dataset: InMemoryImageDataset, split: String) throws(TrainingError) {
+        guard dataset.count > 0 else { throw .incompatibleData(reason: "the \(split) set is empty") }
+        guard dataset.imageShape.count == 3 else {
+            throw .incompatibleData(reason: "the \(split) images have shape \(dataset.imageShape); the model takes [channels, height, width]")
+        }
+        guard dataset.imageShape[0] == inChannels else {
+            throw .incompatibleData(
+                reason: "the \(split) images have \(dataset.imageShape[0]) channels (shape \(dataset.imageShape)), the model expects \(inChannels)")
+        }
+        guard dataset.classCount == classes else {
+            throw .incompatibleData(reason: "the \(split) set has \(dataset.classCount) classes, the model has \(classes) outputs")
+        }
+        guard dataset.imageShape[1] >= minimumImageSide, dataset.imageShape[2] >= minimumImageSide else {
+            throw .incompatibleData(reason: "the \(split) images (\(dataset.imageShape)) are too small for \(architecture.rawValue): "
+                                    + "expected at least \(minimumImageSide)x\(minimumImageSide) pixels")
         }
     }
 
@@ -132,6 +191,12 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         self.solver = solver
         gradient = try c.decode(GradientChoice.self, forKey: .gradient)
         groupNormGroups = try c.decodeIfPresent(Int.self, forKey: .groupNormGroups)
+        // A saved model is checked as a command line is: no model is built from sizes out of range.
+        do {
+            try validate()
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: error.description))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {

@@ -338,21 +338,10 @@ public final class Trainer {
 
     // MARK: - Helpers
 
-    /// Throws unless `dataset` is non-empty with the model's input channels and classes.
+    /// Throws unless `dataset` is non-empty with the model's input channels, classes and a large
+    /// enough image size (``ModelConfiguration/checkCompatible(with:split:)``).
     static func check(_ dataset: InMemoryImageDataset, against model: ModelConfiguration, split: String) throws {
-        guard dataset.count > 0 else { throw TrainingError.incompatibleData(reason: "the \(split) set is empty") }
-        guard dataset.imageShape[0] == model.inChannels else {
-            throw TrainingError.incompatibleData(
-                reason: "the \(split) images have \(dataset.imageShape[0]) channels (shape \(dataset.imageShape)), the model expects \(model.inChannels)")
-        }
-        guard dataset.classCount == model.classes else {
-            throw TrainingError.incompatibleData(
-                reason: "the \(split) set has \(dataset.classCount) classes, the model has \(model.classes) outputs")
-        }
-        let minimum = model.architecture == .paperSmall ? 3 : 4
-        guard dataset.imageShape[1] >= minimum, dataset.imageShape[2] >= minimum else {
-            throw TrainingError.incompatibleData(reason: "the \(split) images (\(dataset.imageShape)) are too small for \(model.architecture.rawValue)")
-        }
+        try model.checkCompatible(with: dataset, split: split)
     }
 
     /// FNV-1a 64 of the pixels, then the labels (as little-endian Int64), then the shape.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why training or a checkpoint operation stopped. Every case says what, where, and what to do.
 public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The loss, a gradient or the hidden state became NaN or infinite. `what` names which;
@@ -32,11 +34,14 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
                 kept = "no output directory was given"
             }
             return "training diverged: the \(what) became NaN or infinite at epoch \(epoch), batch \(batch) of \(batches); "
-                + "\(kept); lower the learning rate (or sigma) and resume or restart"
+                + "\(kept); lower the learning rate (or sigma) and train again into a new directory "
+                + "(--resume continues with the same settings, so it would diverge again)"
         case let .checkpointExists(directory, epoch):
             return "\(directory) already holds a checkpoint (epoch \(epoch)): pass --resume to continue it, or choose another output directory"
         case let .noCheckpoint(directory):
-            return "cannot resume: \(directory) holds no checkpoint.json (run without --resume to start a new run there)"
+            let exists = FileManager.default.fileExists(atPath: directory)
+            return "\(directory)\(exists ? "" : " does not exist and") holds no checkpoint.json: expected a `nsde train` output directory "
+                + "(to start a new run there, train without --resume)"
         case let .corruptCheckpoint(directory, reason):
             return "the checkpoint in \(directory) cannot be used: \(reason)"
         case let .configurationMismatch(directory, differences):

@@ -539,10 +539,7 @@ public enum SafeTensors {
     static func describe(error: Error) -> String {
         let ns = error as NSError
         if let detail = ns.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError {
-            return "\(ns.localizedDescription) (\(underlying.localizedDescription))"
-        }
-        return ns.localizedDescription
+        return readableErrorReason(error)
     }
 
     static func errnoString() -> String {

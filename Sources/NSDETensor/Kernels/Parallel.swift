@@ -12,10 +12,14 @@ import CBLAS
 public enum Parallel {
     nonisolated(unsafe) private static var _threads: Int = {
         let env = ProcessInfo.processInfo.environment["NSDE_THREADS"].flatMap(Int.init)
-        let n = max(1, env ?? ProcessInfo.processInfo.activeProcessorCount)
+        let n = min(max(1, env ?? ProcessInfo.processInfo.activeProcessorCount), maxUsefulThreads)
         openblas_set_num_threads(Int32(n))
         return n
     }()
+
+    /// The most threads worth running: 4 per core. More only adds contention (1,000 threads on 2
+    /// cores ran 70 times slower than 2), so ``threadCount`` settings above it are capped.
+    public static var maxUsefulThreads: Int { 4 * max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Number of threads used by every kernel. Defaults to `NSDE_THREADS` or the processor count.
     public static var threadCount: Int {

@@ -69,6 +69,9 @@ extension NSDE {
             guard let corruption, corruption != "all" else { return Corruptions.benchmark }
             let names = corruption.split(separator: ",", omittingEmptySubsequences: false)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
+            if let repeated = names.enumerated().first(where: { names[..<$0.offset].contains($0.element) })?.element {
+                throw ValidationError("--corruption lists '\(clipForMessage(repeated))' twice; give each corruption once")
+            }
             return try names.map { name in
                 do { return try Corruptions.named(name) } catch { throw ValidationError("--corruption: \(error)") }
             }
@@ -77,7 +80,9 @@ extension NSDE {
         func validate() throws {
             if list { return }
             guard let input, !input.isEmpty else { throw ValidationError("--input FILE.npy is required (or --list)") }
-            guard firstIndex >= 0 else { throw ValidationError("--first-index must be >= 0, got \(firstIndex)") }
+            guard firstIndex >= 0, firstIndex < CorruptionStreams.indexLimit else {
+                throw ValidationError("--first-index must be in 0..<2^48 (\(CorruptionStreams.indexLimit)), got \(firstIndex)")
+            }
             if let threads = threadOptions.threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
             if allSeverities {
                 guard let outDir, !outDir.isEmpty else { throw ValidationError("--all-severities needs --out-dir DIR") }
@@ -106,7 +111,7 @@ extension NSDE {
             }
             try threadOptions.apply()
             let inputPath = input!
-            let threads = threadOptions.threads
+            let threads = threadOptions.threads.map { min($0, Parallel.maxUsefulThreads) }
             if allSeverities {
                 let directory = URL(fileURLWithPath: outDir!)
                 var labelValues: [Int]?

@@ -157,7 +157,7 @@ extension NSDE {
                 modelFilePath = url.path
                 let name = try DatasetName(parsing: datasetName ?? DatasetName.fashionMNIST.rawValue)
                 datasetName = name.rawValue
-                modelConfiguration = Checkpoint.modelConfiguration(metadata: metadata)
+                modelConfiguration = try Checkpoint.modelConfiguration(metadata: metadata)
                     ?? ModelConfiguration(architecture: model.flatMap(ModelConfiguration.Architecture.init(rawValue:)) ?? .paperSmall,
                                           inChannels: name.info.channels, classes: name.info.classCount, width: width,
                                           noise: noise.flatMap(BlockNoise.init(rawValue:)) ?? .ode)
@@ -175,6 +175,7 @@ extension NSDE {
             let name = datasetName ?? DatasetName.fashionMNIST.rawValue
             var test = try TrainingData.load(name, split: .test, dataDirectory: dataDir ?? storedDataDirectory)
             if let testSubset, testSubset < test.count { test = test.subset(testSubset) }
+            try modelConfiguration.checkCompatible(with: test, split: "\(name) test")
             let sigma = testSigma ?? modelConfiguration.testSigma
 
             let start = Date()

@@ -148,6 +148,13 @@ extension NSDE {
                 status("note: clean accuracy not reported (\(error))")
             }
             if let testSubset, let c = clean, testSubset < c.count { clean = c.subset(testSubset) }
+            if let clean {
+                for m in loaded {
+                    do { try m.state.configuration.model.checkCompatible(with: clean, split: "\(name) test") } catch {
+                        throw ValidationError("\(m.url.path): \(error)")
+                    }
+                }
+            }
 
             let cells = bench.corruptions.count * bench.severities.count
             status("Evaluating \(loaded.count) model(s) on \(bench.corruptions.count) corruption(s) x \(bench.severities.count) severit"

@@ -50,6 +50,10 @@ extension NSDE.Model {
             if let gnGroups, !(gnGroups >= 1 && configuration.width % gnGroups == 0) {
                 throw ValidationError("--gn-groups must be a positive divisor of the width \(configuration.width), got \(gnGroups)")
             }
+            var full = configuration
+            full.inChannels = inChannels
+            full.classes = classes
+            do { try full.validate() } catch { throw ValidationError("\(error)") }
         }
 
         func run() throws {

@@ -251,7 +251,7 @@ extension NSDE.Stability {
             }
             if let width, width < 1 { throw ValidationError("--width must be positive, got \(width)") }
             guard images >= 1 else { throw ValidationError("--images must be positive, got \(images)") }
-            guard imageSize >= 3 else { throw ValidationError("--image-size must be at least 3, got \(imageSize)") }
+            guard imageSize >= 3, imageSize <= 1_024 else { throw ValidationError("--image-size must be 3...1024, got \(imageSize)") }
             guard tEnd.isFinite, tEnd > 0 else { throw ValidationError("--t-end must be positive, got \(tEnd)") }
             if let dt, !(dt.isFinite && dt > 0 && dt <= tEnd) { throw ValidationError("--dt must be in (0, --t-end], got \(dt)") }
             guard transient.isFinite, transient >= 0, transient < tEnd else {
@@ -283,7 +283,7 @@ extension NSDE.Stability {
                 let url = expand(weights)
                 let (read, metadata) = try SafeTensors.read(from: url)
                 tensors = read
-                configuration = Checkpoint.modelConfiguration(metadata: metadata)
+                configuration = try Checkpoint.modelConfiguration(metadata: metadata)
                     ?? ModelConfiguration(architecture: model.flatMap(ModelConfiguration.Architecture.init(rawValue:)) ?? .paperSmall,
                                           inChannels: requestedDataset.info.channels, classes: requestedDataset.info.classCount, width: width,
                                           noise: noise.flatMap(BlockNoise.init(rawValue:)) ?? .ode)
@@ -318,11 +318,18 @@ extension NSDE.Stability {
             let datasetName = dataset ?? checkpointDataset ?? DatasetName.fashionMNIST.rawValue
             let pixels: Tensor
             if datasetName == "random" {
+                guard imageSize >= config.minimumImageSide else {
+                    throw ValidationError("--image-size \(imageSize) is too small for \(config.architecture.rawValue): expected at least \(config.minimumImageSide)")
+                }
                 pixels = Tensor.randomUniform([images, config.inChannels, imageSize, imageSize], seed: seed, stream: 0x1A6E)
             } else {
                 let test = try TrainingData.load(datasetName, split: .test, dataDirectory: dataDir)
                 guard test.imageShape[0] == config.inChannels else {
                     throw ValidationError("the model takes \(config.inChannels)-channel images but \(datasetName) has \(test.imageShape[0]) channels")
+                }
+                guard test.imageShape.count == 3, test.imageShape[1] >= config.minimumImageSide, test.imageShape[2] >= config.minimumImageSide else {
+                    throw ValidationError("the \(datasetName) test images (\(test.imageShape)) are too small for \(config.architecture.rawValue): "
+                                          + "expected at least \(config.minimumImageSide)x\(config.minimumImageSide) pixels")
                 }
                 pixels = test.batch(range: 0..<min(images, test.count)).images
             }

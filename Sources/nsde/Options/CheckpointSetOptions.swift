@@ -64,6 +64,11 @@ struct CheckpointSetOptions: ParsableArguments {
         let stored = models.first { $0.dataset == name }?.dataDirectory
         var test = try TrainingData.load(name, split: .test, dataDirectory: dataDir ?? stored)
         if let count, count < test.count { test = test.subset(count) }
+        for m in models {
+            do { try m.configuration.checkCompatible(with: test, split: "\(name) test") } catch {
+                throw ValidationError("\(m.directory.path): \(error)")
+            }
+        }
         return test
     }
 }

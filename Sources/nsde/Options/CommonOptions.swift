@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NeuralSDE
 
 /// Options shared by commands that run kernels.
@@ -9,7 +10,11 @@ struct ThreadOptions: ParsableArguments {
     func apply() throws {
         if let threads {
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
-            Parallel.threadCount = threads
+            let cap = Parallel.maxUsefulThreads
+            if threads > cap {
+                status("warning: --threads \(threads) is more than 4 per core (\(ProcessInfo.processInfo.activeProcessorCount) cores); using \(cap)")
+            }
+            Parallel.threadCount = min(threads, cap)
         }
     }
 }

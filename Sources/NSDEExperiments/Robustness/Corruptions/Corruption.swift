@@ -59,6 +59,10 @@ extension Corruption {
 /// and per image, so the result does not depend on batch composition or thread count). Indices up
 /// to 2⁴⁸ − 1 are distinct.
 public enum CorruptionStreams {
+    /// The number of distinct image streams per corruption and severity, 2⁴⁸: image indices are
+    /// `0 ..< indexLimit`.
+    public static let indexLimit = 1 << 48
+
     /// The generator of image `index` (0-based, in the whole set).
     public static func generator(seed: UInt64, corruption name: String, severity: Int, index: Int) -> PhiloxGenerator {
         precondition(index >= 0 && index < 1 << 48, "CorruptionStreams: image index \(index) outside 0..<2^48")

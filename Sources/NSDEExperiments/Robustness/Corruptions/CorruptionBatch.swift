@@ -58,7 +58,7 @@ public struct CorruptionBatch: Equatable, Sendable {
     /// - Throws: ``CorruptionError/wrongElementType(file:found:)`` or
     ///   ``CorruptionError/unsupportedShape(file:shape:)``.
     public init(_ array: NumPyArray, file: String = "<memory>") throws(CorruptionError) {
-        guard array.dtype == .uint8 else { throw .wrongElementType(file: file, found: array.dtype.descr) }
+        guard array.dtype == .uint8 else { throw .wrongElementType(file: file, found: array.dtype.description) }
         let s = array.shape
         let valid = (s.count == 4 && (s[3] == 1 || s[3] == 3)) || s.count == 3
         guard valid, s[0] >= 1, s[1] >= 1, s[2] >= 1 else { throw .unsupportedShape(file: file, shape: s) }
@@ -91,11 +91,23 @@ public struct CorruptionBatch: Equatable, Sendable {
     ///   - firstIndex: the index of this batch's first image in the whole set (default 0).
     ///   - threads: worker threads (default: all active processors); the result does not depend on it.
     /// - Returns: a batch of the same shape.
-    /// - Throws: ``CorruptionError/severityOutOfRange(severity:valid:)``.
+    /// - Throws: ``CorruptionError/severityOutOfRange(severity:valid:)``,
+    ///   ``CorruptionError/indexOutOfRange(firstIndex:count:limit:)``.
     public func corrupted(by corruption: any Corruption, severity: Int, seed: UInt64, firstIndex: Int = 0,
                           threads: Int? = nil) throws(CorruptionError) -> CorruptionBatch {
         try Corruptions.validate(severity: severity)
+        try validate(firstIndex: firstIndex)
         return corruptedUnchecked(by: corruption, severity: severity, seed: seed, firstIndex: firstIndex, threads: threads)
+    }
+
+    /// Checks that images `firstIndex ..< firstIndex + count` have random streams.
+    ///
+    /// - Throws: ``CorruptionError/indexOutOfRange(firstIndex:count:limit:)``.
+    public func validate(firstIndex: Int) throws(CorruptionError) {
+        let limit = CorruptionStreams.indexLimit
+        guard firstIndex >= 0, firstIndex <= limit - count else {
+            throw .indexOutOfRange(firstIndex: firstIndex, count: count, limit: limit)
+        }
     }
 
     /// ``corrupted(by:severity:seed:firstIndex:threads:)`` for a severity already validated.
@@ -127,8 +139,10 @@ public struct CorruptionBatch: Equatable, Sendable {
     /// in rows `(s − 1)·count ..< s·count`), shape `[5·count, …]`.
     ///
     /// - Parameters: as ``corrupted(by:severity:seed:firstIndex:threads:)``.
+    /// - Throws: ``CorruptionError/indexOutOfRange(firstIndex:count:limit:)``.
     public func allSeverities(by corruption: any Corruption, seed: UInt64, firstIndex: Int = 0,
-                              threads: Int? = nil) -> CorruptionBatch {
+                              threads: Int? = nil) throws(CorruptionError) -> CorruptionBatch {
+        try validate(firstIndex: firstIndex)
         var stacked = [UInt8]()
         stacked.reserveCapacity(5 * pixels.count)
         for s in Corruptions.severities {

@@ -13,6 +13,8 @@ public enum CorruptionError: Error, Equatable, Sendable, CustomStringConvertible
     case badLabels(file: String, reason: String)
     /// libjpeg failed (`stage` is "encode" or "decode").
     case jpeg(stage: String, reason: String)
+    /// Images `firstIndex ..< firstIndex + count` reach past the last random stream (`limit`, 2⁴⁸).
+    case indexOutOfRange(firstIndex: Int, count: Int, limit: Int)
 
     /// One line naming what was wrong, where, and what is valid.
     public var description: String {
@@ -30,6 +32,9 @@ public enum CorruptionError: Error, Equatable, Sendable, CustomStringConvertible
             return "\(file): \(reason)"
         case .jpeg(let stage, let reason):
             return "libjpeg \(stage) failed: \(reason)"
+        case .indexOutOfRange(let firstIndex, let count, let limit):
+            return "first index \(firstIndex) with \(count) images needs image indices up to \(firstIndex) + \(count) - 1; "
+                + "expected first index + count <= \(limit) (2^48 random streams)"
         }
     }
 }
