@@ -1,8 +1,10 @@
+import Foundation
 import NSDEData
 
-/// Fuzzes gzip / zlib decompression as ``IDX/read(contentsOf:)`` uses it:
-/// ``Gzip/decompress(_:name:)`` (gzip and zlib framing, multi-member files, the ISIZE size hint,
-/// buffer growth), then ``IDX/parse(_:file:)`` of the result.
+/// Fuzzes gzip / zlib decompression: ``Gzip/decompress(_:name:limit:prefixOnly:expectation:)``
+/// with an output limit (gzip and zlib framing, multi-member files, the ISIZE size hint, buffer
+/// growth, the limit), then ``IDX/parse(fileContents:file:)``, what ``IDX/read(contentsOf:)``
+/// does with a `.gz` file: the header first, then at most what it promises.
 ///
 /// Seeds: gzip-compressed IDX files (as in the Fashion-MNIST `*.gz` files) written by
 /// ``Gzip/compress(_:level:format:)``: single member, two concatenated members, a zlib stream,
@@ -23,7 +25,10 @@ enum GzipFuzz: FuzzTarget {
     }
 
     static func fuzz(_ input: UnsafeRawBufferPointer) throws {
-        _ = try IDX.parse(try Gzip.decompress(input))
+        let data = Data(input)
+        _ = try? Gzip.decompress(data, limit: 1 << 20)
+        _ = try? Gzip.decompress(data, limit: 64, prefixOnly: true)
+        _ = try IDX.parse(fileContents: data)
     }
 }
 

@@ -160,8 +160,16 @@ public enum IDX {
     /// - Throws: ``DataError`` — `missingFile`, `ioFailure`, `corruptGzip`, `wrongMagic`,
     ///   `unsupportedType`, `truncated`, `trailingBytes`; each names `url.path`.
     public static func read(contentsOf url: URL) throws -> IDXArray {
-        let name = url.path
-        let data = try readFile(url)
+        try parse(fileContents: readFile(url), file: url.path)
+    }
+
+    /// Parses the contents of an IDX file as read from disk, raw or gzip-compressed (detected
+    /// from the magic bytes). A compressed file is inflated only up to the size its header
+    /// promises (plus 1 MiB of slack, so trailing bytes are reported as such): a "gzip bomb"
+    /// is refused after that many bytes.
+    ///
+    /// - Throws: as ``read(contentsOf:)``, naming `name`.
+    public static func parse(fileContents data: Data, file name: String = "<memory>") throws -> IDXArray {
         guard Gzip.isGzip(data) else { return try parse([UInt8](data), file: name) }
         // The header says how many bytes the file holds: inflate the header first, then no more
         // than it promises, so a gzip bomb is refused after that many bytes.
