@@ -74,6 +74,48 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(leftovers, [])
     }
 
+    /// Four SIGKILLs at seeded random moments (during epochs or checkpoint writes alike), each
+    /// followed by a resume (or a fresh start when no checkpoint was committed yet): the run
+    /// still ends bit-identical to an uninterrupted one, with nothing left behind.
+    func testRepeatedKillsAtRandomMomentsResumeBitIdentically() throws {
+        let reference = try NSDEExecutable.run(arguments(out: "reference", epochs: 4))
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+        let killedDir = directory.appendingPathComponent("killed")
+        var generator = PhiloxGenerator(seed: 2026, stream: 11)
+        var kills = 0
+        for _ in 0..<4 {
+            let resume = Checkpoint.exists(in: killedDir)
+            let args = resume ? ["train", "--out", killedDir.path, "--resume", "--threads", "1"] : arguments(out: "killed", epochs: 4)
+            let out = Pipe(), err = Pipe()
+            let process = try NSDEExecutable.process(args, stdout: out, stderr: err)
+            DispatchQueue(label: "drain-out").async { _ = out.fileHandleForReading.readDataToEndOfFile() }
+            DispatchQueue(label: "drain-err").async { _ = err.fileHandleForReading.readDataToEndOfFile() }
+            try process.run()
+            usleep(UInt32(100_000 + Int(generator.next() % 900_000)))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+            // Whatever the moment, what is left loads (or there is no checkpoint yet).
+            if Checkpoint.exists(in: killedDir) { XCTAssertNoThrow(try Checkpoint.read(from: killedDir)) }
+        }
+        XCTAssertGreaterThan(kills, 0, "every run finished before its kill")
+        let finish = try NSDEExecutable.run(Checkpoint.exists(in: killedDir)
+            ? ["train", "--out", killedDir.path, "--resume", "--threads", "1"] : arguments(out: "killed", epochs: 4))
+        XCTAssertEqual(finish.status, 0, finish.stderr)
+        let a = try Checkpoint.read(from: directory.appendingPathComponent("reference"))
+        let b = try Checkpoint.read(from: killedDir)
+        XCTAssertEqual(b.state.epoch, 4)
+        XCTAssertEqual(bits(b.model), bits(a.model))
+        XCTAssertEqual(bits(b.optimizer), bits(a.optimizer))
+        XCTAssertEqual(b.state.history.map(\.trainLoss), a.state.history.map(\.trainLoss))
+        let lines = try String(contentsOf: killedDir.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 4)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: killedDir.path).filter { $0.contains(".tmp-") || $0.hasSuffix(".previous") }
+        XCTAssertEqual(leftovers, [])
+    }
+
     /// Resuming with a different setting is refused with the differences named; a new run into a
     /// directory with a checkpoint is refused; a divergence exits non-zero naming epoch and batch.
     func testTrainCommandErrors() throws {
