@@ -247,7 +247,7 @@ extension NSDE.Experiment {
                 let models = c.models.models
                 c.models = trainingOverrides
                 if options.models == nil { c.models.models = models }
-                c.preset += " (models: \(trainingOverrides.preset))"
+                c.preset += ", models \(trainingOverrides.preset)"
             } else {
                 c.models.training = trainingOverrides.training
                 c.models.seeds = trainingOverrides.seeds
@@ -273,8 +273,14 @@ extension NSDE.Experiment {
             if let perturbImages { c.perturbationImages = perturbImages }
             if let draws { c.perturbation.draws = draws }
             if corruptions != nil || corruptionImages != nil || eps != nil || attackSteps != nil || eot != nil || ttn != nil
-                || attackImages != nil || perturbImages != nil || draws != nil || trainingOverrides.preset.hasSuffix("+overrides") {
-                c.preset += "+overrides"
+                || attackImages != nil || perturbImages != nil || draws != nil
+                || (modelsPreset == nil && trainingOverrides.preset.hasSuffix("+overrides")) {
+                // With --models-preset the models' overrides are already named after it.
+                if let comma = c.preset.firstIndex(of: ",") {
+                    c.preset.insert(contentsOf: "+overrides", at: comma)
+                } else {
+                    c.preset += "+overrides"
+                }
             }
             return c
         }
