@@ -116,6 +116,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// The learning rate of epoch `epoch` (0-based).
     public func learningRate(atEpoch epoch: Int) -> Float { schedule.learningRate(atEpoch: epoch, base: optimizer.learningRate) }
 
+    /// The largest accepted ``cropPadding`` (the paper pads by 4; a padding beyond the image only
+    /// crops zeros).
+    public static let maxCropPadding = 64
+    /// The largest accepted ``batchSize`` and ``evaluationBatchSize``.
+    public static let maxBatchSize = 65_536
+
     /// Throws unless every setting is in range (see each property).
     ///
     /// - Throws: ``ExperimentError/invalidParameter(name:value:expected:)`` naming the setting.
@@ -128,7 +134,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         guard evaluationBatchSize >= 1 else {
             throw .invalidParameter(name: "evaluation_batch_size", value: "\(evaluationBatchSize)", expected: "a positive integer")
         }
-        guard cropPadding >= 0 else { throw .invalidParameter(name: "crop_padding", value: "\(cropPadding)", expected: "an integer ≥ 0") }
+        guard cropPadding >= 0, cropPadding <= Self.maxCropPadding else {
+            throw .invalidParameter(name: "crop_padding", value: "\(cropPadding)", expected: "an integer in 0...\(Self.maxCropPadding)")
+        }
+        for (name, value) in [("batch_size", batchSize), ("evaluation_batch_size", evaluationBatchSize)] where value > Self.maxBatchSize {
+            throw .invalidParameter(name: name, value: "\(value)", expected: "at most \(Self.maxBatchSize)")
+        }
         if let n = trainSubset, n < 1 { throw .invalidParameter(name: "train_subset", value: "\(n)", expected: "a positive integer") }
         if let n = testSubset, n < 0 { throw .invalidParameter(name: "test_subset", value: "\(n)", expected: "an integer ≥ 0") }
         if let n = validationSize, n < 0 { throw .invalidParameter(name: "val_size", value: "\(n)", expected: "an integer ≥ 0") }

@@ -166,7 +166,13 @@ extension NSDE {
             if let testSubset, testSubset < 0 { throw ValidationError("--test-subset must be >= 0, got \(testSubset)") }
             if let valSize, valSize < 0 { throw ValidationError("--val-size must be >= 0, got \(valSize)") }
             if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be a positive integer, got \(evalEvery)") }
-            if let cropPadding, cropPadding < 0 { throw ValidationError("--crop-padding must be >= 0, got \(cropPadding)") }
+            if let cropPadding, !(0...TrainingConfiguration.maxCropPadding).contains(cropPadding) {
+                throw ValidationError("--crop-padding must be 0...\(TrainingConfiguration.maxCropPadding), got \(cropPadding)")
+            }
+            if blockNoise == .ode, let sigma, sigma != 0 {
+                throw ValidationError("--sigma \(sigma) has no effect with --noise ode (no diffusion); drop it or choose a noise "
+                                      + "(\(choices(BlockNoise.allCases.filter { $0 != .ode }.map(\.rawValue))))")
+            }
             if out.isEmpty { throw ValidationError("--out needs a directory") }
         }
 
