@@ -5,7 +5,11 @@
 #
 #   Benchmarks/compare_mlp_sde.sh [--repeats N] [--warmup N] [--threads N] [--quick]
 #       [--peers torchsde,diffrax,torch-loop,jax-scan] [--noises a,b] [--modes a,b] [--out FILE] [--no-nsde]
-#       [--omp-passive]
+#       [--omp-passive] [--pairs N]
+#
+# --pairs N alternates nsde and torchsde N times per (noise, mode), each run a fresh process, and prints
+# each pair's ratio nsde/torchsde and their median (the figure to quote on a noisy machine), with nsde's
+# flop_floor_ms and its median time as a multiple of that floor. Other peers are skipped in this mode.
 #
 # --omp-passive exports OMP_WAIT_POLICY=PASSIVE (for every process, nsde too): on a machine that other jobs
 # keep busy, PyTorch's spinning OpenMP workers otherwise slow down 5-30x with 2 threads on 2 cores.
@@ -21,6 +25,7 @@ noises="additive,multiplicative,dropout"
 modes="forward,backprop,adjoint"
 out="Benchmarks/results/mlp_sde.jsonl"
 run_nsde=1
+pairs=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --repeats) repeats="$2"; shift 2 ;;
@@ -33,7 +38,8 @@ while [ $# -gt 0 ]; do
         --quick) repeats=2; warmup=1; shift ;;
         --no-nsde) run_nsde=0; shift ;;
         --omp-passive) export OMP_WAIT_POLICY=PASSIVE; shift ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --pairs) pairs="$2"; shift 2 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -78,9 +84,52 @@ print("  %-11s %s" % (label, msg))' "$label" "$out" >&2 2>/dev/null; then
     fi
 }
 
+case "$pairs" in ''|*[!0-9]*) echo "--pairs needs a whole number, got '$pairs'" >&2; exit 2 ;; esac
+
 IFS=, read -ra peer_list <<< "$peers"
 IFS=, read -ra noise_list <<< "$noises"
 IFS=, read -ra mode_list <<< "$modes"
+if [ "$pairs" -gt 0 ]; then
+    if [ "$run_nsde" != 1 ]; then echo "--pairs needs the nsde binary ($nsde)" >&2; exit 2; fi
+    status=0
+    for noise in "${noise_list[@]}"; do
+        for mode in "${mode_list[@]}"; do
+            echo "$noise / $mode: $pairs alternating pairs (nsde, then torchsde)" >&2
+            for ((i = 1; i <= pairs; i++)); do
+                a=$("$nsde" bench mlp-sde --noise "$noise" --mode "$mode" --threads "$threads" \
+                    --repeats "$repeats" --warmup "$warmup" --json ${NSDE_ARGS:-} 2>"$err" | tail -n 1)
+                emit nsde "$a"
+                b=$(python3 Benchmarks/mlp_sde_peers.py --peer torchsde --noise "$noise" --mode "$mode" \
+                    --repeats "$repeats" --warmup "$warmup" --threads "$threads" --json 2>"$err" | tail -n 1)
+                emit torchsde "$b"
+                printf '%s\n%s\n' "$a" "$b" >> "$out.pairs.$noise.$mode"
+            done
+            python3 - "$out.pairs.$noise.$mode" "$noise" "$mode" <<'PY' || status=1
+import json, statistics, sys
+path, noise, mode = sys.argv[1:4]
+rows = [json.loads(l) for l in open(path) if l.strip()]
+ratios, floors, mult = [], [], []
+for a, b in zip(rows[0::2], rows[1::2]):
+    if "median_ms" not in a or "median_ms" not in b:
+        continue
+    ratios.append(a["median_ms"] / b["median_ms"])
+    if a.get("flop_floor_ms"):
+        floors.append(a["flop_floor_ms"]); mult.append(a["median_ms"] / a["flop_floor_ms"])
+if not ratios:
+    print("%s / %s: no complete pair" % (noise, mode)); sys.exit(1)
+print("%s / %s: nsde/torchsde ratio per pair %s, median %.3f over %d pairs" % (
+    noise, mode, ", ".join("%.3f" % r for r in ratios), statistics.median(ratios), len(ratios)))
+if floors:
+    print("  nsde FLOP floor %.2f ms (measured GEMM rate), median run %.1fx the floor" % (
+        statistics.median(floors), statistics.median(mult)))
+PY
+            rm -f "$out.pairs.$noise.$mode"
+        done
+    done
+    echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    exit "$status"
+fi
+
 for noise in "${noise_list[@]}"; do
     for mode in "${mode_list[@]}"; do
         echo "$noise / $mode" >&2

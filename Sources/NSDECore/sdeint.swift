@@ -30,8 +30,9 @@ public enum BrownianSource {
 /// positive and finite; the controller's settings; the solver supports the SDE's noise and
 /// calculus (with additive noise the calculi coincide and any solver's is accepted); the Brownian
 /// motion provides the Lévy area if the solver needs it and can be queried at every step end;
-/// the gradient method suits the solver; one drift and one diffusion evaluation return the right
-/// shapes (not counted in the stats). After every step: the state is finite.
+/// the gradient method suits the solver. On the solve's first evaluations: the drift and the
+/// diffusion product return the state's shape (a mismatch ends the solve after its first step).
+/// After every step: the state is finite.
 ///
 /// ```swift
 /// let sde = NeuralDriftSDE(drift: mlp, diffusion: MultiplicativeDiffusion(sigma: 0.1))
@@ -79,14 +80,10 @@ public func sdeint<S: SDE, Solver: SDESolver>(
     default: break
     }
     let bShape = sde.brownianShape(state: y0.shape)
-    try noGrad {
-        let f = sde.drift(times[0], y0)
-        guard f.shape == y0.shape else { throw SDEError.shapeMismatch(what: "The drift f(t, y)", expected: y0.shape, found: f.shape) }
-        let gdW = sde.diffusionProduct(times[0], y0, Tensor(repeating: 0, shape: bShape), drift: f)
-        guard gdW.shape == y0.shape else {
-            throw SDEError.shapeMismatch(what: "The diffusion product g(t, y)·ΔW", expected: y0.shape, found: gdW.shape)
-        }
-    }
+    // The drift's and the diffusion product's shapes are checked on the solve's first
+    // evaluations (no extra drift evaluation); a mismatch ends the solve after its first step.
+    let shapeCheck = ShapeCheck()
+    let checked = ShapeCheckedSDE(base: sde, check: shapeCheck)
     var motion: any BrownianMotion
     switch brownian {
     case let .grid(seed, stream):
@@ -107,7 +104,8 @@ public func sdeint<S: SDE, Solver: SDESolver>(
         for segment in stepSchedule(times: times, dt: dt) { for t in segment where !motion.canQuery(at: t) { throw SDEError.brownianQueryUnavailable(time: t) } }
     }
 
-    let integrator = Integrator(sde: sde, solver: solver, motion: motion, controller: stepSize, dt: dt, times: times)
+    let integrator = Integrator(sde: checked, solver: solver, motion: motion, controller: stepSize, dt: dt, times: times,
+                                shapeCheck: shapeCheck)
     let backwardStats = BackwardStats()
     if case .backprop = gradient.kind {
         let run = try integrator.run(y0: y0)
@@ -142,7 +140,8 @@ public func sdeint<S: SDE, Solver: SDESolver>(
         pullback = { adjoint.pullback($0, finalState: finalState) }
     case .reversibleAdjoint:
         let reversibleContext = BackwardContext(
-            integrator: Integrator(sde: sde, solver: solver as! ReversibleHeun, motion: motion, controller: stepSize, dt: dt, times: times),
+            integrator: Integrator(sde: checked, solver: solver as! ReversibleHeun, motion: motion, controller: stepSize, dt: dt,
+                                   times: times, shapeCheck: shapeCheck),
             steps: run.steps, outputCount: times.count, parameters: parameters, stats: backwardStats)
         let adjoint = ReversibleAdjoint(context: reversibleContext)
         let finalSolverState = run.finalSolverState ?? []

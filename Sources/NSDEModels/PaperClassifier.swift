@@ -44,6 +44,8 @@ public final class PaperClassifier: Module, Layer {
     public let diffusion: ConvDiffusion?
     public let headNorm: GroupNorm
     public let fc: Linear
+    /// C, the SDE block's channels (the model's width).
+    public var channels: Int { fc.weight.shape[1] }
     /// The noise type of the SDE block.
     public var noise: BlockNoise
     /// σ used in training mode.
@@ -111,6 +113,41 @@ public final class PaperClassifier: Module, Layer {
 
     /// σ in the current mode.
     public var activeSigma: Float { isTraining ? sigma : testSigma }
+
+    /// The floating-point operations of one image's forward pass, counted as direct convolutions
+    /// (`2 · O · C · kh · kw · Ho · Wo` per convolution, `2 · C · classes` for the head), split into
+    /// the stem, the SDE block (``steps`` drift evaluations of Euler–Maruyama, plus as many of the
+    /// learned diffusion) and the head. Normalisations, activations and noise are not counted.
+    /// Each backward pass of a convolution (data, weights) costs as much again.
+    ///
+    /// - Parameters:
+    ///   - height: input image height in pixels.
+    ///   - width: input image width in pixels.
+    public func forwardFlops(height: Int, width: Int) -> (stem: Double, block: Double, head: Double) {
+        var h = height, w = width, stemFlops = 0.0
+        for case let conv as Conv2d in stem.layers {
+            let g = Conv2DGeometry(inputShape: [1, conv.weight.shape[1], h, w], weightShape: conv.weight.shape,
+                                   stride: conv.stride, padding: conv.padding)
+            stemFlops += g.flops
+            (h, w) = (g.outputHeight, g.outputWidth)
+        }
+        func concatConvFlops(_ layer: ConcatConv2d) -> Double {
+            Conv2DGeometry(inputShape: [1, layer.conv.weight.shape[1], h, w], weightShape: layer.conv.weight.shape,
+                           stride: layer.conv.stride, padding: layer.conv.padding).flops
+        }
+        var perEvaluation = [drift.conv1, drift.conv2, drift.conv3].map(concatConvFlops).reduce(0, +)
+        if let diffusion { perEvaluation += concatConvFlops(diffusion.conv) }
+        let head = 2 * Double(fc.weight.shape[0] * fc.weight.shape[1])
+        return (stemFlops, Double(steps) * perEvaluation, head)
+    }
+
+    /// The direct-convolution FLOPs of one training step on one image (forward, then the backward
+    /// passes: data and weights for every layer after the stem, weights only for the stem, whose
+    /// input needs no gradient). See ``forwardFlops(height:width:)``.
+    public func trainingStepFlops(height: Int, width: Int) -> Double {
+        let f = forwardFlops(height: height, width: width)
+        return 2 * f.stem + 3 * (f.block + f.head)
+    }
 
     /// The hidden state after the stem (the SDE's initial value h₀).
     public func embed(_ x: Tensor) -> Tensor { stem(x) }

@@ -24,6 +24,47 @@ final class SDEIntTests: XCTestCase {
         XCTAssertEqual(off.stats.acceptedSteps, 11)
     }
 
+    /// The shapes are checked on the solve's own evaluations: the drift runs once per step, not
+    /// once more for a check (10 steps, 10 calls, for every gradient method).
+    func testNoExtraDriftEvaluationForTheShapeCheck() throws {
+        final class Counter: @unchecked Sendable { var calls = 0 }
+        for gradient in [GradientMethod.backprop, .adjoint, .checkpointed(every: 3), .forwardSensitivity] {
+            let counter = Counter()
+            let sde = NeuralDriftSDE(drift: { _, y in counter.calls += 1; return -y }, diffusion: AdditiveDiffusion(sigma: 0.1))
+            let sol = try sdeint(sde, y0: Tensor(repeating: 1, shape: [3, 2]), times: [0, 1], solver: .eulerMaruyama, dt: 0.1,
+                                 gradient: gradient)
+            XCTAssertEqual(counter.calls, 10, "\(gradient)")
+            XCTAssertEqual(sol.stats.driftEvaluations, 10, "\(gradient)")
+        }
+    }
+
+    /// A diffusion whose product has the wrong shape is an error, not a crash, with every gradient
+    /// method of Euler–Maruyama (the solver that forms g·ΔW through the product); so is a wrong
+    /// drift.
+    func testWrongShapesAreErrorsForEverySolverAndGradient() {
+        struct WrongProduct: SDE {
+            var calculus: StochasticCalculus
+            var noise: NoiseType { .diagonal }
+            func drift(_ t: Double, _ y: Tensor) -> Tensor { -y }
+            func diffusion(_ t: Double, _ y: Tensor, drift: Tensor?) -> Tensor { y * 0.1 }
+            func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor { y.sum() }
+        }
+        let y0 = Tensor(repeating: 1, shape: [2])
+        let sde = WrongProduct(calculus: .ito)
+        for gradient in [GradientMethod.backprop, .adjoint, .checkpointed(every: 2), .forwardSensitivity] {
+            XCTAssertThrowsError(try sdeint(sde, y0: y0, times: [0, 1], solver: .eulerMaruyama, dt: 0.1, gradient: gradient)) {
+                XCTAssertEqual($0 as? SDEError, .shapeMismatch(what: "The diffusion product g(t, y)·ΔW", expected: [2], found: []),
+                               "\(gradient)")
+            }
+        }
+        let wrongDrift = NeuralDriftSDE(drift: { _, y in y.sum() }, diffusion: MultiplicativeDiffusion(sigma: 0.1))
+        for gradient in [GradientMethod.backprop, .adjoint] {
+            XCTAssertThrowsError(try sdeint(wrongDrift, y0: y0, times: [0, 1], solver: .eulerMaruyama, dt: 0.1, gradient: gradient)) {
+                XCTAssertEqual($0 as? SDEError, .shapeMismatch(what: "The drift f(t, y)", expected: [2], found: []))
+            }
+        }
+    }
+
     func testSameSeedIsBitIdenticalAndSeedsDiffer() throws {
         let y0 = Tensor(repeating: 1, shape: [64])
         for source in [BrownianSource.grid(seed: 5), .interval(seed: 5)] {

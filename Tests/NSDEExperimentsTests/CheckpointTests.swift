@@ -66,7 +66,7 @@ final class CheckpointTests: XCTestCase {
         let data = try Data(contentsOf: directory.appendingPathComponent(Checkpoint.stateFileName))
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         XCTAssertEqual(Set(json.keys), ["format", "version", "epoch", "configuration", "optimizer", "schedule", "data_loader",
-                                        "random", "data", "files", "history", "parameter_count", "saved_at"])
+                                        "random", "data", "files", "history", "parameter_count", "saved_at", "threads"])
         let random = try XCTUnwrap(json["random"] as? [String: Any])
         XCTAssertNotNil(random["noise_counter"])
         let files = try XCTUnwrap(json["files"] as? [String: Any])

@@ -78,8 +78,12 @@ final class TrainCommandTests: XCTestCase {
     /// followed by a resume (or a fresh start when no checkpoint was committed yet): the run
     /// still ends bit-identical to an uninterrupted one, with nothing left behind.
     func testRepeatedKillsAtRandomMomentsResumeBitIdentically() throws {
+        let started = Date()
         let reference = try NSDEExecutable.run(arguments(out: "reference", epochs: 4))
         XCTAssertEqual(reference.status, 0, reference.stderr)
+        // Kill moments are fractions of the reference run's duration, so that they fall inside a
+        // run on a fast machine as on a slow one.
+        let duration = Date().timeIntervalSince(started)
         let killedDir = directory.appendingPathComponent("killed")
         var generator = PhiloxGenerator(seed: 2026, stream: 11)
         var kills = 0
@@ -91,7 +95,8 @@ final class TrainCommandTests: XCTestCase {
             DispatchQueue(label: "drain-out").async { _ = out.fileHandleForReading.readDataToEndOfFile() }
             DispatchQueue(label: "drain-err").async { _ = err.fileHandleForReading.readDataToEndOfFile() }
             try process.run()
-            usleep(UInt32(100_000 + Int(generator.next() % 900_000)))
+            let fraction = 0.1 + 0.8 * Double(generator.next() % 1_000) / 1_000
+            usleep(UInt32(fraction * duration * 1e6))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 kills += 1

@@ -67,6 +67,41 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// The checkpoint records the thread count; resuming with another count warns (once, before
+    /// the first epoch) and resuming with the same count or from an older checkpoint does not.
+    func testResumeWithAnotherThreadCountWarns() throws {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        Parallel.threadCount = 1
+        _ = try Trainer(configuration: Self.configuration(epochs: 1), trainSet: Self.train, testSet: Self.test,
+                        outputDirectory: dir("threads")).run()
+        XCTAssertEqual(try Checkpoint.readState(from: dir("threads")).threads, 1)
+
+        func warnings(resumingWith threads: Int, epochs: Int) throws -> [String] {
+            Parallel.threadCount = threads
+            let trainer = try Trainer.resume(from: dir("threads"), trainSet: Self.train, testSet: Self.test,
+                                             configuration: Self.configuration(epochs: epochs))
+            var messages: [String] = []
+            trainer.progress = { if case let .warning(message) = $0 { messages.append(message) } }
+            _ = try trainer.run()
+            return messages
+        }
+        XCTAssertEqual(try warnings(resumingWith: 1, epochs: 1), [], "nothing to train, same count")
+        let messages = try warnings(resumingWith: 2, epochs: 2)
+        XCTAssertEqual(messages.count, 1)
+        XCTAssert(messages.first?.contains("written with 1 thread;") == true, messages.first ?? "")
+        XCTAssert(messages.first?.contains("--threads 1") == true, messages.first ?? "")
+        XCTAssertEqual(try Checkpoint.readState(from: dir("threads")).threads, 2, "the new checkpoint records the new count")
+
+        // A checkpoint.json without the field (written before it existed) still loads, silently.
+        let url = dir("threads").appendingPathComponent(Checkpoint.stateFileName)
+        var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        XCTAssertNotNil(json.removeValue(forKey: "threads"))
+        try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]).write(to: url)
+        XCTAssertNil(try Checkpoint.readState(from: dir("threads")).threads)
+        XCTAssertEqual(try warnings(resumingWith: 1, epochs: 3), [])
+    }
+
     /// metrics.jsonl has one line per epoch with the contract's keys.
     func testMetricsLinesHaveTheContractKeys() throws {
         let trainer = try Trainer(configuration: Self.configuration(), trainSet: Self.train, testSet: Self.test, outputDirectory: dir("m"))

@@ -28,6 +28,8 @@ struct Integrator<S: SDE, Solver: SDESolver> {
     let controller: any StepSizeController
     let dt: Double
     let times: [Double]
+    /// Where a ``ShapeCheckedSDE`` records a wrong shape; thrown after the step that found it.
+    var shapeCheck: ShapeCheck? = nil
 
     /// Solves from `y0` at `times[0]` to the last time. `onAccepted` sees each accepted step with
     /// its index, the state and solver state after it.
@@ -36,6 +38,7 @@ struct Integrator<S: SDE, Solver: SDESolver> {
         var y = y0
         var solverState: [Tensor]?
         func accept(_ record: StepRecord, _ result: StepResult) throws {
+            if let error = shapeCheck?.error { throw error }
             guard result.state.isFinite else { throw SDEError.nonFiniteState(step: run.steps.count + 1, time: record.t1) }
             y = result.state
             solverState = result.solverState
@@ -99,6 +102,7 @@ struct Integrator<S: SDE, Solver: SDESolver> {
                     pieces = [(StepRecord(t0: t, t1: tMid, output: nil), first),
                               (StepRecord(t0: tMid, t1: tNext, output: landing ? i : nil), second)]
                 }
+                if let error = shapeCheck?.error { throw error }
                 let finite = norm.isFinite && pieces.last!.1.state.isFinite
                 let decision = controller.decide(step: hStep, errorNorm: finite ? norm : .infinity, errorOrder: q,
                                                  previousErrorNorm: previousNorm)

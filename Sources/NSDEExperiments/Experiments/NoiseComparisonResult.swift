@@ -311,9 +311,9 @@ func differenceText(_ d: PairedDifference) -> String {
 func verdictText(_ s: NoiseComparisonSummary) -> String {
     guard s.setting.noise != .ode else { return "reference" }
     guard let d = s.differenceToODE else { return "–" }
+    let word = d.verdictWord()
     switch d.verdict {
-    case .better: return "SDE better"
-    case .worse: return "SDE worse"
-    case .inconclusive: return d.interval95 == nil ? "one seed: no interval" : "inconclusive"
+    case .better, .worse: return "SDE " + word
+    case .inconclusive: return word == "one seed" ? "one seed: no interval" : word
     }
 }

@@ -114,7 +114,7 @@ public struct RobustnessSeedSummary: Sendable {
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for m in models {
             lines.append(row([m.name, meanSD(m.clean), meanSD(m.corrupted), m.corruptedTTN.map(meanSD) ?? "–", meanSD(m.worstSeverity),
-                              points(m.drop), m.corruptedVsODE.map(verdictCell) ?? "reference",
+                              meanSD(m.drop), m.corruptedVsODE.map(verdictCell) ?? "reference",
                               m.dropVsODE.map { verdictCell($0, lowerIsBetter: true) } ?? "reference"]))
         }
         lines += ["", "Accuracy (%) under the EOT attack (w/o TTN; w/ TTN in brackets):", "",
@@ -137,7 +137,7 @@ public struct RobustnessSeedSummary: Sendable {
             lines.append(row([m.name, String(format: "%.4f ± %.4f", m.perturbationAtEnd.mean, m.perturbationAtEnd.standardDeviation),
                               m.perturbationVsODE.map { d in
                                   let ci = d.interval95.map { String(format: " [%+.4f, %+.4f]", $0.lower, $0.upper) } ?? ""
-                                  return String(format: "%+.4f", d.mean) + ci + " " + verdictWord(d, lowerIsBetter: true)
+                                  return String(format: "%+.4f", d.mean) + ci + " " + d.verdictWord(lowerIsBetter: true)
                               } ?? "reference"]))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -154,7 +154,7 @@ public struct RobustnessSeedSummary: Sendable {
                 csvField(m.name), m.noise, "\(s.count)", metric, eps.map { formatSigma($0) } ?? "",
                 String(format: "%.6f", s.mean), String(format: "%.6f", s.standardDeviation),
                 d.map { String(format: "%.6f", $0.mean) } ?? "", ci.map { String(format: "%.6f", $0.lower) } ?? "",
-                ci.map { String(format: "%.6f", $0.upper) } ?? "", d.map { verdictWord($0, lowerIsBetter: lowerIsBetter) } ?? "",
+                ci.map { String(format: "%.6f", $0.upper) } ?? "", d.map { $0.verdictWord(lowerIsBetter: lowerIsBetter) } ?? "",
             ]
             out += fields.joined(separator: ",") + "\n"
         }
@@ -189,7 +189,7 @@ public struct RobustnessSeedSummary: Sendable {
             init(_ d: PairedDifference, scale: Double, lowerIsBetter: Bool) {
                 mean = scale * d.mean
                 ci95 = d.interval95.map { [scale * $0.lower, scale * $0.upper] }
-                verdict = verdictWord(d, lowerIsBetter: lowerIsBetter)
+                verdict = d.verdictWord(lowerIsBetter: lowerIsBetter)
             }
         }
         struct AttackPoint: Encodable, Sendable { let eps: Float, accuracy: Stat, accuracy_ttn: Stat?, diff_vs_ode: Diff? }
@@ -242,26 +242,9 @@ public struct RobustnessSeedSummary: Sendable {
     }
 }
 
-/// `mean ± sd` of a difference of fractions in points.
-private func points(_ s: SampleStatistics) -> String {
-    s.count == 1 ? String(format: "%.2f", 100 * s.mean) : String(format: "%.2f ± %.2f", 100 * s.mean, 100 * s.standardDeviation)
-}
-
-/// What a paired difference says: `better`/`worse` when its interval excludes 0, else
-/// `inconclusive` (or `one seed` without an interval). With `lowerIsBetter` a negative difference
-/// is the better one (a smaller drop or deviation).
-private func verdictWord(_ d: PairedDifference, lowerIsBetter: Bool = false) -> String {
-    guard d.interval95 != nil else { return "one seed" }
-    switch d.verdict {
-    case .better: return lowerIsBetter ? "worse" : "better"
-    case .worse: return lowerIsBetter ? "better" : "worse"
-    case .inconclusive: return "inconclusive"
-    }
-}
-
 /// A Markdown cell: the difference in points, its interval and its verdict.
 private func verdictCell(_ d: PairedDifference) -> String { verdictCell(d, lowerIsBetter: false) }
 
 private func verdictCell(_ d: PairedDifference, lowerIsBetter: Bool) -> String {
-    differenceText(d) + " " + verdictWord(d, lowerIsBetter: lowerIsBetter)
+    differenceText(d) + " " + d.verdictWord(lowerIsBetter: lowerIsBetter)
 }

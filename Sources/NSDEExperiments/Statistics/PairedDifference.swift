@@ -38,4 +38,16 @@ public struct PairedDifference: Equatable, Sendable {
         /// The interval contains 0, or there are fewer than two pairs.
         case inconclusive
     }
+
+    /// The verdict in words for a report: `better`/`worse` when the interval excludes 0, else
+    /// `inconclusive`, or `one seed` when there is no interval. With `lowerIsBetter` (a drop, a
+    /// deviation) a difference below 0 is the better one.
+    public func verdictWord(lowerIsBetter: Bool = false) -> String {
+        guard interval95 != nil else { return "one seed" }
+        switch verdict {
+        case .better: return lowerIsBetter ? "worse" : "better"
+        case .worse: return lowerIsBetter ? "better" : "worse"
+        case .inconclusive: return "inconclusive"
+        }
+    }
 }

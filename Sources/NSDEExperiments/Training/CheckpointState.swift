@@ -37,6 +37,11 @@ public struct CheckpointState: Codable, Equatable, Sendable {
     public var parameterCount: Int
     /// When the checkpoint was written (ISO 8601, UTC).
     public var savedAt: String
+    /// Threads of the process that wrote the checkpoint (`Parallel.threadCount`), or `nil` in a
+    /// checkpoint written before this field existed. A run resumes bit-identically only with the
+    /// same thread count (the kernels split their reductions by thread), so a resume with another
+    /// count is reported as a ``TrainingEvent/warning(_:)``.
+    public var threads: Int?
 
     /// The format marker.
     public static let formatName = "nsde-checkpoint"
@@ -45,7 +50,7 @@ public struct CheckpointState: Codable, Equatable, Sendable {
 
     public init(epoch: Int, configuration: TrainingConfiguration, optimizer: OptimizerRecord, schedule: SchedulePosition,
                 dataLoader: DataLoaderPosition, random: RandomState, data: DataFingerprint, files: [String: FileDigest],
-                history: [EpochMetrics], parameterCount: Int, savedAt: Date = Date()) {
+                history: [EpochMetrics], parameterCount: Int, threads: Int? = nil, savedAt: Date = Date()) {
         self.format = Self.formatName
         self.version = Self.currentVersion
         self.epoch = epoch
@@ -58,6 +63,7 @@ public struct CheckpointState: Codable, Equatable, Sendable {
         self.files = files
         self.history = history
         self.parameterCount = parameterCount
+        self.threads = threads
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
         self.savedAt = formatter.string(from: savedAt)
@@ -65,7 +71,7 @@ public struct CheckpointState: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case format, version, epoch, configuration, optimizer, schedule, dataLoader = "data_loader", random, data, files
-        case history, parameterCount = "parameter_count", savedAt = "saved_at"
+        case history, parameterCount = "parameter_count", savedAt = "saved_at", threads
     }
 
     /// Why the fields disagree with each other, or `nil` when they agree: the epoch must be ≥ 0,
@@ -78,6 +84,7 @@ public struct CheckpointState: Codable, Equatable, Sendable {
             return "epoch \(epoch) but the history lists epochs \(clipForMessage(history.map { String($0.epoch) }.joined(separator: ",")))"
                 + " (expected 1...\(epoch) in order)"
         }
+        if let threads, threads < 1 { return "threads \(threads) is not positive" }
         guard schedule.nextEpoch == epoch, dataLoader.nextEpoch == epoch else {
             return "epoch \(epoch) but the schedule continues at epoch \(schedule.nextEpoch) and the data loader at \(dataLoader.nextEpoch)"
         }

@@ -73,6 +73,9 @@ public final class Trainer {
     public private(set) var history: [EpochMetrics]
     /// The epoch the run resumed after (0 for a fresh run).
     public let resumedFromEpoch: Int
+    /// Threads of the process that wrote the checkpoint this run resumed from (`nil` for a fresh
+    /// run or a checkpoint that predates the field).
+    public let resumedFromThreadCount: Int?
     /// Called with each ``TrainingEvent``, on the training thread.
     public var progress: ((TrainingEvent) -> Void)?
 
@@ -178,10 +181,12 @@ public final class Trainer {
             epochsCompleted = checkpoint.state.epoch
             history = checkpoint.state.history
             resumedFromEpoch = checkpoint.state.epoch
+            resumedFromThreadCount = checkpoint.state.threads
         } else {
             epochsCompleted = 0
             history = []
             resumedFromEpoch = 0
+            resumedFromThreadCount = nil
         }
         try preflight()
         if let dir = self.outputDirectory {
@@ -227,6 +232,7 @@ public final class Trainer {
     ///   and file errors.
     public func run() throws -> TrainingResult {
         let start = Date()
+        if epochsCompleted < configuration.epochs, let warning = threadCountWarning { progress?(.warning(warning)) }
         while epochsCompleted < configuration.epochs { _ = try trainEpoch() }
         return TrainingResult(configuration: configuration, history: history, resumedFromEpoch: resumedFromEpoch,
                               stateDict: model.stateDict(), parameterCount: model.parameterCount,
@@ -321,6 +327,16 @@ public final class Trainer {
         }
     }
 
+    /// Why this resume will not be bit-identical to an uninterrupted run, or `nil`: the checkpoint
+    /// was written with another thread count than `Parallel.threadCount` now.
+    public var threadCountWarning: String? {
+        guard let stored = resumedFromThreadCount, stored != Parallel.threadCount else { return nil }
+        let current = Parallel.threadCount
+        return "the checkpoint in \(outputDirectory?.path ?? "?") was written with \(stored) thread\(stored == 1 ? "" : "s"); "
+            + "resuming with \(current) continues the run correctly but not bit-identically to an uninterrupted one "
+            + "(pass --threads \(stored) for that)"
+    }
+
     /// The run's current state as a checkpoint (after ``epochsCompleted`` epochs).
     public func checkpoint() -> Checkpoint {
         let c = configuration
@@ -332,7 +348,7 @@ public final class Trainer {
             dataLoader: DataLoaderPosition(seed: loader.seed, nextEpoch: epochsCompleted, batchSize: loader.batchSize,
                                            batchesPerEpoch: loader.batchesPerEpoch, dropLast: loader.dropLast),
             random: RandomState(seeds: c.seeds, noiseCounter: model.noiseCounter, initializerCounter: initializerCounter),
-            data: fingerprint, files: [:], history: history, parameterCount: model.parameterCount)
+            data: fingerprint, files: [:], history: history, parameterCount: model.parameterCount, threads: Parallel.threadCount)
         return Checkpoint(state: state, model: model.stateDict(), optimizer: optimizer.stateDict())
     }
 

@@ -8,6 +8,9 @@ public enum TrainingEvent: Sendable {
     case evaluating(epoch: Int, done: Int, total: Int)
     /// An epoch finished; its metrics were written and, with an output directory, the checkpoint saved.
     case epochFinished(EpochMetrics)
+    /// Something the user should know that does not stop the run, as one sentence (e.g. a resume
+    /// with another thread count than the checkpoint's, which is correct but not bit-identical).
+    case warning(String)
 }
 
 /// One training batch's running statistics within its epoch.

@@ -36,3 +36,24 @@ func peakRSSMiB() -> Double {
     }
     return 0
 }
+
+/// GFLOP/s of `C = op(A) · op(B)` (`m x k` times `k x n`, `2·m·n·k` FLOPs) on `backend`, the median
+/// of `repeats` timed calls after 2 untimed ones, on the current thread count.
+func measureGEMMGFLOPs(_ m: Int, _ n: Int, _ k: Int, transA: Bool = false, transB: Bool = false,
+                       backend: GEMMBackend = .automatic, repeats: Int) -> Double {
+    let a = Tensor.randomUniform([m, k], seed: 1), b = Tensor.randomUniform([k, n], seed: 2)
+    let c = Tensor(uninitializedShape: [m, n])
+    let t = median(measure(warmup: 2, repeats: repeats) {
+        GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.storage.pointer, lda: transA ? m : k,
+                   b: b.storage.pointer, ldb: transB ? k : n, c: c.storage.pointer, ldc: n, backend: backend)
+    })
+    return 2 * Double(m * n * k) / t / 1e9
+}
+
+/// The machine's GEMM rate as the benchmarks quote it: GFLOP/s of a 512³ product on the
+/// automatic backend, after 40 untimed calls that settle the thread team (a freshly started
+/// OpenMP worker can share a core with the main thread for the first tens of milliseconds).
+func measureReferenceGEMMGFLOPs(repeats: Int = 10) -> Double {
+    _ = measureGEMMGFLOPs(512, 512, 512, repeats: 40)
+    return measureGEMMGFLOPs(512, 512, 512, repeats: repeats)
+}

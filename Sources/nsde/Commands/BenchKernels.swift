@@ -33,18 +33,9 @@ extension NSDE.Bench {
             // MARK: GEMM
             func gemm(_ m: Int, _ n: Int, _ k: Int, transA: Bool = false, transB: Bool = false,
                       backend: GEMMBackend = .automatic, repeats: Int = repeats) -> Double {
-                let a = Tensor.randomUniform([m, k], seed: 1), b = Tensor.randomUniform([k, n], seed: 2)
-                let c = Tensor(uninitializedShape: [m, n])
-                let t = median(measure(warmup: 2, repeats: repeats) {
-                    GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.storage.pointer, lda: transA ? m : k,
-                               b: b.storage.pointer, ldb: transB ? k : n, c: c.storage.pointer, ldc: n, backend: backend)
-                })
-                return 2 * Double(m * n * k) / t / 1e9
+                measureGEMMGFLOPs(m, n, k, transA: transA, transB: transB, backend: backend, repeats: repeats)
             }
-            // Settle the thread team first: a freshly started OpenMP worker can share a core with
-            // the main thread for the first few tens of milliseconds, which halves the first GEMMs.
-            _ = gemm(512, 512, 512, repeats: 40)
-            report["gemm_512_gflops"] = gemm(512, 512, 512)
+            report["gemm_512_gflops"] = measureReferenceGEMMGFLOPs(repeats: repeats)
             // A 3x3, 64->64 convolution on one 32x32 image lowered by im2col: [64 x 576] x [576 x 1024].
             report["gemm_conv_like_64x1024x576_gflops"] = gemm(64, 1024, 576)
             // The weight-gradient shape of the same convolution: [64 x 1024] x [1024 x 576].

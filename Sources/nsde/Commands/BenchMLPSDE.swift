@@ -15,8 +15,10 @@ extension NSDE.Bench {
             Modes: forward (solve without recording gradients), backprop (forward + backward through \
             every step), adjoint (forward + backward by the O(1)-memory stochastic adjoint). Reports \
             the median of --repeats timed runs after --warmup untimed ones, the process's peak RSS and \
-            the peak of live tensor memory during one timed run. Compare peers with \
-            Benchmarks/compare_mlp_sde.sh.
+            the peak of live tensor memory during one timed run, and the FLOP floor: the drift's GEMM \
+            FLOPs (4·batch·dim·hidden per evaluation; backward passes 2x that; the adjoint's backward \
+            re-evaluates the drift as often as it reports) divided by the 512³ sgemm rate measured in \
+            the same process (flop_floor_ms). Compare peers with Benchmarks/compare_mlp_sde.sh.
             """)
 
         @Option(help: "Diffusion: additive, multiplicative or dropout.")
@@ -39,7 +41,7 @@ extension NSDE.Bench {
         var warmup: Int = 2
         @Option(help: "Seed of the initial state, the weights and the Brownian path.")
         var seed: UInt64 = 0
-        @Flag(help: "Print one JSON object with median_ms, times_ms, peak_rss_mib, peak_tensor_mib, steps, batch, dim and the settings.")
+        @Flag(help: "Print one JSON object with median_ms, times_ms, flop_floor_ms, gemm_gflops, peak_rss_mib, peak_tensor_mib, steps, batch, dim and the settings.")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
 
@@ -55,6 +57,28 @@ extension NSDE.Bench {
             /// Adjoint only: solver-step evaluations of the backward pass per step (reconstruction
             /// iterations, the last one on the tape).
             let backward_evaluations_per_step: Double?
+            /// GEMM FLOPs of one timed run (see ``flopFloor``).
+            let gemm_flops: Double
+            /// 512³ sgemm GFLOP/s measured in this process after the timed runs.
+            let gemm_gflops: Double
+            /// `gemm_flops` at `gemm_gflops`, in ms: the time the run would take if it did nothing
+            /// but its matrix products at the machine's GEMM rate.
+            let flop_floor_ms: Double
+        }
+
+        /// The GEMM FLOPs of one run: each drift evaluation is two products (`dim -> hidden ->
+        /// dim`, 4·batch·dim·hidden FLOPs); backprop adds its two backward products (dX, dW) per
+        /// evaluation, 2x the forward; the adjoint runs the forward solve, then per step
+        /// `backwardEvaluations` evaluations of which the last is differentiated.
+        static func flopFloor(mode: String, batch: Int, dim: Int, hidden: Int, steps: Int, backwardEvaluations: Double?) -> Double {
+            let evaluation = 4 * Double(batch) * Double(dim) * Double(hidden)
+            let perStep: Double
+            switch mode {
+            case "forward": perStep = 1
+            case "backprop": perStep = 3
+            default: perStep = 1 + (backwardEvaluations ?? 1) + 2
+            }
+            return Double(steps) * perStep * evaluation
         }
 
         func validate() throws {
@@ -114,17 +138,23 @@ extension NSDE.Bench {
             }
             if let failure { throw failure }
             let ms = times.map { $0 * 1000 }
+            let evaluationsPerStep = mode == "adjoint" ? backwardStats.map { Double($0.stepEvaluations) / Double(max($0.steps, 1)) } : nil
+            let flops = Self.flopFloor(mode: mode, batch: batch, dim: dim, hidden: hidden, steps: steps,
+                                       backwardEvaluations: evaluationsPerStep)
+            let gemmRate = measureReferenceGEMMGFLOPs()
             let report = Report(noise: noise, mode: mode, sigma: sigma, dim: dim, hidden: hidden, batch: batch, steps: steps,
                                 repeats: repeats, warmup: warmup, threads: Parallel.threadCount, seed: seed,
                                 median_ms: median(ms), min_ms: ms.min() ?? 0, times_ms: ms,
                                 peak_rss_mib: peakRSSMiB(), peak_tensor_mib: Double(peakTensorBytes) / 1_048_576, loss: loss,
-                                backward_evaluations_per_step: mode == "adjoint"
-                                    ? backwardStats.map { Double($0.stepEvaluations) / Double(max($0.steps, 1)) } : nil)
+                                backward_evaluations_per_step: evaluationsPerStep,
+                                gemm_flops: flops, gemm_gflops: gemmRate, flop_floor_ms: flops / (gemmRate * 1e9) * 1000)
             if json { try printJSON(report); return }
             print(String(format: "mlp-sde %@ noise, %@: median %.2f ms (min %.2f) over %d runs; %d steps, batch %d, dim %d, hidden %d, %d threads",
                          noise, mode, report.median_ms, report.min_ms, repeats, steps, batch, dim, hidden, report.threads))
             print(String(format: "  peak RSS %.1f MiB, peak live tensors %.2f MiB, loss %.6f", report.peak_rss_mib,
                          report.peak_tensor_mib, loss))
+            print(String(format: "  %.2f GFLOP of GEMM per run at %.1f GFLOP/s (512³ sgemm): floor %.2f ms, median %.1fx the floor",
+                         flops / 1e9, gemmRate, report.flop_floor_ms, report.median_ms / report.flop_floor_ms))
         }
     }
 }

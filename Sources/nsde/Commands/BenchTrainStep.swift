@@ -10,7 +10,12 @@ extension NSDE.Bench {
             discussion: """
             paper-small: stem conv, an SDE block whose drift (3 ConcatConv + 4 GroupNorm) is \
             evaluated --steps times by Euler–Maruyama with dropout noise, GroupNorm–ReLU–pool–Linear \
-            head, on random 3x32x32 inputs. Compare with Benchmarks/pytorch_train_step.py.
+            head, on random 3x32x32 inputs (--in-channels 1 --size 28 --width 16 --gn-groups 8 is the \
+            model the presets and the demo train). Reports images/s, the direct-convolution FLOPs of \
+            a step per second (effective_gflops: forward, backward-data and backward-weights of every \
+            convolution counted as direct convolutions, whatever algorithm ran) and, measured in the \
+            same process afterwards, the GEMM rate (gemm_gflops, 512³ sgemm), so the efficiency is \
+            effective_gflops / gemm_gflops. Compare with Benchmarks/pytorch_train_step.py.
             """)
 
         @Option(help: "Model preset: paper-small or paper-big.")
@@ -21,6 +26,10 @@ extension NSDE.Bench {
         var inChannels: Int = 3
         @Option(help: "Input height and width in pixels (default 32 for paper-small, 96 for paper-big).")
         var size: Int?
+        @Option(help: "Channels of the SDE block (default: the paper's, 64 for paper-small, 256 for paper-big).")
+        var width: Int?
+        @Option(help: "GroupNorm groups on the block's channels (default: the paper's min(32, width)).")
+        var gnGroups: Int?
         @Option(help: "Euler–Maruyama steps in the SDE block.")
         var steps: Int = 11
         @Option(help: "Noise type: ode, additive, multiplicative, dropout.")
@@ -31,13 +40,20 @@ extension NSDE.Bench {
         var repeats: Int = 5
         @Option(help: "Untimed warm-up steps.")
         var warmup: Int = 1
-        @Flag(help: "Print one JSON object with images_per_s, median_s, parameters, and the settings.")
+        @Flag(help: "Print one JSON object with images_per_s, median_s, effective_gflops, gemm_gflops, flops_per_image, parameters, and the settings.")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
 
         struct Report: Encodable {
             let model: String, batch: Int, steps: Int, noise: String, sigma: Float, threads: Int
             let parameters: Int, median_s: Double, min_s: Double, images_per_s: Double, peak_rss_mib: Double
+            let in_channels: Int, size: Int, width: Int, gn_groups: Int
+            /// Direct-convolution FLOPs of one training step per image (``PaperClassifier/trainingStepFlops(height:width:)``).
+            let flops_per_image: Double
+            /// `flops_per_image · images_per_s`, in GFLOP/s.
+            let effective_gflops: Double
+            /// 512³ sgemm GFLOP/s measured in the same process after the timed steps.
+            let gemm_gflops: Double
         }
 
         func validate() throws {
@@ -47,9 +63,17 @@ extension NSDE.Bench {
             guard BlockNoise(rawValue: noise) != nil else {
                 throw ValidationError("--noise must be one of \(BlockNoise.allCases.map(\.rawValue).joined(separator: ", ")), got '\(noise)'")
             }
-            guard batch > 0, steps > 0, repeats > 0, warmup >= 0 else {
-                throw ValidationError("--batch, --steps and --repeats must be positive and --warmup non-negative")
+            guard batch > 0, steps > 0, repeats > 0, warmup >= 0, inChannels > 0 else {
+                throw ValidationError("--batch, --steps, --repeats and --in-channels must be positive and --warmup non-negative")
             }
+            if let width, !(1...ModelConfiguration.maxWidth).contains(width) {
+                throw ValidationError("--width must be in 1...\(ModelConfiguration.maxWidth), got \(width)")
+            }
+            let channels = width ?? (model == "paper-small" ? 64 : 256)
+            if let gnGroups, gnGroups < 1 || channels % gnGroups != 0 {
+                throw ValidationError("--gn-groups must divide the width \(channels), got \(gnGroups)")
+            }
+            if let size, !(3...4096).contains(size) { throw ValidationError("--size must be in 3...4096 pixels, got \(size)") }
         }
 
         func run() throws {
@@ -57,8 +81,8 @@ extension NSDE.Bench {
             Initializer.manualSeed(0)
             let size: PaperClassifier.Size = model == "paper-small" ? .small : .big
             let pixels = self.size ?? (size == .small ? 32 : 96)
-            let net = PaperClassifier(size: size, inChannels: inChannels, classes: 10,
-                                      noise: BlockNoise(rawValue: noise)!, sigma: sigma, steps: steps)
+            let net = PaperClassifier(size: size, inChannels: inChannels, classes: 10, width: width,
+                                      noise: BlockNoise(rawValue: noise)!, sigma: sigma, steps: steps, groupNormGroups: gnGroups)
             let optimizer = SGD(parameters: net.parameters, learningRate: 0.01, momentum: 0.9)
             let x = Tensor.randomUniform([batch, inChannels, pixels, pixels], seed: 1)
             let labels = (0..<batch).map { $0 % 10 }
@@ -69,12 +93,21 @@ extension NSDE.Bench {
                 optimizer.step()
             }
             let med = median(times)
+            let rss = peakRSSMiB()
+            let flops = net.trainingStepFlops(height: pixels, width: pixels)
+            let imagesPerSecond = Double(batch) / med
             let report = Report(model: model, batch: batch, steps: steps, noise: noise, sigma: sigma,
                                 threads: Parallel.threadCount, parameters: net.parameterCount, median_s: med,
-                                min_s: times.min() ?? 0, images_per_s: Double(batch) / med, peak_rss_mib: peakRSSMiB())
+                                min_s: times.min() ?? 0, images_per_s: imagesPerSecond, peak_rss_mib: rss,
+                                in_channels: inChannels, size: pixels, width: net.channels, gn_groups: net.groupNormGroups,
+                                flops_per_image: flops, effective_gflops: flops * imagesPerSecond / 1e9,
+                                gemm_gflops: measureReferenceGEMMGFLOPs())
             if json { try printJSON(report); return }
-            print(String(format: "%@ (%d parameters), batch %d, %d EM steps, %@ noise: median %.3f s/step, %.1f images/s (%d threads)",
-                         model, report.parameters, batch, steps, noise, med, report.images_per_s, report.threads))
+            print(String(format: "%@ width %d (%d parameters), %dx%dx%d, batch %d, %d EM steps, %@ noise: median %.3f s/step, %.1f images/s (%d threads)",
+                         model, report.width, report.parameters, inChannels, pixels, pixels, batch, steps, noise, med,
+                         report.images_per_s, report.threads))
+            print(String(format: "  %.1f MFLOP per image and step (direct convolution): %.1f effective GFLOP/s, %.0f%% of the 512³ GEMM rate (%.1f GFLOP/s)",
+                         flops / 1e6, report.effective_gflops, 100 * report.effective_gflops / report.gemm_gflops, report.gemm_gflops))
         }
     }
 }

@@ -313,6 +313,8 @@ final class TrainingProgressDisplay {
             status(String(format: "epoch %d/%d: lr %g, train loss %.4f, train acc %.2f%%%@, %.1f images/s, %@",
                           m.epoch, epochs, Double(m.learningRate), m.trainLoss, 100 * m.trainAccuracy, test,
                           m.imagesPerSecond, ProgressBar.format(seconds: m.seconds)))
+        case let .warning(message):
+            status("warning: " + message)
         }
     }
 }
