@@ -12,6 +12,29 @@ final class PaperClassifierTests: XCTestCase {
         XCTAssertEqual(PaperClassifier(size: .big, inChannels: 3, classes: 10).parameterCount, 2_440_202)
     }
 
+    /// Direct-convolution FLOPs against hand counts: 2·O·C·9·Ho·Wo per 3x3 convolution.
+    func testFlopCountsByHand() {
+        // paper-small, 3x32x32: stem 3→64 (valid) to 30x30; 11 steps × 3 ConcatConv 65→64 at 30x30.
+        let paper = PaperClassifier(size: .small, inChannels: 3, classes: 10, steps: 11).forwardFlops(height: 32, width: 32)
+        XCTAssertEqual(paper.stem, 2 * 64 * 3 * 9 * 900)
+        XCTAssertEqual(paper.block, 11 * 3 * (2 * 64 * 65 * 9 * 900))
+        XCTAssertEqual(paper.head, 2 * 64 * 10)
+        // The demo's model: width 16 on 1x28x28, 4 steps; a training step counts the stem twice
+        // (forward, weight gradient) and everything else three times.
+        let demo = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 16, steps: 4, groupNormGroups: 8)
+        let stem = Double(2 * 16 * 1 * 9 * 676), block = Double(4 * 3 * (2 * 16 * 17 * 9 * 676)), head = Double(2 * 16 * 10)
+        XCTAssertEqual(demo.trainingStepFlops(height: 28, width: 28), 2 * stem + 3 * (block + head))
+        XCTAssertEqual(demo.channels, 16)
+        // The learned diffusion adds one ConcatConv per step.
+        let learned = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 16, noise: .learned, sigma: 0.1, steps: 4,
+                                      groupNormGroups: 8)
+        XCTAssertEqual(learned.forwardFlops(height: 28, width: 28).block, block * 4 / 3)
+        // paper-big: three stem convolutions, 3x96x96 → 96x96 → 48x48 → 24x24.
+        let big = PaperClassifier(size: .big, inChannels: 3, classes: 10, steps: 1).forwardFlops(height: 96, width: 96)
+        XCTAssertEqual(big.stem, Double(2 * 64 * 3 * 9 * 96 * 96 + 2 * 128 * 64 * 16 * 48 * 48 + 2 * 256 * 128 * 16 * 24 * 24))
+        XCTAssertEqual(big.block, Double(3 * 2 * 256 * 257 * 9 * 24 * 24))
+    }
+
     func testForwardShapesAndNoiseModes() {
         Initializer.manualSeed(0)
         let x = Tensor.randomUniform([2, 1, 12, 12], seed: 3)
