@@ -3,7 +3,9 @@
 
 Stem Conv(3, 64, 3, pad 0) -> SDE block (drift GN-ReLU-ConcatConv x3 + GN, Euler-Maruyama
 with --steps steps on [0, 1], dropout noise sigma * f * dW) -> GN-ReLU-avgpool-Linear, SGD with
-momentum, batch --batch of random 3x32x32 inputs. Prints one JSON object like nsde's.
+momentum, batch --batch of random --in-channels x --size x --size inputs (default 3x32x32), block
+width --width (64) with --gn-groups GroupNorm groups (default min(32, width)). Prints one JSON
+object like nsde's.
 """
 import argparse
 import json
@@ -27,9 +29,8 @@ class ConcatConv2d(nn.Module):
 
 
 class ConvDrift(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, g):
         super().__init__()
-        g = min(32, c)
         self.norm1, self.conv1 = nn.GroupNorm(g, c), ConcatConv2d(c, c)
         self.norm2, self.conv2 = nn.GroupNorm(g, c), ConcatConv2d(c, c)
         self.norm3, self.conv3 = nn.GroupNorm(g, c), ConcatConv2d(c, c)
@@ -43,11 +44,12 @@ class ConvDrift(nn.Module):
 
 
 class PaperSmall(nn.Module):
-    def __init__(self, cin=3, classes=10, c=64, steps=11, sigma=0.5, noise="dropout"):
+    def __init__(self, cin=3, classes=10, c=64, steps=11, sigma=0.5, noise="dropout", groups=None):
         super().__init__()
+        g = groups or min(32, c)
         self.stem = nn.Sequential(nn.Conv2d(cin, c, 3, 1, 0))
-        self.drift = ConvDrift(c)
-        self.headNorm = nn.GroupNorm(min(32, c), c)
+        self.drift = ConvDrift(c, g)
+        self.headNorm = nn.GroupNorm(g, c)
         self.fc = nn.Linear(c, classes)
         self.steps, self.sigma, self.noise = steps, sigma, noise
 
@@ -78,12 +80,16 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--in-channels", type=int, default=3)
+    p.add_argument("--size", type=int, default=32)
+    p.add_argument("--width", type=int, default=64)
+    p.add_argument("--gn-groups", type=int, default=None)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = PaperSmall(steps=a.steps, sigma=a.sigma, noise=a.noise)
+    model = PaperSmall(cin=a.in_channels, c=a.width, steps=a.steps, sigma=a.sigma, noise=a.noise, groups=a.gn_groups)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.rand(a.batch, 3, 32, 32)
+    x = torch.rand(a.batch, a.in_channels, a.size, a.size)
     y = torch.arange(a.batch) % 10
     times = []
     for i in range(a.warmup + a.repeats):
@@ -97,6 +103,7 @@ def main():
     med = statistics.median(times)
     print(json.dumps({
         "framework": f"pytorch {torch.__version__}", "batch": a.batch, "steps": a.steps, "noise": a.noise,
+        "in_channels": a.in_channels, "size": a.size, "width": a.width, "gn_groups": a.gn_groups or min(32, a.width),
         "threads": a.threads, "parameters": sum(q.numel() for q in model.parameters()),
         "median_s": med, "min_s": min(times), "images_per_s": a.batch / med,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -6,9 +6,13 @@
 # Both: the paper's small classifier at width 16 with 8 GroupNorm groups (the paper's 2 channels
 # per group), 4 Euler–Maruyama steps, 55,000 Fashion-MNIST training images (5,000 held out for
 # validation), 7 epochs (stages 5,2: SGD lr 0.05 then 0.005, momentum 0.9) in batches of 32,
-# seed 0. Each run uses 1 thread, so that it is bit-identical from its seed on the same build and
-# processor kind (oneDNN picks kernels per instruction set, so another processor may differ in the
-# last bits); the two runs go in parallel on 2 cores (about an hour on a quiet 2-core machine).
+# seed 0. Each run uses 1 thread, so that it is bit-identical from its seed. oneDNN picks its
+# kernels by instruction set, and the shipped models were made with its AVX2 kernels, so the script
+# caps oneDNN at AVX2 (DNNL_MAX_CPU_ISA=AVX2, unless you set it): then an AVX-512 machine gives the
+# same bits too (checked 2026-12-02 on an AVX-512 AMD EPYC: the ODE's checkpoint matched the shipped
+# one). OpenBLAS (the classifier head's narrow products) keeps its own kernel choice; a processor
+# for which it picks another sgemm kernel than Haswell/Zen may differ in the last bits.
+# The two runs go in parallel on 2 cores (15–60 minutes, depending on the machine).
 #
 # Usage: scripts/make-demo-models.sh [SDE_NOISE SDE_SIGMA]   (default: dropout 0.3)
 set -euo pipefail
@@ -17,6 +21,7 @@ noise="${1:-dropout}"
 sigma="${2:-0.3}"
 scripts/ensure-deps.sh
 swift build -c release --product nsde
+export DNNL_MAX_CPU_ISA="${DNNL_MAX_CPU_ISA:-AVX2}"
 work="runs/demo-models"
 mkdir -p "$work"
 common=(--dataset fashion-mnist --width 16 --gn-groups 8 --steps 4 --batch-size 32 --lr 0.05 --stages 5,2

@@ -51,7 +51,9 @@ public enum Parallel {
             if let omp = OpenMP.runtime {
                 var context = ChunkContext(body: body, count: count, chunks: chunks, per: per)
                 withUnsafeMutablePointer(to: &context) { ctx in
+                    ThreadSanitizer.release(ctx)
                     omp.parallel(ompTrampoline, UnsafeMutableRawPointer(ctx), UInt32(chunks), 0)
+                    ThreadSanitizer.acquire(ctx)
                 }
             } else {
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
@@ -73,6 +75,8 @@ public enum Parallel {
 /// Runs the chunks `thread, thread + team size, ...` of a ``Parallel/ChunkContext``.
 private let ompTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
     let ctx = raw!.assumingMemoryBound(to: Parallel.ChunkContext.self)
+    ThreadSanitizer.acquire(ctx)
+    defer { ThreadSanitizer.release(ctx) }
     let omp = OpenMP.runtime!
     let team = Int(omp.numThreads())
     var c = Int(omp.threadNum())
@@ -81,6 +85,26 @@ private let ompTrampoline: @convention(c) (UnsafeMutableRawPointer?) -> Void = {
         let hi = min(ctx.pointee.count, lo + ctx.pointee.per)
         if lo < hi { ctx.pointee.body(lo..<hi) }
         c += max(team, 1)
+    }
+}
+
+/// ThreadSanitizer's happens-before annotations, found at run time: present only in a process
+/// built with `--sanitize=thread`, no-ops otherwise. libgomp is not instrumented, so TSan cannot
+/// see that `GOMP_parallel` hands the chunk context to the team and joins it again; without these
+/// edges every parallel region would be reported as a data race (`scripts/sanitize.sh thread`).
+enum ThreadSanitizer {
+    typealias Annotation = @convention(c) (UnsafeMutableRawPointer?) -> Void
+    private static let acquireFunction: Annotation? = dlsym(nil, "__tsan_acquire").map { unsafeBitCast($0, to: Annotation.self) }
+    private static let releaseFunction: Annotation? = dlsym(nil, "__tsan_release").map { unsafeBitCast($0, to: Annotation.self) }
+
+    /// Everything released at `address` before happens before what follows.
+    @inline(__always) static func acquire<T>(_ address: UnsafeMutablePointer<T>) {
+        if let f = acquireFunction { f(UnsafeMutableRawPointer(address)) }
+    }
+
+    /// What precedes happens before a later ``acquire(_:)`` of `address`.
+    @inline(__always) static func release<T>(_ address: UnsafeMutablePointer<T>) {
+        if let f = releaseFunction { f(UnsafeMutableRawPointer(address)) }
     }
 }
 
