@@ -35,11 +35,8 @@ public enum GroupNormKernel {
                 Parallel.forEachChunk(rows, grain: max(1, 16_384 / max(m, 1))) { r in
                     for row in r {
                         let base = src + row * m
-                        var s: Float = 0
-                        for i in 0..<m { s += base[i] }
-                        let mu = s / Float(m)
-                        var v: Float = 0
-                        for i in 0..<m { let d = base[i] - mu; v += d * d }
+                        let mu = VectorSum.sum(base, m) / Float(m)
+                        let v = VectorSum.sumOfSquaredDeviations(base, m, mean: mu)
                         let rs = 1 / (v / Float(m) + eps).squareRoot()
                         mb[row] = mu; rb[row] = rs
                         let g0 = (row % groups) * cpg
@@ -90,7 +87,7 @@ public enum GroupNormKernel {
                         var gb = g + row * m
                         if let yp, let scratch {
                             let yb = yp + row * m
-                            for i in 0..<m { scratch[i] = yb[i] > 0 ? gb[i] : 0 }
+                            VectorSum.reluMask(gb, by: yb, into: scratch, m)
                             gb = UnsafeMutablePointer(scratch)
                         }
                         // Sums of dxhat and dxhat * xhat over the group.
@@ -99,8 +96,7 @@ public enum GroupNormKernel {
                             let ch = g0 + k
                             let gam = gp?[ch] ?? 1
                             let xi = xb + k * hw, gi = gb + k * hw
-                            var sg: Float = 0, sgx: Float = 0
-                            for i in 0..<hw { sg += gi[i]; sgx += gi[i] * (xi[i] - mu) }
+                            var (sg, sgx) = VectorSum.sumAndCenteredDot(gi, xi, hw, mean: mu)
                             sgx *= rs
                             dgPart[sample * c + ch] = sgx
                             dbPart[sample * c + ch] = sg
