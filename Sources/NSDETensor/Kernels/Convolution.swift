@@ -103,9 +103,20 @@ public enum Convolution {
     nonisolated(unsafe) public static var backend: ConvolutionBackend = .automatic
 
     /// Below this many input channels ``ConvolutionBackend/automatic`` keeps oneDNN: the
-    /// Winograd transforms then cost more than the multiplications they save (measured: 1→64
-    /// at 28x28 is 2x slower with Winograd; 16→16 is 1.4–1.9x and 64→10 2.1x faster).
-    nonisolated(unsafe) public static var winogradMinimumChannels = 16
+    /// Winograd transforms (compiled for baseline x86-64 SIMD) then cost more than the
+    /// multiplications they save, and oneDNN's direct kernels are JIT-compiled for the processor.
+    /// Where the crossover lies depends on the instruction set oneDNN runs with, so the default
+    /// does too (fixed per process, so runs stay bit-identical on a machine):
+    ///
+    /// - AVX2 (measured on a Zen AVX2 VM): 16. 1→64 at 28x28 is 2x slower with Winograd; 16→16
+    ///   is 1.4–1.9x and 64→10 2.1x faster.
+    /// - AVX-512 (`jit:avx512_core`, measured with `nsde bench conv` on a Zen 5 VM, 1 thread,
+    ///   batch 32): 64. 16→16 at 26x26: oneDNN 162 / 163 / 162 GFLOP/s (forward, backward-data,
+    ///   backward-weights) against Winograd 90 / 89 / 52; 32→32 at 30x30: 149 / 142 / 142
+    ///   against 142 / 149 / 106; 64→64 at 30x30: 178 / 151 / 153 against 210 / 220 / 166.
+    ///
+    /// `nsde bench conv` compares the backends on any shape.
+    nonisolated(unsafe) public static var winogradMinimumChannels = OneDNN.hasAVX512Kernels ? 64 : 16
 
     /// The concrete backend a call uses for a geometry.
     static func resolve(_ requested: ConvolutionBackend?, _ g: Conv2DGeometry) -> ConvolutionBackend {

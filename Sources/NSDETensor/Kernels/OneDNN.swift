@@ -41,6 +41,25 @@ public enum OneDNN {
         }
     }
 
+    /// Whether oneDNN's kernels use AVX-512 here (its effective ISA is `avx512_core` or above:
+    /// the processor has it and `DNNL_MAX_CPU_ISA` does not cap it below). Fixed for the process.
+    public static let hasAVX512Kernels: Bool = {
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        return isa & dnnl_cpu_isa_avx512_core.rawValue == dnnl_cpu_isa_avx512_core.rawValue
+    }()
+
+    /// oneDNN's effective instruction set, for reports: `avx512_core`, `avx2`, ... .
+    public static var effectiveISA: String {
+        let isa = dnnl_get_effective_cpu_isa()
+        let names: [(dnnl_cpu_isa_t, String)] = [
+            (dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"), (dnnl_cpu_isa_avx512_core_bf16, "avx512_core_bf16"),
+            (dnnl_cpu_isa_avx512_core_vnni, "avx512_core_vnni"), (dnnl_cpu_isa_avx512_core, "avx512_core"),
+            (dnnl_cpu_isa_avx2_vnni, "avx2_vnni"), (dnnl_cpu_isa_avx2, "avx2"), (dnnl_cpu_isa_avx, "avx"),
+            (dnnl_cpu_isa_sse41, "sse41"),
+        ]
+        return names.first { isa.rawValue & $0.0.rawValue == $0.0.rawValue }?.1 ?? "code \(isa.rawValue)"
+    }
+
     /// Sets the OpenMP thread count used by oneDNN (looked up at run time in the loaded
     /// OpenMP runtime, so no OpenMP header is needed at build time).
     static func setThreadCount(_ n: Int) {
