@@ -51,7 +51,9 @@ enum DatasetFiles {
     /// touched, so a loader that uses one block of a large file reads only that block).
     ///
     /// - Throws: ``DataError/missingFile(file:)`` or ``DataError/ioFailure(file:reason:)``.
-    static func checkRegularFile(_ url: URL) throws {
+    /// - Returns: the file's size in bytes (`nil` when the system does not say).
+    @discardableResult
+    static func checkRegularFile(_ url: URL) throws -> Int? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw DataError.missingFile(file: url.path)
@@ -60,19 +62,23 @@ enum DatasetFiles {
             throw DataError.ioFailure(file: url.path, reason: "is a directory, expected a file")
         }
         // A device or a pipe would read forever or fail with a misleading "permission" message.
-        let type = (try? FileManager.default.attributesOfItem(atPath: url.path)[.type]) as? FileAttributeType
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        let type = attributes?[.type] as? FileAttributeType
         if let type, type != .typeRegular, type != .typeSymbolicLink {
             let kind = type == .typeCharacterSpecial ? "a character device" : type == .typeBlockSpecial ? "a block device"
                 : type == .typeSocket ? "a socket" : "not a regular file"
             throw DataError.ioFailure(file: url.path, reason: "is \(kind), expected a regular file")
         }
+        return (attributes?[.size] as? NSNumber)?.intValue
     }
 
     /// The contents of `url`, memory-mapped, after ``checkRegularFile(_:)``.
     ///
     /// - Throws: ``DataError/missingFile(file:)`` or ``DataError/ioFailure(file:reason:)``.
     static func mapped(_ url: URL) throws -> Data {
-        try checkRegularFile(url)
+        // An empty file is read without Foundation: swift-foundation's Data(contentsOf:) loses a
+        // 4 KiB buffer on every empty file (a fuzz run of 500,000 empty-file inputs grew to 2 GB).
+        if try checkRegularFile(url) == 0 { return Data() }
         do {
             return try Data(contentsOf: url, options: .alwaysMapped)
         } catch {

@@ -146,7 +146,10 @@ public struct Checkpoint {
         guard FileManager.default.fileExists(atPath: url.path) else { throw TrainingError.noCheckpoint(directory: directory.path) }
         let state: CheckpointState
         do {
-            state = try CheckpointCoding.decoder.decode(CheckpointState.self, from: Data(contentsOf: url))
+            // An empty file is not handed to Data(contentsOf:), which loses 4 KiB on each.
+            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue
+            let data = size == 0 ? Data() : try Data(contentsOf: url)
+            state = try CheckpointCoding.decoder.decode(CheckpointState.self, from: data)
         } catch {
             throw TrainingError.corruptCheckpoint(directory: directory.path, reason: "\(stateFileName) cannot be read: \(readableError(error))")
         }
