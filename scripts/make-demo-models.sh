@@ -9,8 +9,8 @@
 # seed 0. Each run uses 1 thread, so that it is bit-identical from its seed. oneDNN picks its
 # kernels by instruction set, and the shipped models were made with its AVX2 kernels, so the script
 # caps oneDNN at AVX2 (DNNL_MAX_CPU_ISA=AVX2, unless you set it): then an AVX-512 machine gives the
-# same bits too (checked 2026-12-02 on an AVX-512 AMD EPYC: the ODE's checkpoint matched the shipped
-# one). OpenBLAS (the classifier head's narrow products) keeps its own kernel choice; a processor
+# same bits too (checked 2026-12-02 on an AVX-512 AMD EPYC: the ODE came out bit for bit as the one
+# an AVX2 machine had made; the models now shipped were made by this script on that AVX-512 machine). OpenBLAS (the classifier head's narrow products) keeps its own kernel choice; a processor
 # for which it picks another sgemm kernel than Haswell/Zen may differ in the last bits.
 # The two runs go in parallel on 2 cores (15–60 minutes, depending on the machine).
 #
