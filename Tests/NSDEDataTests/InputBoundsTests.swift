@@ -73,4 +73,16 @@ final class InputBoundsTests: XCTestCase {
             return false
         }
     }
+
+    /// Empty files (read without Foundation's `Data(contentsOf:)`, which loses 4 KiB on each and
+    /// let a long fuzz run reach 2 GB) are clear errors naming the file in every loader.
+    func testEmptyFilesAreClearErrors() throws {
+        let empty = try temp.write([], to: "empty.bin")
+        for _ in 0..<3 {
+            XCTAssertThrowsError(try IDX.read(contentsOf: empty)) { XCTAssertTrue("\($0)".contains(empty.path), "\($0)") }
+            XCTAssertThrowsError(try NumPy.read(contentsOf: empty)) { XCTAssertTrue("\($0)".contains(empty.path), "\($0)") }
+            XCTAssertThrowsError(try STL10.load(images: empty, labels: empty)) { XCTAssertTrue("\($0)".contains(empty.path), "\($0)") }
+            XCTAssertThrowsError(try CIFAR10.load(files: [empty])) { XCTAssertTrue("\($0)".contains(empty.path), "\($0)") }
+        }
+    }
 }
