@@ -24,7 +24,10 @@ let package = Package(
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg-dev"])]),
 
         // MARK: - Layers of the library, lowest first
-        .target(name: "NSDETensor", dependencies: ["CBLAS", "CDNNL"]),
+        // Elementwise kernels compiled per instruction-set level (AVX-512 / AVX2 / baseline),
+        // picked at load time; -fno-math-errno lets sqrt vectorise.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "NSDETensor", dependencies: ["CBLAS", "CDNNL", "CKernels"]),
         .target(name: "NSDENN", dependencies: ["NSDETensor"]),
         .target(name: "NSDECore", dependencies: ["NSDETensor", "NSDENN"]),
         .target(name: "NSDEData", dependencies: ["NSDETensor", "CZlib"]),

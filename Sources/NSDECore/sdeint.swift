@@ -1,4 +1,5 @@
 import NSDETensor
+import NSDENN
 
 /// Where ``sdeint(_:y0:times:solver:dt:brownian:)`` takes its Brownian motion from.
 public enum BrownianSource {
@@ -85,13 +86,16 @@ public func sdeint<S: SDE, Solver: SDESolver>(
     let shapeCheck = ShapeCheck()
     let checked = ShapeCheckedSDE(base: sde, check: shapeCheck)
     var motion: any BrownianMotion
+    // Inside a BatchParallel shard, the shard's samples get the noise of the whole batch.
+    let rows = BatchShard.current?.rows(forShape: bShape)
     switch brownian {
     case let .grid(seed, stream):
         if stepSize.isAdaptive { throw SDEError.adaptiveStepsNeedInterval }
-        motion = BrownianGrid(shape: bShape, t0: times[0], dt: dt, seed: seed, stream: stream, levyArea: Solver.needsLevyArea)
+        motion = BrownianGrid(shape: bShape, t0: times[0], dt: dt, seed: seed, stream: stream, levyArea: Solver.needsLevyArea,
+                              rows: rows)
     case let .interval(seed, stream):
         motion = BrownianInterval(shape: bShape, t0: times[0], t1: max(times.last!, times[0] + dt), seed: seed, stream: stream,
-                                  levyArea: Solver.needsLevyArea)
+                                  levyArea: Solver.needsLevyArea, rows: rows)
     case let .custom(m):
         guard m.shape == bShape else { throw SDEError.shapeMismatch(what: "The Brownian motion", expected: bShape, found: m.shape) }
         motion = m

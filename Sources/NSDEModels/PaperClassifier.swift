@@ -166,11 +166,25 @@ public final class PaperClassifier: Module, Layer {
     /// - Throws: the solver's error, e.g. `SDEError.nonFiniteState` when the state blows up, or an
     ///   unsupported solver/gradient combination.
     public func solveBlock(_ h0: Tensor, recordStates: Bool = false) throws -> [Tensor] {
+        try solveBlock(h0, recordStates: recordStates, noiseStream: reserveNoiseStream())
+    }
+
+    /// The Brownian stream the next noisy pass uses, advancing ``noiseCounter`` when a pass in
+    /// the current mode draws noise. Reserve one stream per batch and pass it to every
+    /// ``BatchParallel`` shard's ``forward(_:noiseStream:)``: each sample then gets the noise
+    /// it gets in an unsplit ``forward(_:)``.
+    public func reserveNoiseStream() -> UInt64 {
+        let stream = noiseCounter
+        if blockSDE.hasNoise { noiseCounter &+= 1 }
+        return stream
+    }
+
+    /// ``solveBlock(_:recordStates:)`` on Brownian stream `noiseStream`, leaving ``noiseCounter``
+    /// as it is.
+    public func solveBlock(_ h0: Tensor, recordStates: Bool = false, noiseStream stream: UInt64) throws -> [Tensor] {
         let sde = blockSDE
         let dt = Double(horizon) / Double(steps)
         let times = recordStates ? (0...steps).map { Double($0) * dt } : [0, Double(horizon)]
-        let stream = noiseCounter
-        if sde.hasNoise { noiseCounter &+= 1 }
         let solution = try sdeint(sde, y0: h0, times: times, solver: solver, dt: dt,
                                   brownian: .grid(seed: noiseSeed, stream: stream), gradient: gradient)
         return recordStates ? (0..<times.count).map { solution.state(at: $0) } : [solution.final]
@@ -181,6 +195,12 @@ public final class PaperClassifier: Module, Layer {
     /// - Throws: the SDE block's error (see ``solveBlock(_:recordStates:)``).
     public func forward(_ x: Tensor) throws -> Tensor {
         head(try solveBlock(embed(x)).last!)
+    }
+
+    /// ``forward(_:)`` on Brownian stream `noiseStream` (see ``reserveNoiseStream()``), leaving
+    /// ``noiseCounter`` as it is.
+    public func forward(_ x: Tensor, noiseStream: UInt64) throws -> Tensor {
+        head(try solveBlock(embed(x), noiseStream: noiseStream).last!)
     }
 
     /// The classifier head on the final state: GN → ReLU → global average pool → Linear.

@@ -6,31 +6,46 @@ import NSDETensor
 /// same object. Its ``value`` always requires a gradient; after `loss.backward()` the gradient is
 /// in ``grad``.
 public final class Parameter {
-    /// The current value. Optimisers update it in place.
-    public private(set) var value: Tensor
+    /// The current value. Optimisers update it in place. Inside a ``BatchParallel`` shard it is
+    /// the shard's own leaf over the same storage (so shards accumulate separate gradients).
+    public var value: Tensor {
+        if let shard = ShardLeaves.current { return shard.leaf(for: self, value: stored) }
+        return stored
+    }
+
+    /// The leaf that optimisers update and that holds the accumulated gradient.
+    private var stored: Tensor
 
     /// Wraps `value` as a trainable leaf.
     public init(_ value: Tensor) {
         var v = value.copy()
         v.requiresGrad = true
-        self.value = v
+        self.stored = v
+    }
+
+    /// Adds `gradient` (the parameter's shape) to the accumulated gradient, as a backward pass
+    /// does. `BatchParallel` uses it to merge the shards' gradients.
+    public func accumulateGradient(_ gradient: Tensor) {
+        precondition(gradient.shape == stored.shape,
+                     "Parameter.accumulateGradient: shape \(gradient.shape) does not match \(stored.shape)")
+        stored.grad = stored.grad.map { $0 + gradient } ?? gradient.detached()
     }
 
     /// Shape of the parameter.
-    public var shape: [Int] { value.shape }
+    public var shape: [Int] { stored.shape }
 
     /// The gradient accumulated by backward passes, or `nil`.
-    public var grad: Tensor? { value.grad }
+    public var grad: Tensor? { stored.grad }
 
     /// Clears the accumulated gradient.
-    public func zeroGrad() { value.zeroGrad() }
+    public func zeroGrad() { stored.zeroGrad() }
 
     /// Replaces the value (same shape), keeping this parameter's identity and clearing its
     /// gradient. Used by optimisers and by checkpoint loading.
     public func assign(_ newValue: Tensor) {
-        precondition(newValue.shape == value.shape,
-                     "Parameter.assign: shape \(newValue.shape) does not match \(value.shape)")
-        value.storage.pointer.update(from: newValue.storage.pointer, count: value.count)
+        precondition(newValue.shape == stored.shape,
+                     "Parameter.assign: shape \(newValue.shape) does not match \(stored.shape)")
+        stored.storage.pointer.update(from: newValue.storage.pointer, count: stored.count)
     }
 
     /// Runs `body` with the value carrying a forward-mode tangent (see `Tensor.withTangent`), so
@@ -38,14 +53,14 @@ public final class Parameter {
     /// The value (and its identity on the autodiff tape) is restored afterwards.
     public func withTangent<R>(_ tangent: Tensor, _ body: () throws -> R) rethrows -> R {
         precondition(tangent.shape == value.shape, "Parameter.withTangent: shape \(tangent.shape) does not match \(value.shape)")
-        let saved = value
-        value = value.withTangent(tangent)
-        defer { value = saved }
+        let saved = stored
+        stored = stored.withTangent(tangent)
+        defer { stored = saved }
         return try body()
     }
 
     /// Writes element updates directly into the parameter's buffer (for optimiser kernels).
     public func withMutableStorage<R>(_ body: (UnsafeMutablePointer<Float>, Int) throws -> R) rethrows -> R {
-        try body(value.storage.pointer, value.count)
+        try body(stored.storage.pointer, stored.count)
     }
 }

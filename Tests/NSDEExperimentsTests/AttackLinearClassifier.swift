@@ -22,11 +22,18 @@ final class AttackLinearClassifier: Module, StochasticClassifier {
 
     func injectsNoise(testSigma sigma: Float) -> Bool { sigma != 0 }
 
-    func logits(_ images: Tensor) throws -> Tensor {
+    func logits(_ images: Tensor) throws -> Tensor { try logits(images, noiseStream: reserveNoiseStream()) }
+
+    func reserveNoiseStream() -> UInt64 {
+        let stream = noiseCounter
+        if !isTraining, testSigma != 0 { noiseCounter &+= 1 }
+        return stream
+    }
+
+    func logits(_ images: Tensor, noiseStream: UInt64) throws -> Tensor {
         var x = images.reshaped([images.shape[0], images.count / images.shape[0]])
         if !isTraining, testSigma != 0 {
-            x = x + Tensor.randomNormal(x.shape, std: testSigma, seed: noiseSeed, stream: noiseCounter)
-            noiseCounter &+= 1
+            x = x + Tensor.randomNormal(x.shape, std: testSigma, seed: noiseSeed, stream: noiseStream)
         }
         return x.linear(weight: weight.value, bias: bias.value)
     }

@@ -3,6 +3,7 @@ import NSDEData
 import NSDEModels
 import NSDENN
 import NSDETensor
+import NSDETestSupport
 import XCTest
 
 final class PaperClassifierTests: XCTestCase {
@@ -128,5 +129,43 @@ final class PaperClassifierTests: XCTestCase {
         }
         let result = ClassifierTraining.evaluate(model, on: test)
         XCTAssertGreaterThan(result.accuracy, 0.80, "test accuracy \(result.accuracy)")
+    }
+}
+
+/// The trainer's step split into batch shards (BatchParallel) against the unsplit step.
+final class PaperClassifierShardTests: XCTestCase {
+    func testShardedStepMatchesUnsplitStep() throws {
+        Initializer.manualSeed(2)
+        let model = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 8, noise: .dropout, sigma: 0.5,
+                                    steps: 3, groupNormGroups: 4)
+        let x = Tensor.randomUniform([5, 1, 10, 10], seed: 7)
+        let labels = [0, 3, 9, 3, 1]
+        func step(shards: Int) throws -> (loss: Float, grads: [[Float]], counter: UInt64) {
+            model.noiseCounter = 4
+            for p in model.parameters { p.zeroGrad() }
+            let stream = model.reserveNoiseStream()
+            let losses = try BatchParallel.run(batch: 5, shards: shards) { shard -> Float in
+                let rows = shard.rows.range
+                let logits = try model.forward(shard.count > 1 ? x.rows(rows) : x, noiseStream: stream)
+                let loss = crossEntropy(logits: logits, labels: Array(labels[rows])) * shard.fraction
+                loss.backward()
+                return loss.item
+            }
+            return (losses.reduce(0, +), model.parameters.map { $0.grad!.scalars }, model.noiseCounter)
+        }
+        let whole = try step(shards: 1), split = try step(shards: 2), again = try step(shards: 2)
+        XCTAssertEqual(whole.counter, 5, "one noise stream per batch")
+        XCTAssertEqual(split.counter, 5)
+        XCTAssertEqual(split.loss, whole.loss, accuracy: 1e-5 * whole.loss)
+        for (a, b) in zip(split.grads, whole.grads) {
+            let scale = max(b.map(abs).max() ?? 0, 1e-3)
+            XCTAssertEqual(a, b, accuracy: 2e-4 * scale)
+        }
+        XCTAssertEqual(split.grads, again.grads, "bit-identical from run to run")
+        // The unsplit forward with the counter equals forward(noiseStream:) on the reserved stream.
+        model.noiseCounter = 4
+        let viaCounter = try noGrad { try model.forward(x) }.scalars
+        let viaStream = try noGrad { try model.forward(x, noiseStream: 4) }.scalars
+        XCTAssertEqual(viaCounter, viaStream)
     }
 }

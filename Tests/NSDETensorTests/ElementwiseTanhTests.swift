@@ -35,3 +35,23 @@ final class ElementwiseTanhTests: XCTestCase {
         XCTAssertEqual(d.scalars, zip(g.scalars, y.scalars).map { $0 * (1 - $1 * $1) }, accuracy: 1e-7)
     }
 }
+
+/// The C kernel (compiled per instruction set) against the Swift definition, bit for bit.
+final class ElementwiseKernelIdentityTests: XCTestCase {
+    func testTanhKernelEqualsSwiftDefinition() {
+        var xs: [Float] = [0, -0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 7.90531110763549805, 8]
+        for i in 0..<40_000 { xs.append(Float(i - 20_000) * 4.7e-4) }
+        xs += xs.map { -$0 }
+        let y = Elementwise.tanh(Tensor(xs)).scalars
+        for (x, v) in zip(xs, y) { XCTAssertEqual(v.bitPattern, Elementwise.tanhApproximation(x).bitPattern, "tanh(\(x))") }
+    }
+
+    /// A normal draw over a batch's rows equals those rows of the batch's draw (block-aligned or not).
+    func testNormalRowsEqualRowsOfTheWholeDraw() {
+        let whole = Tensor.randomNormal([9, 3], std: 2, seed: 4, stream: 6, offset: 10)
+        for range in [0..<9, 0..<4, 4..<9, 1..<2, 5..<8] {
+            let part = Tensor.randomNormal([range.count, 3], std: 2, seed: 4, stream: 6, offset: 10, rows: BatchRows(range, of: 9))
+            XCTAssertEqual(part.scalars, whole.rows(range).scalars, "rows \(range)")
+        }
+    }
+}

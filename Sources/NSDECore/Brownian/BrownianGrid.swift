@@ -29,10 +29,18 @@ public struct BrownianGrid: BrownianMotion {
     public let stream: UInt64
     /// Whether queries also return the space-time Lévy area (costs a second draw per step).
     public let providesLevyArea: Bool
+    /// When set, this path is rows `rows.range` (along axis 0) of the path of a whole batch of
+    /// `rows.batch` samples: each sample gets the increments it gets in the whole batch (see
+    /// ``BatchShard``). `nil`: the path of `shape` itself.
+    public let rows: BatchRows?
 
     /// Creates a grid. Requires `dt > 0` (precondition; ``sdeint`` validates user input first).
-    public init(shape: [Int], t0: Double = 0, dt: Double, seed: UInt64, stream: UInt64 = 0, levyArea: Bool = false) {
+    /// With `rows`, `shape[0]` must equal `rows.range.count`.
+    public init(shape: [Int], t0: Double = 0, dt: Double, seed: UInt64, stream: UInt64 = 0, levyArea: Bool = false,
+                rows: BatchRows? = nil) {
         precondition(dt > 0 && dt.isFinite, "BrownianGrid: dt must be positive and finite, got \(dt)")
+        if let rows { precondition(shape.first == rows.range.count, "BrownianGrid: shape \(shape) does not hold \(rows)") }
+        self.rows = rows
         self.shape = shape
         self.t0 = t0
         self.dt = dt
@@ -53,17 +61,23 @@ public struct BrownianGrid: BrownianMotion {
     /// The increment ΔWₖ = W(tₖ, tₖ₊₁) of grid step `k` ≥ 0, regenerated from (seed, k).
     public func stepIncrement(_ k: Int) -> Tensor {
         precondition(k >= 0, "BrownianGrid: negative step \(k)")
-        let blocks = Tensor.philoxBlocks(forNormalCount: shape.reduce(1, *))
-        return Tensor.randomNormal(shape, std: Float(dt.squareRoot()), seed: seed, stream: 2 &* stream,
-                                   offset: UInt64(k) &* blocks)
+        return draw(k, std: Float(dt.squareRoot()), stream: 2 &* stream)
     }
 
     /// The Lévy area Hₖ of grid step `k` ≥ 0, ~ N(0, (Δt/12)·I), independent of ΔWₖ.
     public func stepLevyArea(_ k: Int) -> Tensor {
         precondition(k >= 0, "BrownianGrid: negative step \(k)")
-        let blocks = Tensor.philoxBlocks(forNormalCount: shape.reduce(1, *))
-        return Tensor.randomNormal(shape, std: Float((dt / 12).squareRoot()), seed: seed,
-                                   stream: 2 &* stream &+ 1, offset: UInt64(k) &* blocks)
+        return draw(k, std: Float((dt / 12).squareRoot()), stream: 2 &* stream &+ 1)
+    }
+
+    /// Draw `k` of a Philox stream: the whole shape, or this path's rows of the batch's draw.
+    private func draw(_ k: Int, std: Float, stream: UInt64) -> Tensor {
+        guard let rows else {
+            let blocks = Tensor.philoxBlocks(forNormalCount: shape.reduce(1, *))
+            return Tensor.randomNormal(shape, std: std, seed: seed, stream: stream, offset: UInt64(k) &* blocks)
+        }
+        let blocks = Tensor.philoxBlocks(forNormalCount: rows.batch * shape.dropFirst().reduce(1, *))
+        return Tensor.randomNormal(shape, std: std, seed: seed, stream: stream, offset: UInt64(k) &* blocks, rows: rows)
     }
 
     /// W(t) − W(s) summed over the grid steps between `s` and `t` (both on the grid, s ≤ t,

@@ -39,13 +39,19 @@ public struct BrownianInterval: BrownianMotion {
     public let maxDepth: Int
     /// Whether ``increment(from:to:)`` also returns the space-time Lévy area H(s, t).
     public let providesLevyArea: Bool
+    /// When set, this path is rows `rows.range` (along axis 0) of the path of a whole batch of
+    /// `rows.batch` samples (see ``BrownianGrid/rows``).
+    public let rows: BatchRows?
     private let cache = PrefixCache()
 
-    /// Creates a tree on [t0, t1]. Requires t0 < t1 and 1 ≤ maxDepth ≤ 40 (precondition).
+    /// Creates a tree on [t0, t1]. Requires t0 < t1 and 1 ≤ maxDepth ≤ 40 (precondition). With
+    /// `rows`, `shape[0]` must equal `rows.range.count`.
     public init(shape: [Int], t0: Double, t1: Double, seed: UInt64, stream: UInt64 = 0, maxDepth: Int = 24,
-                levyArea: Bool = false) {
+                levyArea: Bool = false, rows: BatchRows? = nil) {
         precondition(t0 < t1 && t0.isFinite && t1.isFinite, "BrownianInterval: need finite t0 < t1, got [\(t0), \(t1)]")
         precondition((1...40).contains(maxDepth), "BrownianInterval: maxDepth must be in 1...40, got \(maxDepth)")
+        if let rows { precondition(shape.first == rows.range.count, "BrownianInterval: shape \(shape) does not hold \(rows)") }
+        self.rows = rows
         self.shape = shape
         self.t0 = t0
         self.t1 = t1
@@ -86,8 +92,13 @@ public struct BrownianInterval: BrownianMotion {
 
     /// Standard normal draw number `index` of the tree (`leaf`: the leaf-split stream).
     private func normal(_ index: UInt64, leaf: Bool = false) -> Tensor {
-        let blocks = Tensor.philoxBlocks(forNormalCount: shape.reduce(1, *))
-        return Tensor.randomNormal(shape, seed: seed, stream: 2 &* stream &+ (leaf ? 1 : 0), offset: index &* blocks)
+        let stream = 2 &* stream &+ (leaf ? 1 : 0)
+        guard let rows else {
+            let blocks = Tensor.philoxBlocks(forNormalCount: shape.reduce(1, *))
+            return Tensor.randomNormal(shape, seed: seed, stream: stream, offset: index &* blocks)
+        }
+        let blocks = Tensor.philoxBlocks(forNormalCount: rows.batch * shape.dropFirst().reduce(1, *))
+        return Tensor.randomNormal(shape, seed: seed, stream: stream, offset: index &* blocks, rows: rows)
     }
 
     /// Joins adjacent pieces: K = K₁ + K₂ + (h₂W₁ − h₁W₂)/2.

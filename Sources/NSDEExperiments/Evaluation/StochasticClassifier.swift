@@ -25,6 +25,12 @@ public protocol StochasticClassifier: Layer {
     ///
     /// - Throws: the solver's error, e.g. `SDEError.nonFiniteState` when the state blows up.
     func logits(_ images: Tensor) throws -> Tensor
+    /// The stream the next noisy pass uses, advancing ``noiseCounter`` when a pass in the current
+    /// mode is noisy: one per batch, shared by the batch's ``BatchParallel`` shards.
+    func reserveNoiseStream() -> UInt64
+    /// Logits for images on Brownian stream `noiseStream`, leaving ``noiseCounter`` as it is. Inside
+    /// a ``BatchParallel`` shard, each sample gets the noise it gets in the whole batch.
+    func logits(_ images: Tensor, noiseStream: UInt64) throws -> Tensor
 }
 
 extension PaperClassifier: StochasticClassifier {
@@ -35,4 +41,7 @@ extension PaperClassifier: StochasticClassifier {
     /// ``PaperClassifier/steps`` steps on Brownian stream ``noiseCounter`` of key ``noiseSeed``
     /// (the counter advances when the pass is noisy, also when it fails), head.
     public func logits(_ images: Tensor) throws -> Tensor { try forward(images) }
+
+    /// ``PaperClassifier/forward(_:noiseStream:)``.
+    public func logits(_ images: Tensor, noiseStream: UInt64) throws -> Tensor { try forward(images, noiseStream: noiseStream) }
 }

@@ -267,21 +267,30 @@ public final class Trainer {
         for (images, labels) in loader.epoch(index) {
             batch += 1
             optimizer.zeroGrad()
-            let logits: Tensor
+            // One noise stream per batch; the batch's shards (one per thread) each run their rows
+            // end to end and their gradients are added in shard order.
+            let stream = model.reserveNoiseStream()
+            let parts: [(loss: Float, correct: Int)]
             do {
-                logits = try model.logits(images)
+                parts = try BatchParallel.run(batch: labels.count, shards: Self.batchShards(batch: labels.count)) { shard in
+                    let rows = shard.rows.range
+                    let logits = try model.logits(shard.count > 1 ? images.rows(rows) : images, noiseStream: stream)
+                    let shardLabels = Array(labels[rows])
+                    let loss = crossEntropy(logits: logits, labels: shardLabels) * shard.fraction
+                    let value = loss.item
+                    if value.isFinite { loss.backward() }
+                    return (value, zip(logits.detached().argmax(axis: 1), shardLabels).filter { $0 == $1 }.count)
+                }
             } catch let error as SDEError {
                 if case .nonFiniteState = error { throw diverged("hidden state") }
                 throw TrainingError.invalidConfiguration(reason: error.description)
             }
-            let loss = crossEntropy(logits: logits, labels: labels)
-            let value = loss.item
+            let value = parts.map(\.loss).reduce(0, +)
             guard value.isFinite else { throw diverged("loss") }
-            loss.backward()
             guard model.parameters.allSatisfy({ $0.grad?.isFinite ?? true }) else { throw diverged("gradient") }
             optimizer.step()
             lossSum += Double(value)
-            correct += zip(logits.detached().argmax(axis: 1), labels).filter { $0 == $1 }.count
+            correct += parts.map(\.correct).reduce(0, +)
             seen += labels.count
             progress?(.batchFinished(BatchProgress(
                 epoch: number, batch: batch, batches: batches, batchSize: labels.count, loss: Double(value),
@@ -310,6 +319,12 @@ public final class Trainer {
         progress?(.epochFinished(metrics))
         return metrics
     }
+
+    /// How many ``BatchParallel`` shards a training batch of `batch` images is split into: one per
+    /// kernel thread (``Parallel/threadCount``), at most one per image. The shard count changes
+    /// the order of floating-point sums, so it is part of what makes a run bit-reproducible (the
+    /// checkpoint records the thread count; see ``threadCountWarning``).
+    public static func batchShards(batch: Int) -> Int { max(1, min(Parallel.threadCount, batch)) }
 
     /// Evaluates `dataset` (if any) without test-time noise, reporting progress as `.evaluating`.
     private func evaluateAfterEpoch(_ dataset: InMemoryImageDataset?, epoch: Int, what: String,

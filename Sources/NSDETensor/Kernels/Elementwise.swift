@@ -1,3 +1,4 @@
+import CKernels
 /// Vectorisable elementwise loops over tensors, parallel over the available threads.
 ///
 /// The loops are written as plain `a[i] op b[i]` over unsafe pointers so that the optimiser
@@ -95,8 +96,8 @@ extension Elementwise {
     public static func tanh(_ x: Tensor) -> Tensor {
         let out = Tensor(uninitializedShape: x.shape)
         let src = x.storage.pointer, dst = out.storage.pointer
-        Parallel.forEachChunk(x.count, grain: 8_192) { r in
-            for i in r { dst[i] = tanhApproximation(src[i]) }
+        Parallel.forEachChunk(x.count, grain: 16_384) { r in
+            nsde_tanh(src + r.lowerBound, dst + r.lowerBound, Int64(r.count))
         }
         return out
     }

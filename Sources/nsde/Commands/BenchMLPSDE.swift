@@ -41,7 +41,10 @@ extension NSDE.Bench {
         var warmup: Int = 2
         @Option(help: "Seed of the initial state, the weights and the Brownian path.")
         var seed: UInt64 = 0
-        @Flag(help: "Print one JSON object with median_ms, times_ms, flop_floor_ms, gemm_gflops, peak_rss_mib, peak_tensor_mib, steps, batch, dim and the settings.")
+        @Option(help: ArgumentHelp("Batch shards run side by side, one per thread (BatchParallel); 1 splits each operation across the threads instead.",
+                                   discussion: "Default: the thread count. Each sample's noise is the same for every shard count."))
+        var shards: Int?
+        @Flag(help: "Print one JSON object with median_ms, times_ms, flop_floor_ms, gemm_gflops, peak_rss_mib, peak_tensor_mib, steps, batch, dim, shards and the settings.")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
 
@@ -52,6 +55,8 @@ extension NSDE.Bench {
             let benchmark = "mlp-sde"
             let noise: String, mode: String, sigma: Float, dim: Int, hidden: Int, batch: Int, steps: Int
             let repeats: Int, warmup: Int, threads: Int, seed: UInt64
+            /// Batch shards run side by side (``BatchParallel``).
+            let shards: Int
             let median_ms: Double, min_ms: Double, times_ms: [Double]
             let peak_rss_mib: Double, peak_tensor_mib: Double, loss: Float
             /// Adjoint only: solver-step evaluations of the backward pass per step (reconstruction
@@ -92,6 +97,9 @@ extension NSDE.Bench {
                 throw ValidationError("--dim, --hidden, --batch, --steps and --repeats must be positive and --warmup non-negative")
             }
             guard sigma >= 0, sigma.isFinite else { throw ValidationError("--sigma must be non-negative, got \(sigma)") }
+            if let shards, !(1...batch).contains(shards) {
+                throw ValidationError("--shards must be in 1...\(batch) (the batch size), got \(shards)")
+            }
         }
 
         func run() throws {
@@ -102,23 +110,29 @@ extension NSDE.Bench {
             let gradient: GradientMethod = mode == "adjoint" ? .adjoint : .backprop
             var loss: Float = 0
             var backwardStats: BackwardStats?
+            let shardCount = min(shards ?? Parallel.threadCount, batch)
             func solveOnce<D: Diffusion>(_ diffusion: D) throws {
                 let sde = NeuralDriftSDE(drift: drift, diffusion: diffusion)
-                if mode == "forward" {
-                    let sol = try noGrad {
-                        try sdeint(sde, y0: y0, times: [0, 1], solver: .eulerMaruyama, dt: 1 / Double(steps),
-                                   brownian: .grid(seed: seed &+ 2))
+                if mode != "forward" { for p in drift.parameters { p.zeroGrad() } }
+                // Each shard solves its rows of the batch; the loss is the batch mean, so each
+                // shard's mean is weighted by its share of the batch.
+                let parts = try BatchParallel.run(batch: batch, shards: shardCount) { shard -> (Float, BackwardStats?) in
+                    let start = shard.count > 1 ? y0.rows(shard.rows.range) : y0
+                    if mode == "forward" {
+                        let sol = try noGrad {
+                            try sdeint(sde, y0: start, times: [0, 1], solver: .eulerMaruyama, dt: 1 / Double(steps),
+                                       brownian: .grid(seed: seed &+ 2))
+                        }
+                        return ((sol.final.squared().mean() * shard.fraction).scalars[0], nil)
                     }
-                    loss = sol.final.squared().mean().scalars[0]
-                } else {
-                    for p in drift.parameters { p.zeroGrad() }
-                    let sol = try sdeint(sde, y0: y0, times: [0, 1], solver: .eulerMaruyama, dt: 1 / Double(steps),
+                    let sol = try sdeint(sde, y0: start, times: [0, 1], solver: .eulerMaruyama, dt: 1 / Double(steps),
                                          brownian: .grid(seed: seed &+ 2), gradient: gradient)
-                    let l = sol.final.squared().mean()
+                    let l = sol.final.squared().mean() * shard.fraction
                     l.backward()
-                    loss = l.scalars[0]
-                    backwardStats = sol.backwardStats
+                    return (l.scalars[0], sol.backwardStats)
                 }
+                loss = parts.map(\.0).reduce(0, +)
+                backwardStats = parts[0].1
             }
             func once() throws {
                 switch noise {
@@ -143,14 +157,15 @@ extension NSDE.Bench {
                                        backwardEvaluations: evaluationsPerStep)
             let gemmRate = measureReferenceGEMMGFLOPs()
             let report = Report(noise: noise, mode: mode, sigma: sigma, dim: dim, hidden: hidden, batch: batch, steps: steps,
-                                repeats: repeats, warmup: warmup, threads: Parallel.threadCount, seed: seed,
+                                repeats: repeats, warmup: warmup, threads: Parallel.threadCount, seed: seed, shards: shardCount,
                                 median_ms: median(ms), min_ms: ms.min() ?? 0, times_ms: ms,
                                 peak_rss_mib: peakRSSMiB(), peak_tensor_mib: Double(peakTensorBytes) / 1_048_576, loss: loss,
                                 backward_evaluations_per_step: evaluationsPerStep,
                                 gemm_flops: flops, gemm_gflops: gemmRate, flop_floor_ms: flops / (gemmRate * 1e9) * 1000)
             if json { try printJSON(report); return }
-            print(String(format: "mlp-sde %@ noise, %@: median %.2f ms (min %.2f) over %d runs; %d steps, batch %d, dim %d, hidden %d, %d threads",
-                         noise, mode, report.median_ms, report.min_ms, repeats, steps, batch, dim, hidden, report.threads))
+            print(String(format: "mlp-sde %@ noise, %@: median %.2f ms (min %.2f) over %d runs; %d steps, batch %d, dim %d, hidden %d, %d threads, %d batch shards",
+                         noise, mode, report.median_ms, report.min_ms, repeats, steps, batch, dim, hidden, report.threads,
+                         shardCount))
             print(String(format: "  peak RSS %.1f MiB, peak live tensors %.2f MiB, loss %.6f", report.peak_rss_mib,
                          report.peak_tensor_mib, loss))
             print(String(format: "  %.2f GFLOP of GEMM per run at %.1f GFLOP/s (512³ sgemm): floor %.2f ms, median %.1fx the floor",

@@ -40,7 +40,10 @@ extension NSDE.Bench {
         var repeats: Int = 5
         @Option(help: "Untimed warm-up steps.")
         var warmup: Int = 1
-        @Flag(help: "Print one JSON object with images_per_s, median_s, effective_gflops, gemm_gflops, flops_per_image, parameters, and the settings.")
+        @Option(help: ArgumentHelp("Batch shards run side by side, one per thread, as `nsde train` does (BatchParallel); 1 splits each operation across the threads instead.",
+                                   discussion: "Default: what `nsde train` uses, the thread count (at most the batch size)."))
+        var shards: Int?
+        @Flag(help: "Print one JSON object with images_per_s, median_s, effective_gflops, gemm_gflops, flops_per_image, parameters, shards, and the settings.")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
 
@@ -48,6 +51,8 @@ extension NSDE.Bench {
             let model: String, batch: Int, steps: Int, noise: String, sigma: Float, threads: Int
             let parameters: Int, median_s: Double, min_s: Double, images_per_s: Double, peak_rss_mib: Double
             let in_channels: Int, size: Int, width: Int, gn_groups: Int
+            /// Batch shards run side by side (``BatchParallel``).
+            let shards: Int
             /// Direct-convolution FLOPs of one training step per image (``PaperClassifier/trainingStepFlops(height:width:)``).
             let flops_per_image: Double
             /// `flops_per_image · images_per_s`, in GFLOP/s.
@@ -74,6 +79,9 @@ extension NSDE.Bench {
                 throw ValidationError("--gn-groups must divide the width \(channels), got \(gnGroups)")
             }
             if let size, !(3...4096).contains(size) { throw ValidationError("--size must be in 3...4096 pixels, got \(size)") }
+            if let shards, !(1...batch).contains(shards) {
+                throw ValidationError("--shards must be in 1...\(batch) (the batch size), got \(shards)")
+            }
         }
 
         func run() throws {
@@ -86,12 +94,24 @@ extension NSDE.Bench {
             let optimizer = SGD(parameters: net.parameters, learningRate: 0.01, momentum: 0.9)
             let x = Tensor.randomUniform([batch, inChannels, pixels, pixels], seed: 1)
             let labels = (0..<batch).map { $0 % 10 }
+            let shardCount = shards ?? Trainer.batchShards(batch: batch)
+            var failure: Error?
             let times = measure(warmup: warmup, repeats: repeats) {
                 optimizer.zeroGrad()
-                let loss = crossEntropy(logits: net(x), labels: labels)
-                loss.backward()
+                // The training step of `nsde train` (Trainer): one noise stream, the batch's shards
+                // side by side, their gradients added in shard order.
+                let stream = net.reserveNoiseStream()
+                do {
+                    _ = try BatchParallel.run(batch: batch, shards: shardCount) { shard in
+                        let rows = shard.rows.range
+                        let logits = try net.forward(shard.count > 1 ? x.rows(rows) : x, noiseStream: stream)
+                        let loss = crossEntropy(logits: logits, labels: Array(labels[rows])) * shard.fraction
+                        loss.backward()
+                    }
+                } catch { failure = error }
                 optimizer.step()
             }
+            if let failure { throw failure }
             let med = median(times)
             let rss = peakRSSMiB()
             let flops = net.trainingStepFlops(height: pixels, width: pixels)
@@ -100,12 +120,13 @@ extension NSDE.Bench {
                                 threads: Parallel.threadCount, parameters: net.parameterCount, median_s: med,
                                 min_s: times.min() ?? 0, images_per_s: imagesPerSecond, peak_rss_mib: rss,
                                 in_channels: inChannels, size: pixels, width: net.channels, gn_groups: net.groupNormGroups,
+                                shards: min(shardCount, batch),
                                 flops_per_image: flops, effective_gflops: flops * imagesPerSecond / 1e9,
                                 gemm_gflops: measureReferenceGEMMGFLOPs())
             if json { try printJSON(report); return }
-            print(String(format: "%@ width %d (%d parameters), %dx%dx%d, batch %d, %d EM steps, %@ noise: median %.3f s/step, %.1f images/s (%d threads)",
+            print(String(format: "%@ width %d (%d parameters), %dx%dx%d, batch %d, %d EM steps, %@ noise: median %.3f s/step, %.1f images/s (%d threads, %d batch shards)",
                          model, report.width, report.parameters, inChannels, pixels, pixels, batch, steps, noise, med,
-                         report.images_per_s, report.threads))
+                         report.images_per_s, report.threads, report.shards))
             print(String(format: "  %.1f MFLOP per image and step (direct convolution): %.1f effective GFLOP/s, %.0f%% of the 512³ GEMM rate (%.1f GFLOP/s)",
                          flops / 1e6, report.effective_gflops, 100 * report.effective_gflops / report.gemm_gflops, report.gemm_gflops))
         }

@@ -1,0 +1,142 @@
+#include "nsde_kernels.h"
+
+// No fused multiply-add: every clone must round exactly as the others (and as the Swift code).
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
+
+#define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+// MARK: - Philox-4x32-10
+
+enum { BATCH = 64 };
+static const uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+
+static inline __attribute__((always_inline)) void philox_blocks(uint32_t key0, uint32_t key1, uint64_t stream,
+                                                                uint64_t first, int n, uint32_t *restrict w) {
+    const uint32_t s0 = (uint32_t)stream, s1 = (uint32_t)(stream >> 32);
+    const uint32_t b0 = (uint32_t)first, b1 = (uint32_t)(first >> 32);
+    uint32_t *restrict w0 = w, *restrict w1 = w + BATCH, *restrict w2 = w + 2 * BATCH, *restrict w3 = w + 3 * BATCH;
+    for (int i = 0; i < n; i++) {
+        uint32_t c0 = b0 + (uint32_t)i;
+        uint32_t c1 = c0 < b0 ? b1 + 1 : b1;
+        uint32_t c2 = s0, c3 = s1;
+        uint32_t ka = key0, kb = key1;
+        for (int r = 0; r < 10; r++) {
+            uint64_t p0 = (uint64_t)M0 * c0, p1 = (uint64_t)M1 * c2;
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ ka;
+            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ kb;
+            c1 = (uint32_t)p1;
+            c3 = (uint32_t)p0;
+            c0 = n0;
+            c2 = n2;
+            ka += W0;
+            kb += W1;
+        }
+        w0[i] = c0; w1[i] = c1; w2[i] = c2; w3[i] = c3;
+    }
+}
+
+static inline __attribute__((always_inline)) float as_float(uint32_t u) { union { uint32_t u; float f; } v = { u }; return v.f; }
+static inline __attribute__((always_inline)) uint32_t as_bits(float f) { union { float f; uint32_t u; } v = { f }; return v.u; }
+
+// Cephes logf on a positive normal float (the Swift PhiloxMath.log, operation for operation).
+static inline __attribute__((always_inline)) float philox_log(float x) {
+    uint32_t bits = as_bits(x);
+    int32_t e = (int32_t)(bits >> 23) - 126;
+    float m0 = as_float((bits & 0x807FFFFFu) | 0x3F000000u);
+    int small = m0 < 0.707106781186547524f;
+    e = small ? e - 1 : e;
+    float m = small ? (m0 + m0) - 1.0f : m0 - 1.0f;
+    float z = m * m;
+    float y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    float fe = (float)e;
+    y = y + -2.12194440e-4f * fe;
+    y = y + -0.5f * z;
+    return (m + y) + 0.693359375f * fe;
+}
+
+void NSDE_CLONES nsde_philox_normal(uint32_t key0, uint32_t key1, uint64_t stream, uint64_t first_block, int64_t blocks,
+                                    float mean, float std, float *out) {
+    uint32_t words[4 * BATCH] __attribute__((aligned(64)));
+    float rr[BATCH] __attribute__((aligned(64))), cc[BATCH] __attribute__((aligned(64))), ss[BATCH] __attribute__((aligned(64)));
+    for (int64_t done = 0; done < blocks; done += BATCH) {
+        int n = (int)(blocks - done < BATCH ? blocks - done : BATCH);
+        philox_blocks(key0, key1, stream, first_block + (uint64_t)done, n, words);
+        float *o4 = out + 4 * done;
+        for (int pair = 0; pair < 2; pair++) {
+            const uint32_t *wa = words + 2 * pair * BATCH, *wb = wa + BATCH;
+            for (int i = 0; i < n; i++) {
+                float u = (float)wa[i] * 0x1p-32f + 0x1p-33f;
+                rr[i] = __builtin_sqrtf(-2.0f * philox_log(u));
+                // cos and sin of 2π k / 2^24 (Cephes polynomials after an exact quadrant reduction).
+                uint32_t k = wb[i] >> 8;
+                uint32_t q = (k + (1u << 21)) >> 22;
+                float f = (float)((int32_t)k - (int32_t)(q << 22)) * 0x1p-22f;
+                float x = f * 1.57079632679489661923f;
+                float z = x * x;
+                float ps = -1.9515295891e-4f;
+                ps = ps * z + 8.3321608736e-3f;
+                ps = ps * z - 1.6666654611e-1f;
+                float s = x + x * z * ps;
+                float pc = 2.443315711809948e-5f;
+                pc = pc * z - 1.388731625493765e-3f;
+                pc = pc * z + 4.166664568298827e-2f;
+                float c = (1.0f - 0.5f * z) + z * z * pc;
+                int odd = (q & 1u) != 0;
+                float sin_abs = odd ? c : s, cos_abs = odd ? s : c;
+                uint32_t sin_sign = (q & 2u) << 30, cos_sign = ((q + 1u) & 2u) << 30;
+                cc[i] = as_float(as_bits(cos_abs) ^ cos_sign);
+                ss[i] = as_float(as_bits(sin_abs) ^ sin_sign);
+            }
+            float *o = o4 + 2 * pair;
+            for (int i = 0; i < n; i++) {
+                o[4 * i] = (rr[i] * cc[i]) * std + mean;
+                o[4 * i + 1] = (rr[i] * ss[i]) * std + mean;
+            }
+        }
+    }
+}
+
+// MARK: - tanh
+
+void NSDE_CLONES nsde_tanh(const float *restrict x, float *restrict y, int64_t count) {
+    const float hi = 7.90531110763549805f, lo = -7.90531110763549805f;
+    for (int64_t i = 0; i < count; i++) {
+        float a = x[i];
+        float v = lo >= a ? lo : a;        // Swift.max(a, lo)
+        v = hi < v ? hi : v;               // Swift.min(v, hi)
+        float x2 = v * v;
+        float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+        p = p * x2 + -8.60467152213735e-11f;
+        p = p * x2 + 5.12229709037114e-08f;
+        p = p * x2 + 1.48572235717979e-05f;
+        p = p * x2 + 6.37261928875436e-04f;
+        p = p * x2 + 4.89352455891786e-03f;
+        p = p * v;
+        float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+        q = q * x2 + 2.26843463243900e-03f;
+        q = q * x2 + 4.89352518554385e-03f;
+        y[i] = p / q;
+    }
+}
+
+// MARK: - Dispatch report
+
+__attribute__((target("avx512f"))) static const char *isa_avx512(void) { return "avx512f"; }
+__attribute__((target("avx2"))) static const char *isa_avx2(void) { return "avx2"; }
+
+const char *nsde_kernels_isa(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return isa_avx512();
+    if (__builtin_cpu_supports("avx2")) return isa_avx2();
+    return "baseline";
+}

@@ -1,0 +1,146 @@
+import NSDETensor
+
+/// One shard of a batch inside ``BatchParallel/run(batch:shards:_:)``: which rows of the batch it
+/// holds and what share of a batch mean they carry.
+public struct BatchShard: Sendable, CustomStringConvertible {
+    /// The shard's number, `0..<count`.
+    public let index: Int
+    /// How many shards the batch is split into.
+    public let count: Int
+    /// The rows (samples) of the batch this shard holds.
+    public let rows: BatchRows
+
+    /// The shard's samples as a fraction of the batch: a mean over the shard times this is the
+    /// shard's share of the mean over the batch (scale a per-shard mean loss by it).
+    public var fraction: Float { Float(rows.range.count) / Float(rows.batch) }
+
+    /// The shard the calling thread is running, or `nil` outside ``BatchParallel/run(batch:shards:_:)``.
+    /// Solvers read it to draw each sample's Brownian noise as the whole batch would
+    /// (`sdeint` with a grid or interval Brownian motion whose first axis has the shard's size).
+    @TaskLocal public static var current: BatchShard?
+
+    /// `rows` when a tensor of `shape` holds this shard's samples along axis 0 (and the batch is
+    /// really split), else `nil`.
+    public func rows(forShape shape: [Int]) -> BatchRows? {
+        count > 1 && shape.first == rows.range.count ? rows : nil
+    }
+
+    public var description: String { "shard \(index + 1) of \(count) (\(rows))" }
+}
+
+/// Data parallelism inside one process: a batch is split into contiguous shards that run at the
+/// same time, one per thread, each with single-threaded kernels.
+///
+/// Small per-sample work (a 16-channel convolution on 28x28 images, a 64-dimensional MLP) does not
+/// keep two cores busy when each operation is split across threads: the threads meet after every
+/// operation. Running half of the batch on each core end to end, and adding the two halves'
+/// gradients at the end, does.
+///
+/// Inside a shard:
+/// - every ``Parameter/value`` read is a leaf of the shard's own (so the shards' backward passes
+///   never write to the same gradient); after all shards finish, each parameter's gradient
+///   gains the sum of the shards' gradients, added in shard order, so results are bit-identical
+///   from run to run for a given shard count;
+/// - ``Parallel/threadCount`` is 1;
+/// - ``BatchShard/current`` tells solvers which rows of the batch the shard holds, so the
+///   Brownian increments of every sample are those of the unsplit batch.
+///
+/// The result equals the unsplit computation up to the order of floating-point sums (the weight
+/// gradients and batch means are added per shard, then across shards).
+///
+/// ```swift
+/// let stream = model.reserveNoiseStream()
+/// let losses = try BatchParallel.run(batch: images.shape[0]) { shard in
+///     let rows = shard.rows.range
+///     let logits = try model.forward(images.rows(rows), noiseStream: stream)
+///     let loss = crossEntropy(logits: logits, labels: Array(labels[rows])) * shard.fraction
+///     loss.backward()
+///     return loss.item
+/// }
+/// ```
+///
+/// The body must not change state shared between shards (module attributes, optimisers), and
+/// must not use forward-mode tangents on parameters (the shard's leaves carry none).
+public enum BatchParallel {
+    /// Runs `body` once per shard of `0..<batch`, concurrently on the kernel threads, and returns
+    /// the shards' results in shard order.
+    ///
+    /// - Parameters:
+    ///   - batch: the number of samples (≥ 1).
+    ///   - shards: how many shards; default ``Parallel/threadCount``; capped at `batch`. With one
+    ///     shard `body` runs directly on the calling thread with the full thread count.
+    /// - Throws: the first error (in shard order) that a shard threw; the parameters' gradients are
+    ///   then unchanged.
+    public static func run<R>(batch: Int, shards: Int? = nil, _ body: (BatchShard) throws -> R) throws -> [R] {
+        precondition(batch >= 1, "BatchParallel.run: batch must be at least 1, got \(batch)")
+        let count = min(max(shards ?? Parallel.threadCount, 1), batch)
+        if count == 1 {
+            return [try body(BatchShard(index: 0, count: 1, rows: BatchRows(0..<batch, of: batch)))]
+        }
+        let leaves = (0..<count).map { _ in ShardLeaves() }
+        var results = [Result<R, Error>?](repeating: nil, count: count)
+        results.withUnsafeMutableBufferPointer { out in
+            Parallel.forEachChunk(count, grain: 1) { range in
+                for i in range {
+                    let shard = BatchShard(index: i, count: count, rows: BatchRows(shardRange(i, of: count, batch: batch), of: batch))
+                    out[i] = Result {
+                        try Parallel.withThreadLimit(1) {
+                            try BatchShard.$current.withValue(shard) {
+                                try ShardLeaves.$current.withValue(leaves[i]) { try body(shard) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let values = try results.map { try $0!.get() }
+        // Each parameter's shard gradients, added in shard order.
+        var merged: [ObjectIdentifier: (parameter: Parameter, sum: Tensor)] = [:]
+        var order: [ObjectIdentifier] = []
+        for shardLeaves in leaves {
+            for (id, entry) in shardLeaves.ordered {
+                guard let g = entry.leaf.grad else { continue }
+                if let m = merged[id] { merged[id] = (m.parameter, m.sum + g) } else { merged[id] = (entry.parameter, g); order.append(id) }
+            }
+        }
+        noGrad {
+            for id in order {
+                let (parameter, sum) = merged[id]!
+                parameter.accumulateGradient(sum)
+            }
+        }
+        return values
+    }
+
+    /// Rows of shard `index` of `count` over `batch` samples: contiguous, sizes differing by at most
+    /// one (the first `batch % count` shards hold one more).
+    public static func shardRange(_ index: Int, of count: Int, batch: Int) -> Range<Int> {
+        precondition(count >= 1 && (0..<count).contains(index), "BatchParallel.shardRange: shard \(index) of \(count)")
+        let base = batch / count, extra = batch % count
+        let lo = index * base + min(index, extra)
+        return lo..<(lo + base + (index < extra ? 1 : 0))
+    }
+}
+
+/// The gradient leaves one shard uses in place of the parameters' own.
+final class ShardLeaves: @unchecked Sendable {
+    /// The shard running on the calling thread, `nil` outside a shard.
+    @TaskLocal static var current: ShardLeaves?
+
+    private var leaves: [ObjectIdentifier: (parameter: Parameter, leaf: Tensor)] = [:]
+    private var creation: [ObjectIdentifier] = []
+
+    /// The shard's leaf for `parameter`: the same storage as `value`, its own gradient.
+    func leaf(for parameter: Parameter, value: Tensor) -> Tensor {
+        let id = ObjectIdentifier(parameter)
+        if let entry = leaves[id] { return entry.leaf }
+        var leaf = value.detached()
+        leaf.requiresGrad = true
+        leaves[id] = (parameter, leaf)
+        creation.append(id)
+        return leaf
+    }
+
+    /// The leaves in the order they were first used.
+    var ordered: [(ObjectIdentifier, (parameter: Parameter, leaf: Tensor))] { creation.map { ($0, leaves[$0]!) } }
+}
