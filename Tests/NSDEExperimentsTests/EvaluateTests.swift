@@ -71,6 +71,24 @@ final class EvaluateTests: XCTestCase {
         XCTAssertEqual(a.ttn?.count, Self.data.count)
     }
 
+    /// Evaluation splits each batch into one shard per thread; each image gets the noise it gets
+    /// in the unsplit batch, so the predictions equal a single-threaded run's.
+    func testShardedEvaluationMatchesOneThread() throws {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        var results: [EvaluationResult] = []
+        for threads in [1, 2, 3] {
+            Parallel.threadCount = threads
+            results.append(try evaluate(model(noise: .dropout, sigma: 0.8), on: Self.data, testSigma: 0.8, ttnSamples: 3,
+                                        batchSize: 10, seed: 2))
+        }
+        for r in results.dropFirst() {
+            XCTAssertEqual(r.plain.predictions, results[0].plain.predictions)
+            XCTAssertEqual(r.ttn?.predictions, results[0].ttn?.predictions)
+            XCTAssertEqual(r.ttn!.meanNegativeLogLikelihood, results[0].ttn!.meanNegativeLogLikelihood, accuracy: 1e-5)
+        }
+    }
+
     func testBadSettingsAreErrorsNamingTheSetting() {
         let net = model(noise: .ode)
         XCTAssertThrowsError(try evaluate(net, on: Self.data, testSigma: -1, ttnSamples: 1)) {

@@ -69,7 +69,7 @@ public func evaluate<Model: StochasticClassifier, D: Dataset>(
             let indices = Array(done..<min(done + batchSize, dataset.count))
             let (images, labels) = dataset.batch(indices: indices)
             model.testSigma = 0
-            let logProbs = try model.logits(images).logSoftmax()
+            let logProbs = try shardedLogits(model, images).logSoftmax()
             let k = logProbs.shape.last ?? 0
             guard k == classCount else {
                 throw ExperimentError.invalidParameter(
@@ -87,7 +87,7 @@ public func evaluate<Model: StochasticClassifier, D: Dataset>(
                 model.testSigma = testSigma
                 var sums = [Double](repeating: 0, count: labels.count * k)
                 for _ in 0..<ttnSamples {
-                    let lp = try model.logits(images).logSoftmax().scalars
+                    let lp = try shardedLogits(model, images).logSoftmax().scalars
                     try checkFinite(lp, firstExample: done)
                     for i in 0..<sums.count { sums[i] += Foundation.exp(Double(lp[i])) }
                 }
@@ -133,4 +133,17 @@ private func argmax<T: Comparable>(_ values: [T], row: Int, width: Int) -> Int {
     var best = 0
     for c in 1..<max(width, 1) where values[row * width + c] > values[row * width + best] { best = c }
     return best
+}
+
+/// The model's logits for a batch, its rows split into ``BatchParallel`` shards (one per kernel
+/// thread) that run side by side on one noise stream, so each image gets the noise it gets in the
+/// unsplit batch. Advances ``StochasticClassifier/noiseCounter`` as one ``StochasticClassifier/logits(_:)``
+/// call does.
+func shardedLogits<Model: StochasticClassifier>(_ model: Model, _ images: Tensor) throws -> Tensor {
+    let n = images.shape[0]
+    let stream = model.reserveNoiseStream()
+    let parts = try BatchParallel.run(batch: n, shards: max(1, min(Parallel.threadCount, n))) { shard in
+        try model.logits(shard.count > 1 ? images.rows(shard.rows.range) : images, noiseStream: stream)
+    }
+    return parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
 }
