@@ -129,6 +129,40 @@ void NSDE_CLONES nsde_tanh(const float *restrict x, float *restrict y, int64_t c
     }
 }
 
+// MARK: - Same-shape elementwise arithmetic
+
+void NSDE_CLONES nsde_binary(nsde_binary_op op, const float *restrict a, const float *restrict b, float *restrict out,
+                             int64_t count) {
+    switch (op) {
+    case NSDE_ADD: for (int64_t i = 0; i < count; i++) out[i] = a[i] + b[i]; break;
+    case NSDE_SUB: for (int64_t i = 0; i < count; i++) out[i] = a[i] - b[i]; break;
+    case NSDE_MUL: for (int64_t i = 0; i < count; i++) out[i] = a[i] * b[i]; break;
+    }
+}
+
+void NSDE_CLONES nsde_affine(const float *restrict x, float scale, float shift, float *restrict out, int64_t count) {
+    for (int64_t i = 0; i < count; i++) out[i] = x[i] * scale + shift;
+}
+
+void NSDE_CLONES nsde_adding_product(const float *restrict x, const float *restrict a, const float *restrict b,
+                                     float *restrict out, int64_t count) {
+    for (int64_t i = 0; i < count; i++) out[i] = x[i] + a[i] * b[i];
+}
+
+int NSDE_CLONES nsde_all_finite(const float *restrict x, int64_t count) {
+    // An element is infinite or NaN exactly when its exponent bits are all ones.
+    const uint32_t *restrict bits = (const uint32_t *)x;
+    int64_t i = 0;
+    for (; i + 256 <= count; i += 256) {
+        uint32_t bad = 0;
+        for (int j = 0; j < 256; j++) bad |= (uint32_t)((bits[i + j] & 0x7F800000u) == 0x7F800000u);
+        if (bad) return 0;
+    }
+    uint32_t bad = 0;
+    for (; i < count; i++) bad |= (uint32_t)((bits[i] & 0x7F800000u) == 0x7F800000u);
+    return bad == 0;
+}
+
 // MARK: - Dispatch report
 
 __attribute__((target("avx512f"))) static const char *isa_avx512(void) { return "avx512f"; }

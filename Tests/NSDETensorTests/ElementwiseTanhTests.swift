@@ -46,6 +46,30 @@ final class ElementwiseKernelIdentityTests: XCTestCase {
         for (x, v) in zip(xs, y) { XCTAssertEqual(v.bitPattern, Elementwise.tanhApproximation(x).bitPattern, "tanh(\(x))") }
     }
 
+    /// Same-shape arithmetic, the affine map, x + a ⊙ b and the finiteness test against scalar Swift.
+    func testArithmeticKernelsEqualScalarSwift() {
+        for count in [1, 7, 255, 256, 257, 70_001] {
+            let x = TestData.uniform([count], low: -3, high: 3, seed: 1), y = TestData.uniform([count], low: -2, high: 2, seed: 2)
+            let z = TestData.uniform([count], seed: 3)
+            let (a, b, c) = (x.scalars, y.scalars, z.scalars)
+            XCTAssertEqual((x + y).scalars, zip(a, b).map { $0 + $1 })
+            XCTAssertEqual((x - y).scalars, zip(a, b).map { $0 - $1 })
+            XCTAssertEqual((x * y).scalars, zip(a, b).map { $0 * $1 })
+            XCTAssertEqual(x.affine(scale: 0.3, shift: -1.7).scalars, a.map { $0 * 0.3 + -1.7 })
+            XCTAssertEqual(x.addingProduct(y, z).scalars, (0..<count).map { a[$0] + b[$0] * c[$0] })
+            XCTAssertTrue(x.isFinite)
+            for bad in [Float.nan, .infinity, -.infinity] {
+                for position in Set([0, count / 2, count - 1]) {
+                    var v = a
+                    v[position] = bad
+                    XCTAssertFalse(Tensor(v).isFinite, "\(bad) at \(position) of \(count)")
+                }
+            }
+        }
+        XCTAssertTrue(Tensor(shape: [0], scalars: []).isFinite)
+        XCTAssertTrue(Tensor([.greatestFiniteMagnitude, -.leastNonzeroMagnitude]).isFinite)
+    }
+
     /// A normal draw over a batch's rows equals those rows of the batch's draw (block-aligned or not).
     func testNormalRowsEqualRowsOfTheWholeDraw() {
         let whole = Tensor.randomNormal([9, 3], std: 2, seed: 4, stream: 6, offset: 10)

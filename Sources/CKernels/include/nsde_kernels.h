@@ -22,6 +22,21 @@ void nsde_philox_normal(uint32_t key0, uint32_t key1, uint64_t stream, uint64_t 
 /// library's `Elementwise.tanhApproximation`). NaN stays NaN.
 void nsde_tanh(const float *x, float *y, int64_t count);
 
+/// The elementwise binary operations of `nsde_binary`.
+typedef enum { NSDE_ADD = 0, NSDE_SUB = 1, NSDE_MUL = 2 } nsde_binary_op;
+
+/// `out[i] = a[i] op b[i]` for `count` elements.
+void nsde_binary(nsde_binary_op op, const float *a, const float *b, float *out, int64_t count);
+
+/// `out[i] = x[i] * scale + shift` (two roundings, no FMA).
+void nsde_affine(const float *x, float scale, float shift, float *out, int64_t count);
+
+/// `out[i] = x[i] + a[i] * b[i]` (two roundings, no FMA).
+void nsde_adding_product(const float *x, const float *a, const float *b, float *out, int64_t count);
+
+/// 1 when every element is finite (neither infinite nor NaN), else 0.
+int nsde_all_finite(const float *x, int64_t count);
+
 /// The name of the instruction-set level the loader picked for these kernels ("avx512f",
 /// "avx2" or "baseline").
 const char *nsde_kernels_isa(void);

@@ -85,6 +85,57 @@ public enum Elementwise {
     }
 }
 
+// MARK: - Same-shape arithmetic (C kernels per instruction set)
+
+extension Elementwise {
+    /// The operations of ``binary(_:_:_:)``.
+    public enum BinaryOperation: Sendable {
+        case add, subtract, multiply
+        var kernel: nsde_binary_op {
+            switch self {
+            case .add: NSDE_ADD
+            case .subtract: NSDE_SUB
+            case .multiply: NSDE_MUL
+            }
+        }
+    }
+
+    /// `x op y` elementwise for two tensors of one shape (the same values as the Swift closure
+    /// `{ $0 op $1 }`, computed by the C kernel for the processor's vector width).
+    public static func binary(_ op: BinaryOperation, _ x: Tensor, _ y: Tensor) -> Tensor {
+        precondition(x.shape == y.shape, "Elementwise.binary: shapes \(x.shape) and \(y.shape) differ")
+        let out = Tensor(uninitializedShape: x.shape)
+        let a = x.storage.pointer, b = y.storage.pointer, dst = out.storage.pointer, kernel = op.kernel
+        Parallel.forEachChunk(x.count) { r in
+            nsde_binary(kernel, a + r.lowerBound, b + r.lowerBound, dst + r.lowerBound, Int64(r.count))
+        }
+        return out
+    }
+
+    /// `x · scale + shift` elementwise (two roundings).
+    public static func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor {
+        let out = Tensor(uninitializedShape: x.shape)
+        let a = x.storage.pointer, dst = out.storage.pointer
+        Parallel.forEachChunk(x.count) { r in
+            nsde_affine(a + r.lowerBound, scale, shift, dst + r.lowerBound, Int64(r.count))
+        }
+        return out
+    }
+
+    /// `x + a ⊙ b` elementwise for three tensors of one shape (two roundings).
+    public static func addingProduct(_ x: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.shape == x.shape && b.shape == x.shape,
+                     "Elementwise.addingProduct: shapes \(x.shape), \(a.shape) and \(b.shape) must be equal")
+        let out = Tensor(uninitializedShape: x.shape)
+        let px = x.storage.pointer, pa = a.storage.pointer, pb = b.storage.pointer, dst = out.storage.pointer
+        Parallel.forEachChunk(x.count) { r in
+            let lo = r.lowerBound
+            nsde_adding_product(px + lo, pa + lo, pb + lo, dst + lo, Int64(r.count))
+        }
+        return out
+    }
+}
+
 // MARK: - tanh
 
 extension Elementwise {

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // MARK: - Ops
@@ -65,15 +66,18 @@ private func addTangents(_ x: Tensor?, _ y: Tensor?, _ a: [Int], _ b: [Int]) -> 
 extension Tensor {
     /// Elementwise sum with NumPy broadcasting.
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        record(Elementwise.broadcasting(a, b) { $0 + $1 }, inputs: [a, b]) { AddOp(a: a.shape, b: b.shape) }
+        let value = a.shape == b.shape ? Elementwise.binary(.add, a, b) : Elementwise.broadcasting(a, b) { $0 + $1 }
+        return record(value, inputs: [a, b]) { AddOp(a: a.shape, b: b.shape) }
     }
     /// Elementwise difference with NumPy broadcasting.
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        record(Elementwise.broadcasting(a, b) { $0 - $1 }, inputs: [a, b]) { SubOp(a: a.shape, b: b.shape) }
+        let value = a.shape == b.shape ? Elementwise.binary(.subtract, a, b) : Elementwise.broadcasting(a, b) { $0 - $1 }
+        return record(value, inputs: [a, b]) { SubOp(a: a.shape, b: b.shape) }
     }
     /// Elementwise product with NumPy broadcasting.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        record(Elementwise.broadcasting(a, b) { $0 * $1 }, inputs: [a, b]) { MulOp(a: a.detached(), b: b.detached()) }
+        let value = a.shape == b.shape ? Elementwise.binary(.multiply, a, b) : Elementwise.broadcasting(a, b) { $0 * $1 }
+        return record(value, inputs: [a, b]) { MulOp(a: a.detached(), b: b.detached()) }
     }
     /// Elementwise quotient with NumPy broadcasting.
     public static func / (a: Tensor, b: Tensor) -> Tensor {
@@ -117,7 +121,7 @@ extension Tensor {
     /// 1 where `a > s`, else 0.
     public func gt(_ s: Float) -> Tensor { Elementwise.map(self) { $0 > s ? 1 : 0 } }
     /// `true` when every element is finite.
-    public var isFinite: Bool { withUnsafeBufferPointer { $0.allSatisfy { $0.isFinite } } }
+    public var isFinite: Bool { nsde_all_finite(storage.pointer, Int64(count)) != 0 }
 }
 
 // MARK: - Fused multiply-add
@@ -143,7 +147,7 @@ extension Tensor {
     public func addingProduct(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == shape && b.shape == shape,
                      "addingProduct: shapes \(shape), \(a.shape) and \(b.shape) must be equal")
-        let value = Elementwise.zip3(self, a, b) { x, a, b in x + a * b }
+        let value = Elementwise.addingProduct(self, a, b)
         let ad = a.detached(), bd = b.detached()
         return Tensor.record(value, inputs: [self, a, b]) { AddingProductOp(a: ad, b: bd) }
     }

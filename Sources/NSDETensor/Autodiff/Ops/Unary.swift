@@ -40,7 +40,7 @@ struct TanhOp: DifferentiableOp {
 extension Tensor {
     /// `scale * self + shift` with constant scale and shift.
     public func affine(scale: Float, shift: Float) -> Tensor {
-        Tensor.record(Elementwise.map(self) { $0 * scale + shift }, inputs: [self]) { AffineOp(scale: scale) }
+        Tensor.record(Elementwise.affine(self, scale: scale, shift: shift), inputs: [self]) { AffineOp(scale: scale) }
     }
 
     private func pointwise(_ name: String, _ f: (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Tensor {
