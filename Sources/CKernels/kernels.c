@@ -4,7 +4,9 @@
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
 
+#ifndef NSDE_CLONES   // scripts/check-kernel-clones.sh builds one level at a time
 #define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 
 // MARK: - Philox-4x32-10
 

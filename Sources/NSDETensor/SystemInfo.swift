@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The library version.
@@ -16,6 +17,11 @@ public enum SystemInfo {
         return "release"
         #endif
     }
+
+    /// The instruction-set level of the C elementwise kernels (Philox normals, tanh, same-shape
+    /// arithmetic) that the loader picked for this processor: `avx512f`, `avx2` or `baseline`.
+    /// Every level gives the same bits.
+    public static var elementwiseKernelISA: String { String(cString: nsde_kernels_isa()) }
 
     /// The CPU model name and the SIMD features relevant to the kernels.
     public static var cpu: (model: String, features: [String]) {

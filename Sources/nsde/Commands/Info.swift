@@ -7,7 +7,7 @@ extension NSDE {
         static let configuration = CommandConfiguration(
             abstract: "Show the build configuration, BLAS and oneDNN versions, threads and CPU features.")
 
-        @Flag(help: "Print one JSON object with version, build, blas, blas_core, dnnl, dnnl_runtime, dnnl_isa, winograd_min_channels, threads, cpu, cpu_features.")
+        @Flag(help: "Print one JSON object with version, build, blas, blas_core, dnnl, dnnl_runtime, dnnl_isa, winograd_min_channels, kernels_isa, threads, cpu, cpu_features.")
         var json = false
 
         @OptionGroup var threadOptions: ThreadOptions
@@ -23,6 +23,8 @@ extension NSDE {
             let dnnl_isa: String
             /// Input channels from which 3x3 convolutions run as Winograd (``Convolution/winogradMinimumChannels``).
             let winograd_min_channels: Int
+            /// The instruction-set level of the C elementwise kernels (``SystemInfo/elementwiseKernelISA``).
+            let kernels_isa: String
             let threads: Int
             let cores: Int
             let cpu: String
@@ -36,14 +38,16 @@ extension NSDE {
                 version: NeuralSDEVersion.string, build: SystemInfo.buildConfiguration,
                 blas: GEMM.openBLASConfig, blas_core: GEMM.openBLASCore,
                 dnnl: OneDNN.version, dnnl_runtime: OneDNN.runtime, dnnl_isa: OneDNN.effectiveISA,
-                winograd_min_channels: Convolution.winogradMinimumChannels, threads: Parallel.threadCount,
+                winograd_min_channels: Convolution.winogradMinimumChannels, kernels_isa: SystemInfo.elementwiseKernelISA,
+                threads: Parallel.threadCount,
                 cores: ProcessInfo.processInfo.activeProcessorCount, cpu: cpu.model, cpu_features: cpu.features)
             if json { try printJSON(report); return }
             print("""
             nsde \(report.version) (\(report.build) build)
             BLAS:     \(report.blas) [core \(report.blas_core)]
             oneDNN:   \(report.dnnl) (\(report.dnnl_runtime), \(report.dnnl_isa) kernels; 3x3 convolutions from \(report.winograd_min_channels) channels as Winograd)
-            threads:  \(report.threads) of \(report.cores) cores
+            kernels:  \(report.kernels_isa) (Philox normals, tanh, elementwise arithmetic; same bits at every level)
+            threads:  \(report.threads) of \(report.cores) cores (training and evaluation: one batch shard per thread)
             CPU:      \(report.cpu)
             features: \(report.cpu_features.joined(separator: " "))
             """)

@@ -4,7 +4,8 @@ import NeuralSDE
 
 /// Options shared by commands that run kernels.
 struct ThreadOptions: ParsableArguments {
-    @Option(name: .long, help: "Threads for kernels, OpenBLAS and oneDNN (default: NSDE_THREADS or all cores).")
+    @Option(name: .long, help: ArgumentHelp("Threads for kernels, OpenBLAS and oneDNN (default: NSDE_THREADS or all cores).",
+                                            discussion: "Training and evaluation split each batch into one shard per thread, run side by side; the shard count changes the order of floating-point sums, so a run is bit-reproducible for a given thread count."))
     var threads: Int?
 
     func apply() throws {

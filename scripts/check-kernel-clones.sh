@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the C elementwise kernels (Sources/CKernels) once per instruction-set level, without the
+# load-time dispatch, runs each on the same inputs and checks that every level writes the same
+# bits (the kernels promise it: IEEE operations only, no FMA contraction; the v4fma build enables
+# FMA instructions to check that the source forbids contracting into them). Needs clang (the Swift
+# toolchain's) and a processor with AVX-512 to run all three levels; levels the processor lacks
+# are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cat > "$work/harness.c" <<'C'
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include "nsde_kernels.h"
+int main(void) {
+    enum { N = 100003 };
+    float *x = malloc(N * sizeof(float)), *y = malloc(N * sizeof(float)), *z = malloc(N * sizeof(float)),
+          *out = malloc(N * sizeof(float));
+    uint32_t s = 12345;
+    for (int i = 0; i < N; i++) {
+        s ^= s << 13; s ^= s >> 17; s ^= s << 5;
+        x[i] = (float)(int32_t)s * 0x1p-27f;
+        y[i] = (float)(s % 4001) / 1000.0f - 2.0f;
+        z[i] = (float)(s % 997) / 997.0f;
+    }
+    uint64_t h = 1469598103934665603ull;
+#define MIX(buf, n) for (int i = 0; i < (n); i++) { union { float f; uint32_t u; } v = { (buf)[i] }; h = (h ^ v.u) * 1099511628211ull; }
+    nsde_philox_normal(7, 9, 3, 5, N / 4, 0.5f, 2.0f, out); MIX(out, N / 4 * 4)
+    nsde_tanh(x, out, N); MIX(out, N)
+    nsde_binary(NSDE_ADD, x, y, out, N); MIX(out, N)
+    nsde_binary(NSDE_SUB, x, y, out, N); MIX(out, N)
+    nsde_binary(NSDE_MUL, x, y, out, N); MIX(out, N)
+    nsde_affine(x, 0.3f, -1.7f, out, N); MIX(out, N)
+    nsde_adding_product(x, y, z, out, N); MIX(out, N)
+    printf("%016llx %d\n", (unsigned long long)h, nsde_all_finite(x, N));
+    return 0;
+}
+C
+cc=$(command -v clang || command -v cc)
+declare -A flags=([baseline]="-march=x86-64" [avx2]="-march=x86-64 -mavx2" [avx512f]="-march=x86-64 -mavx2 -mavx512f" [v4fma]="-march=x86-64-v4")
+declare -A needs=([baseline]="" [avx2]="avx2" [avx512f]="avx512f" [v4fma]="avx512f")
+reference=""
+for level in baseline avx2 avx512f v4fma; do
+    if [ -n "${needs[$level]}" ] && ! grep -qw "${needs[$level]}" /proc/cpuinfo; then echo "$level: skipped (processor lacks it)"; continue; fi
+    # shellcheck disable=SC2086
+    "$cc" -O3 -fno-math-errno ${flags[$level]} -DNSDE_CLONES= -ISources/CKernels/include \
+        Sources/CKernels/kernels.c "$work/harness.c" -o "$work/$level" -lm
+    result=$("$work/$level")
+    echo "$level: $result"
+    if [ -z "$reference" ]; then reference="$result"; elif [ "$result" != "$reference" ]; then
+        echo "error: the $level kernels differ from the baseline ones" >&2; exit 1
+    fi
+done
+echo "all levels agree"
