@@ -177,7 +177,8 @@ final class TrainerTests: XCTestCase {
         other.batchSize = 4
         XCTAssertThrowsError(try Trainer.resume(from: dir("r"), trainSet: Self.train, testSet: Self.test, configuration: other)) {
             XCTAssertEqual("\($0)", "cannot resume \(self.dir("r").path) with different settings (batch_size: 8 -> 4; model.sigma: 0.3 -> 0.5); "
-                + "a resumed run keeps its configuration except --epochs")
+                + "a resumed run keeps its configuration except --epochs (to run the new settings, choose another output directory "
+                + "or move that run away)")
         }
         XCTAssertThrowsError(try Trainer.resume(from: dir("r"), trainSet: SyntheticImages.dataset(count: 48, seed: 9), testSet: Self.test)) {
             XCTAssertTrue("\($0)".hasPrefix("cannot resume \(self.dir("r").path): the training data differ from the checkpoint's (48 examples"), "\($0)")

@@ -46,7 +46,8 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the checkpoint in \(directory) cannot be used: \(reason)"
         case let .configurationMismatch(directory, differences):
             return "cannot resume \(directory) with different settings (\(differences.joined(separator: "; "))); "
-                + "a resumed run keeps its configuration except --epochs"
+                + "a resumed run keeps its configuration except --epochs (to run the new settings, choose another output directory "
+                + "or move that run away)"
         case let .dataMismatch(directory, reason):
             return "cannot resume \(directory): \(reason)"
         case let .incompatibleData(reason):

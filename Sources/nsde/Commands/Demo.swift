@@ -15,7 +15,7 @@ extension NSDE {
             55,000 Fashion-MNIST images by scripts/make-demo-models.sh, which reproduces them from their seed) \\
             are evaluated on the first --pretrained-test-images test images without test-time noise and with \\
             TTN (K = --ttn). Part 2 (a few minutes on 2 cores): the same architecture is trained from scratch \\
-            for the short demo budget — 8,000 training images, 3 epochs in batches of 32 (SGD, lr 0.05 then \\
+            for the short demo budget — 20,000 training images, 3 epochs in batches of 32 (SGD, lr 0.05 then \\
             0.005) — and evaluated on 2,000 test images, so that training is seen working; it does not reach \\
             the converged accuracy. Each part prints its table and a one-line verdict from the paired \\
             difference on the same test images. The data come from the Debian package dataset-fashion-mnist; \\
