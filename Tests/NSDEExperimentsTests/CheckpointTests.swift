@@ -1,4 +1,5 @@
 import Foundation
+import NSDECore
 import NSDEData
 import NSDEModels
 import NSDENN
@@ -133,13 +134,36 @@ final class CheckpointTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: other.path))
     }
 
-    func testGradientChoiceParsesItsSyntax() {
-        XCTAssertEqual(GradientChoice("backprop"), .backprop)
-        XCTAssertEqual(GradientChoice("adjoint"), .adjoint)
-        XCTAssertEqual(GradientChoice("reversible-adjoint"), .reversibleAdjoint)
-        XCTAssertEqual(GradientChoice("checkpointed:4"), .checkpointed(every: 4))
-        for bad in ["checkpointed:0", "checkpointed:", "checkpointed", "forward", ""] { XCTAssertNil(GradientChoice(bad), bad) }
-        XCTAssertEqual(GradientChoice.checkpointed(every: 3).description, "checkpointed:3")
+    /// `GradientMethod` is its own configuration value: parsed from and written as the names the
+    /// command line and `checkpoint.json` use (the removed `GradientChoice`'s spellings).
+    func testGradientMethodParsesAndCodesItsNames() throws {
+        XCTAssertEqual(GradientMethod("backprop"), .backprop)
+        XCTAssertEqual(GradientMethod("adjoint"), .adjoint)
+        XCTAssertEqual(GradientMethod("reversible-adjoint"), .reversibleAdjoint)
+        XCTAssertEqual(GradientMethod("checkpointed:4"), .checkpointed(every: 4))
+        XCTAssertEqual(GradientMethod("checkpointed(4)"), .checkpointed(every: 4), "the earlier spelling")
+        XCTAssertEqual(GradientMethod("forward-sensitivity"), .forwardSensitivity)
+        XCTAssertEqual(GradientMethod("adjoint:0.001,1e-05,4"), .adjoint(rtol: 1e-3, atol: 1e-5, maxIterations: 4))
+        for bad in ["checkpointed:0", "checkpointed:", "checkpointed", "checkpointed(2", "forward", "", "adjoint:1,0,3",
+                    "adjoint:1,2", "adjoint:-1,1,1", "adjoint:nan,1,1"] {
+            XCTAssertNil(GradientMethod(bad), bad)
+        }
+        let methods: [GradientMethod] = [.backprop, .adjoint, .reversibleAdjoint, .checkpointed(every: 3), .forwardSensitivity,
+                                         .adjoint(rtol: 1e-4, atol: 1e-7, maxIterations: 12)]
+        for m in methods {
+            XCTAssertEqual(GradientMethod(m.description), m, m.description)
+            let json = try JSONEncoder().encode([m])
+            XCTAssertEqual(try JSONDecoder().decode([GradientMethod].self, from: json), [m])
+        }
+        XCTAssertEqual(GradientMethod.checkpointed(every: 3).description, "checkpointed:3")
+        XCTAssertEqual(String(data: try JSONEncoder().encode([GradientMethod.checkpointed(every: 4)]), encoding: .utf8), #"["checkpointed:4"]"#)
+        XCTAssertThrowsError(try JSONDecoder().decode([GradientMethod].self, from: Data(#"["sideways"]"#.utf8))) {
+            XCTAssertTrue("\($0)".contains("gradient 'sideways' is not backprop, adjoint"), "\($0)")
+        }
+        // Training rejects forward sensitivity by name (one solve per parameter).
+        var c = ModelConfiguration(inChannels: 1, classes: 2, width: 4)
+        c.gradient = .forwardSensitivity
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("forward sensitivity costs one solve per parameter"), "\($0)") }
     }
 
     func testStagedScheduleDividesByTenPerStage() {

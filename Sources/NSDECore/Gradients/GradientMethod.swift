@@ -78,15 +78,78 @@ public struct GradientMethod: Sendable, Equatable, CustomStringConvertible {
     /// few parameters (a 2-D toy, a handful of physical constants), not for networks.
     public static let forwardSensitivity = GradientMethod(kind: .forwardSensitivity)
 
-    /// "backprop", "adjoint", "reversible-adjoint", "checkpointed(k)" or "forward-sensitivity".
-    public var description: String {
+    /// The method's family without its settings: "backprop", "adjoint", "reversible-adjoint",
+    /// "checkpointed" or "forward-sensitivity".
+    public var name: String {
         switch kind {
         case .backprop: return "backprop"
         case .adjoint: return "adjoint"
         case .reversibleAdjoint: return "reversible-adjoint"
-        case let .checkpointed(k): return "checkpointed(\(k))"
+        case .checkpointed: return "checkpointed"
         case .forwardSensitivity: return "forward-sensitivity"
         }
+    }
+}
+
+// MARK: - Names (command line, configuration files)
+
+extension GradientMethod: LosslessStringConvertible, Codable {
+    /// The accepted spellings, for messages.
+    public static let syntax = "backprop, adjoint, reversible-adjoint, checkpointed:K (K >= 1) or forward-sensitivity"
+
+    /// The method's name as the command line and configuration files (`checkpoint.json`) spell
+    /// it: "backprop", "adjoint" (or "adjoint:RTOL,ATOL,ITERATIONS" for other tolerances than the
+    /// default), "reversible-adjoint", "checkpointed:K" or "forward-sensitivity".
+    public var description: String {
+        switch kind {
+        case let .adjoint(rtol, atol, iterations) where self != .adjoint: return "adjoint:\(rtol),\(atol),\(iterations)"
+        case let .checkpointed(k): return "checkpointed:\(k)"
+        default: return name
+        }
+    }
+
+    /// Parses ``description``'s spellings (and "checkpointed(K)", an earlier one); `nil` for
+    /// anything else, including invalid settings (K < 1, a negative tolerance).
+    public init?(_ description: String) {
+        switch description {
+        case "backprop": self = .backprop
+        case "adjoint": self = .adjoint
+        case "reversible-adjoint": self = .reversibleAdjoint
+        case "forward-sensitivity": self = .forwardSensitivity
+        default:
+            if let k = Self.argument(of: description, prefix: "checkpointed:", suffix: "")
+                ?? Self.argument(of: description, prefix: "checkpointed(", suffix: ")") {
+                guard let k = Int(k), k >= 1 else { return nil }
+                self = .checkpointed(every: k)
+                return
+            }
+            guard let settings = Self.argument(of: description, prefix: "adjoint:", suffix: "") else { return nil }
+            let parts = settings.split(separator: ",", omittingEmptySubsequences: false)
+            guard parts.count == 3, let rtol = Double(parts[0]), let atol = Double(parts[1]), let iterations = Int(parts[2]),
+                  rtol >= 0, rtol.isFinite, atol > 0, atol.isFinite, iterations > 0 else { return nil }
+            self = .adjoint(rtol: rtol, atol: atol, maxIterations: iterations)
+        }
+    }
+
+    private static func argument(of text: String, prefix: String, suffix: String) -> String? {
+        guard text.hasPrefix(prefix), text.hasSuffix(suffix), text.count >= prefix.count + suffix.count else { return nil }
+        return String(text.dropFirst(prefix.count).dropLast(suffix.count))
+    }
+
+    /// Decodes one of the spellings of ``init(_:)`` from a string.
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = GradientMethod(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "gradient '\(text)' is not \(Self.syntax)"))
+        }
+        self = value
+    }
+
+    /// Encodes ``description`` as a string.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 }
 

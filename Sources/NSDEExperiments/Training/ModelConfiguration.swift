@@ -43,7 +43,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// The block's solver (paper: Euler–Maruyama).
     public var solver: SolverKind
     /// How gradients pass through the block (paper: backprop).
-    public var gradient: GradientChoice
+    public var gradient: GradientMethod
     /// G of the GroupNorms on the block's channels (`nil`: the paper's min(32, width)). JSON key
     /// `gn_groups`, absent when `nil`, so checkpoints written before the option read unchanged.
     public var groupNormGroups: Int?
@@ -54,7 +54,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// - Parameters: see the properties; `width` defaults to the paper's, `testSigma` to `sigma`.
     public init(architecture: Architecture = .paperSmall, inChannels: Int = 3, classes: Int = 10, width: Int? = nil,
                 noise: BlockNoise = .ode, sigma: Float = 0, testSigma: Float? = nil, steps: Int = 11, horizon: Float = 1,
-                solver: SolverKind = .eulerMaruyama, gradient: GradientChoice = .backprop, groupNormGroups: Int? = nil) {
+                solver: SolverKind = .eulerMaruyama, gradient: GradientMethod = .backprop, groupNormGroups: Int? = nil) {
         self.architecture = architecture
         self.inChannels = inChannels
         self.classes = classes
@@ -118,7 +118,11 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
             throw .invalidParameter(name: "gradient", value: gradient.description,
                                     expected: "the reversible-heun solver for reversible-adjoint (solver is \(solver.rawValue))")
         }
-        if gradient == .adjoint && solver == .reversibleHeun {
+        if gradient.name == "forward-sensitivity" {
+            throw .invalidParameter(name: "gradient", value: gradient.description,
+                                    expected: "backprop, adjoint, reversible-adjoint or checkpointed:K (forward sensitivity costs one solve per parameter)")
+        }
+        if gradient.name == "adjoint" && solver == .reversibleHeun {
             throw .invalidParameter(name: "gradient", value: gradient.description,
                                     expected: "reversible-adjoint with the reversible-heun solver")
         }
@@ -158,7 +162,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public func makeModel(noiseSeed: UInt64 = 0) -> PaperClassifier {
         PaperClassifier(size: architecture.size, inChannels: inChannels, classes: classes, width: width,
                         noise: noise, sigma: sigma, testSigma: testSigma, steps: steps, horizon: horizon,
-                        solver: solver, gradient: gradient.method, noiseSeed: noiseSeed,
+                        solver: solver, gradient: gradient, noiseSeed: noiseSeed,
                         groupNormGroups: groupNormGroups)
     }
 
@@ -189,7 +193,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
             throw DecodingError.dataCorruptedError(forKey: .solver, in: c, debugDescription: "unknown solver '\(solverName)'")
         }
         self.solver = solver
-        gradient = try c.decode(GradientChoice.self, forKey: .gradient)
+        gradient = try c.decode(GradientMethod.self, forKey: .gradient)
         groupNormGroups = try c.decodeIfPresent(Int.self, forKey: .groupNormGroups)
         // A saved model is checked as a command line is: no model is built from sizes out of range.
         do {

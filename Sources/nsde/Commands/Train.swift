@@ -75,7 +75,7 @@ extension NSDE {
         var steps: Int?
         @Option(help: "SDE solver: \(SolverKind.allCases.map(\.rawValue).joined(separator: ", ")) (default euler-maruyama).")
         var solver: String?
-        @Option(help: "Gradient through the block: \(GradientChoice.syntax) (default backprop).")
+        @Option(help: "Gradient through the block: backprop, adjoint, reversible-adjoint or checkpointed:K (K >= 1) (default backprop).")
         var gradient: String?
         @Option(help: "Random-crop zero padding in pixels (default 4; 8 for stl10; 0: no crop).")
         var cropPadding: Int?
@@ -126,7 +126,7 @@ extension NSDE {
         var architecture: ModelConfiguration.Architecture? { model.flatMap(ModelConfiguration.Architecture.init(rawValue:)) }
         var blockNoise: BlockNoise? { noise.flatMap(BlockNoise.init(rawValue:)) }
         var solverKind: SolverKind? { solver.flatMap(SolverKind.init(rawValue:)) }
-        var gradientChoice: GradientChoice? { gradient.flatMap(GradientChoice.init) }
+        var gradientMethod: GradientMethod? { gradient.flatMap(GradientMethod.init) }
         var optimizerKind: OptimizerConfiguration.Kind? { optimizer.flatMap(OptimizerConfiguration.Kind.init(rawValue:)) }
         var parsedStages: [Int]? { stages.flatMap(ScheduleConfiguration.parseStages) }
 
@@ -145,8 +145,8 @@ extension NSDE {
             if let solver, solverKind == nil {
                 throw ValidationError("--solver must be one of \(choices(SolverKind.allCases.map(\.rawValue))), got '\(solver)'")
             }
-            if let gradient, gradientChoice == nil {
-                throw ValidationError("--gradient must be \(GradientChoice.syntax), got '\(gradient)'")
+            if let gradient, gradientMethod == nil || gradientMethod?.name == "forward-sensitivity" {
+                throw ValidationError("--gradient must be backprop, adjoint, reversible-adjoint or checkpointed:K (K >= 1), got '\(gradient)'")
             }
             if let optimizer, optimizerKind == nil {
                 throw ValidationError("--optimizer must be sgd or adam, got '\(optimizer)'")
@@ -184,7 +184,7 @@ extension NSDE {
             let architecture = self.architecture ?? (name == .stl10 ? .paperBig : .paperSmall)
             let model = ModelConfiguration(architecture: architecture, width: width, noise: noise, sigma: sigma,
                                            testSigma: testSigma, steps: steps ?? 11, solver: solverKind ?? .eulerMaruyama,
-                                           gradient: gradientChoice ?? .backprop)
+                                           gradient: gradientMethod ?? .backprop)
             var c = TrainingConfiguration.forDataset(name, model: model)
             let kind = optimizerKind ?? .sgd
             c.optimizer = OptimizerConfiguration(kind: kind, learningRate: OptimizerConfiguration.defaultLearningRate(kind),
@@ -207,7 +207,7 @@ extension NSDE {
             if let testSigma { c.model.testSigma = testSigma }
             if let steps { c.model.steps = steps }
             if let solverKind { c.model.solver = solverKind }
-            if let gradientChoice { c.model.gradient = gradientChoice }
+            if let gradientMethod { c.model.gradient = gradientMethod }
             if let optimizerKind { c.optimizer.kind = optimizerKind }
             if let lr { c.optimizer.learningRate = lr }
             if let momentum { c.optimizer.momentum = momentum }
