@@ -47,7 +47,7 @@ fi
 
 B=.build/fuzz
 mkdir -p "$B/modules" "$B/objects" "$B/bin" "$B/logs"
-C_MODULES=(-I Sources/CBLAS -I Sources/CDNNL -I Sources/CZlib -I Sources/CJPEG)
+C_MODULES=(-I Sources/CBLAS -I Sources/CDNNL -I Sources/CZlib -I Sources/CJPEG -I Sources/CKernels/include)
 SWIFTC=(swiftc -swift-version 5 -parse-as-library "${C_MODULES[@]}" -I "$B/modules")
 COVERAGE=(-sanitize=fuzzer,address -Xllvm -sanitizer-coverage-stack-depth)
 compiler_version="$(swiftc --version 2>&1)"
@@ -74,6 +74,14 @@ build_module() {
   echo "fuzz: compiled $name in $((SECONDS - start)) s" >&2
 }
 
+# The C kernels (Sources/CKernels) every Swift module links, with AddressSanitizer.
+c_stamp="$( { clang --version 2>&1; cat Sources/CKernels/*.c Sources/CKernels/include/*.h; } | sha256sum | cut -c1-16)"
+if [ ! -f "$B/objects/CKernels.o" ] || [ "$(cat "$B/objects/CKernels.stamp" 2>/dev/null)" != "$c_stamp" ]; then
+  echo "fuzz: compiling CKernels" >&2
+  clang -O2 -fno-math-errno -fsanitize=address -I Sources/CKernels/include -c Sources/CKernels/kernels.c -o "$B/objects/CKernels.o"
+  echo "$c_stamp" > "$B/objects/CKernels.stamp"
+fi
+
 # The modules the selected targets need, built in dependency order.
 needed=""
 for t in "${TARGETS[@]}"; do
@@ -93,7 +101,7 @@ for t in "${TARGETS[@]}"; do
   IFS='|' read -r name file modules options <<< "$t"
   [[ " ${selected[*]} " == *" $name "* ]] || continue
   binary="$B/bin/fuzz-$name"
-  objects=()
+  objects=("$B/objects/CKernels.o")
   for m in $modules; do objects+=("$B/objects/$m.o"); done
   if [ ! -x "$binary" ] || [ -n "$(find Fuzz/FuzzSupport.swift "Fuzz/$file" "${objects[@]}" -newer "$binary" 2>/dev/null)" ]; then
     echo "fuzz: linking fuzz-$name" >&2

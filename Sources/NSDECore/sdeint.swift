@@ -119,13 +119,13 @@ public func sdeint<S: SDE, Solver: SDESolver>(
     // Memory-saving methods and forward sensitivity: solve off the tape, then attach one node
     // whose pullback runs the method's backward pass.
     let parameters = uniqueParameters(sde.parameters)
-    var checkpoints: [Checkpoint] = []
+    var checkpoints: [SolveCheckpoint] = []
     let run: ForwardRun
     if case let .checkpointed(k) = gradient.kind {
-        checkpoints.append(Checkpoint(step: 0, state: y0.detached(), solverState: nil))
+        checkpoints.append(SolveCheckpoint(step: 0, state: y0.detached(), solverState: nil))
         run = try noGrad {
             try integrator.run(y0: y0.detached()) { index, _, y, s in
-                if (index + 1) % k == 0 { checkpoints.append(Checkpoint(step: index + 1, state: y, solverState: s)) }
+                if (index + 1) % k == 0 { checkpoints.append(SolveCheckpoint(step: index + 1, state: y, solverState: s)) }
             }
         }
     } else {

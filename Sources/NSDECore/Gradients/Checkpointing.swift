@@ -1,8 +1,10 @@
 import NSDENN
 import NSDETensor
 
-/// A stored point of the forward solve: the state (and solver state) after `step` accepted steps.
-struct Checkpoint {
+/// A stored point of the forward solve for ``GradientMethod/checkpointed(every:)``: the state (and
+/// solver state) after `step` accepted steps. (Not to be confused with `Checkpoint`, the training run's
+/// files on disk.)
+struct SolveCheckpoint {
     let step: Int
     let state: Tensor
     let solverState: [Tensor]?
@@ -13,7 +15,7 @@ struct Checkpoint {
 /// backpropagates the cotangent of its end state (plus those of any outputs inside it).
 struct CheckpointedBackprop<S: SDE, Solver: SDESolver> {
     let context: BackwardContext<S, Solver>
-    let checkpoints: [Checkpoint]
+    let checkpoints: [SolveCheckpoint]
 
     func pullback(_ upstream: Tensor) -> [Tensor?] {
         let steps = context.steps

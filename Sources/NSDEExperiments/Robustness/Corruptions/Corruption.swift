@@ -8,8 +8,8 @@ import NSDETensor
 /// (``CorruptionStreams/generator(seed:corruption:severity:index:)``), so a corrupted set does not
 /// depend on how it is split into batches or on the thread count.
 ///
-/// Conformers follow `/work/shared/reference/cifar10c-corruptions.md` (a paraphrase of
-/// `make_cifar_c.py`): the CIFAR-10 (32-pixel) parameter tables, computing on x/255 and casting
+/// Conformers follow the CIFAR-10-C release (Hendrycks & Dietterich 2019, `make_cifar_c.py`): the
+/// CIFAR-10 (32-pixel) parameter tables, computing on x/255 and casting
 /// to 8 bits by truncation (floor) as the release does. They compute in `Double` (the release's
 /// float64) except where the release's float32 arithmetic decides truncations visibly (zoom blur,
 /// the defocus kernel), which is reproduced; the six deterministic corruptions match Pillow,
