@@ -1,4 +1,4 @@
-/// Errors from ``sdeint(_:y0:times:solver:dt:brownian:)`` and ``odeint(_:y0:times:solver:dt:rtol:atol:maxSteps:)``:
+/// Errors from ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)`` and ``odeint(_:y0:times:solver:dt:rtol:atol:maxSteps:)``:
 /// invalid grids and settings, unsupported combinations, and blow-ups.
 public enum SDEError: Error, CustomStringConvertible, Equatable {
     /// The output time grid is empty.

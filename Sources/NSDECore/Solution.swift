@@ -1,6 +1,6 @@
 import NSDETensor
 
-/// Counts reported by ``sdeint(_:y0:times:solver:dt:brownian:)`` and ``odeint(_:y0:times:solver:dt:rtol:atol:maxSteps:)``.
+/// Counts reported by ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)`` and ``odeint(_:y0:times:solver:dt:rtol:atol:maxSteps:)``.
 public struct SolverStats: Equatable, Sendable {
     /// Drift (or ODE right-hand side) evaluations.
     public var driftEvaluations = 0

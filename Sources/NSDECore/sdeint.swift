@@ -1,7 +1,7 @@
 import NSDETensor
 import NSDENN
 
-/// Where ``sdeint(_:y0:times:solver:dt:brownian:)`` takes its Brownian motion from.
+/// Where ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)`` takes its Brownian motion from.
 public enum BrownianSource {
     /// A ``BrownianGrid`` starting at `times[0]` with spacing `dt` (fast; requires every output
     /// time to lie on that grid). Lévy area is generated when the solver needs it.

@@ -14,6 +14,18 @@ public enum BlockNoise: String, CaseIterable, Sendable {
     case dropout
     /// G = σ tanh(G_v(h, t)), a learned diffusion network (paper eq. 3).
     case learned
+
+    /// The paper's released σ for this noise on CIFAR-10 (the low end of the released ranges:
+    /// additive 0.7, multiplicative 1.0–1.8, dropout 0.5–0.9, learned 0.5; ODE 0). The one table
+    /// of these defaults: `nsde train` and the experiments' presets read it.
+    public var paperDefaultSigma: Float {
+        switch self {
+        case .ode: return 0
+        case .additive: return 0.7
+        case .multiplicative: return 1.0
+        case .dropout, .learned: return 0.5
+        }
+    }
 }
 
 /// The classifiers of Liu et al. (2019): a convolutional stem, one Neural SDE block solved on

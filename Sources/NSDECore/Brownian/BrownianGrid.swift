@@ -14,7 +14,7 @@ import NSDETensor
 /// (used by the strong-convergence tests).
 ///
 /// - Note: Queries must lie on the grid (within 10⁻⁶·Δt); ``canQuery(at:)`` says whether they do
-///   and ``sdeint(_:y0:times:solver:dt:brownian:)`` checks it before the first step. Cost is one
+///   and ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)`` checks it before the first step. Cost is one
 ///   normal draw per covered step (two with Lévy area).
 public struct BrownianGrid: BrownianMotion {
     /// The shape of W(t).

@@ -27,7 +27,7 @@ public struct StepResult {
 
 /// A one-step method for SDEs: advances y from t₀ to t₁ given the Brownian input over [t₀, t₁].
 ///
-/// Capabilities are static so ``sdeint(_:y0:times:solver:dt:brownian:)`` can check a
+/// Capabilities are static so ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)`` can check a
 /// combination before the first step: the calculus the method converges to, the noise types it
 /// supports, and whether it needs the space-time Lévy area.
 public protocol SDESolver {

@@ -31,7 +31,7 @@ public struct SRA1: SDESolver {
     /// Creates the solver.
     public init() {}
 
-    /// One SRA1 step; requires `dW.h` (precondition; ``sdeint(_:y0:times:solver:dt:brownian:)`` checks it first).
+    /// One SRA1 step; requires `dW.h` (precondition; ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)`` checks it first).
     public func step(_ sde: some SDE, from t0: Double, to t1: Double, state y0: Tensor,
                      increment dW: BrownianIncrement, solverState: [Tensor]?) -> StepResult {
         guard let hArea = dW.h else { preconditionFailure("SRA1 needs the space-time Lévy area H") }

@@ -17,15 +17,9 @@ public struct NoiseSetting: Equatable, Sendable, CustomStringConvertible {
         self.sigma = noise == .ode ? 0 : sigma
     }
 
-    /// The paper's released σ for `noise` on CIFAR-10 (the low end of the released ranges:
-    /// additive 0.7, multiplicative 1.0–1.8, dropout 0.5–0.9, learned 0.5; ODE 0).
+    /// `noise` at the paper's released σ (``BlockNoise/paperDefaultSigma``).
     public static func paperDefault(_ noise: BlockNoise) -> NoiseSetting {
-        switch noise {
-        case .ode: return NoiseSetting(noise: .ode, sigma: 0)
-        case .additive: return NoiseSetting(noise: .additive, sigma: 0.7)
-        case .multiplicative: return NoiseSetting(noise: .multiplicative, sigma: 1.0)
-        case .dropout, .learned: return NoiseSetting(noise: noise, sigma: 0.5)
-        }
+        NoiseSetting(noise: noise, sigma: noise.paperDefaultSigma)
     }
 
     /// The four models of the paper's Table 1 with their default σ.

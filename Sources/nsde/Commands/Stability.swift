@@ -24,6 +24,8 @@ extension NSDE.Stability {
             commandName: "toy",
             abstract: "Estimate the top Lyapunov exponent of dx = x dt + σx dB (Itô; theory 1 − σ²/2).",
             discussion: """
+            (`nsde toy` simulates the same SDE's solution for the paper's Figure 1; this command measures \
+            how fast nearby solutions separate.) \
             A perturbation of this linear SDE obeys the same SDE, so its exponent λ = lim (1/t) log|ε_t| \
             is 1 − σ²/2: the ODE (σ = 0) separates nearby solutions like eᵗ, σ > √2 makes them converge. \
             Each of --paths paths gives (1/T) log|ε_T/ε_0| over --steps steps of dt = T/steps; the report \

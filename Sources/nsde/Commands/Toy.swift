@@ -7,6 +7,10 @@ extension NSDE {
         static let configuration = CommandConfiguration(
             abstract: "Simulate dx = x dt + σ x dB (Itô, paper Fig. 1) and report E log|x_T|.",
             discussion: """
+            This is the paper's Figure 1 (the solution itself: does log|x_T| change sign?). `nsde stability \
+            toy` studies the same SDE's stability instead: the top Lyapunov exponent of a perturbation, \
+            the quantity §3.3's theory bounds.
+
             Euler–Maruyama on --paths independent paths from x0 = 1, with Brownian increments from \
             the counter-based RNG (--seed). Reports the mean of log|x_T| with its standard error, the \
             same mean for the exact solution x_T = exp((1 − σ²/2)T + σ W_T) on the same Brownian paths, \

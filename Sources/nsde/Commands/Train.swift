@@ -113,15 +113,6 @@ extension NSDE {
 
         // MARK: - Parsed choices
 
-        static func defaultSigma(_ noise: BlockNoise) -> Float {
-            switch noise {
-            case .ode: return 0
-            case .additive: return 0.7
-            case .multiplicative: return 1.0
-            case .dropout, .learned: return 0.5
-            }
-        }
-
         var datasetName: DatasetName? { DatasetName(rawValue: dataset ?? DatasetName.fashionMNIST.rawValue) }
         var architecture: ModelConfiguration.Architecture? { model.flatMap(ModelConfiguration.Architecture.init(rawValue:)) }
         var blockNoise: BlockNoise? { noise.flatMap(BlockNoise.init(rawValue:)) }
@@ -180,7 +171,7 @@ extension NSDE {
         func newConfiguration() -> TrainingConfiguration {
             let name = datasetName!
             let noise = blockNoise ?? .ode
-            let sigma = self.sigma ?? Self.defaultSigma(noise)
+            let sigma = self.sigma ?? noise.paperDefaultSigma
             let architecture = self.architecture ?? (name == .stl10 ? .paperBig : .paperSmall)
             let model = ModelConfiguration(architecture: architecture, width: width, noise: noise, sigma: sigma,
                                            testSigma: testSigma, steps: steps ?? 11, solver: solverKind ?? .eulerMaruyama,

@@ -1,0 +1,412 @@
+import CDNNL
+import Foundation
+
+// MARK: - oneDNN implementation
+
+/// The oneDNN convolution path.
+///
+/// Layout: public tensors are NCHW/OIHW. Inside, each pass uses the layout measured fastest
+/// end to end for its geometry (``resolvedLayout(_:_:)``): usually oneDNN's own choice
+/// (`dnnl_format_tag_any`: `nChw8c` activations, `OIhw8i8o` weights, `jit:avx2` kernels on
+/// this AVX2 machine) with reorders in and out on every call, NHWC for channel counts that are
+/// not multiples of 8, plain NCHW for inputs with fewer than 8 channels. Weights are reordered
+/// on every call (they change every optimizer step, and they are small).
+///
+/// Plans (primitive, reorders, scratchpad size) are cached by geometry, bias, pass and thread
+/// count under a lock. Execution uses user-mode scratchpads and per-call memory objects, so
+/// concurrent calls from several threads are safe.
+enum OneDNNConvolution {
+    /// How activations are laid out inside oneDNN.
+    enum Layout: Sendable {
+        /// Per pass and geometry, from measurements on the target machine (see ``resolvedLayout(_:_:)``).
+        case automatic
+        /// `dnnl_format_tag_any`: oneDNN's choice (blocked `nChw8c` with AVX2).
+        case blocked
+        /// NHWC activations, weights in oneDNN's choice.
+        case nhwc
+        /// NCHW activations used as they are (no activation reorders; oneDNN's GEMM-based kernels).
+        case plain
+    }
+
+    /// The layout policy for new plans. Internal: benchmarks force one layout to compare.
+    nonisolated(unsafe) static var layout: Layout = .automatic
+
+    /// The layout a pass uses for a geometry.
+    ///
+    /// Measured end to end (NCHW in, NCHW out, reorders included) on the 2-core AVX2 target:
+    /// - fewer than 8 input channels (a network's first layer): oneDNN's JIT kernels keep the
+    ///   input plain but want a blocked output, and reordering that large output costs more than
+    ///   the convolution, so its GEMM kernels on NCHW win (batch 128, 1→64 at 28x28, 1 thread:
+    ///   forward 16 vs 12, backward-data 21 vs 3.5, backward-weights 5.6 vs 3.0 GFLOP/s). The
+    ///   exception is the weight gradient with 3 input channels (RGB), where the JIT kernel wins
+    ///   (3→64 at 32x32: 17.5 vs 12.5 GFLOP/s);
+    /// - more than 8 input channels but not a multiple of 8 (the 64 + 1 time-channel convolution):
+    ///   the blocked layout pads the channels to the next multiple of 8, NHWC does not; NHWC wins
+    ///   the forward (65→64 at 30x30: 35.4–36.0 vs 33.5 GFLOP/s) and, slightly, the weight
+    ///   gradient (27–28.5 vs 26.6–27), the blocked layout wins the input gradient (34.4 vs 31);
+    /// - otherwise the blocked layout (nChw8c) wins every pass (64→64 3x3: 35–37 GFLOP/s against
+    ///   34–36 for NHWC and 15–30 for NCHW).
+    static func resolvedLayout(_ pass: Pass, _ g: Conv2DGeometry) -> Layout {
+        if layout != .automatic { return layout }
+        let c = g.inChannels
+        if c < 8 { return pass == .backwardWeights && c == 3 ? .blocked : .plain }
+        if c % 8 != 0 { return pass == .backwardData ? .blocked : .nhwc }
+        return .blocked
+    }
+
+    // oneDNN execution argument indices (dnnl_types.h).
+    static let argSrc: Int32 = 1
+    static let argDst: Int32 = 17
+    static let argWeights: Int32 = 33
+    static let argBias: Int32 = 41
+    static let argScratchpad: Int32 = 80
+    static let argDiffSrc: Int32 = 129
+    static let argDiffDst: Int32 = 145
+    static let argDiffWeights: Int32 = 161
+    static let argDiffBias: Int32 = 169
+    static let argFrom: Int32 = 1
+    static let argTo: Int32 = 17
+
+    enum Pass: Hashable { case forward, backwardData, backwardWeights }
+
+    struct PlanKey: Hashable {
+        let geometry: Conv2DGeometry
+        let pass: Pass
+        let bias: Bool
+        let threads: Int
+        let layout: Layout
+    }
+
+    /// A oneDNN primitive and the scratchpad it needs per execution.
+    final class Primitive: @unchecked Sendable {
+        let handle: dnnl_primitive_t
+        let scratchpad: dnnl_memory_desc_t
+        let scratchpadBytes: Int
+
+        init(_ pd: dnnl_primitive_desc_t) {
+            var p: dnnl_primitive_t?
+            OneDNN.check(dnnl_primitive_create(&p, pd), "dnnl_primitive_create")
+            handle = p!
+            var md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee ?? dnnl_memory_desc_t()
+            scratchpad = md
+            scratchpadBytes = md.ndims == 0 ? 0 : dnnl_memory_desc_get_size(&md)
+        }
+
+        deinit { dnnl_primitive_destroy(handle) }
+    }
+
+    /// How one argument goes between the caller's buffer (NCHW/OIHW/x) and the layout the
+    /// primitive wants.
+    struct Argument {
+        let index: Int32
+        let user: dnnl_memory_desc_t
+        let inner: dnnl_memory_desc_t
+        let innerBytes: Int
+        /// user → inner for inputs, inner → user for outputs; `nil` when the layouts agree.
+        let reorder: Primitive?
+    }
+
+    /// A convolution pass ready to run.
+    final class Plan: @unchecked Sendable {
+        let primitive: Primitive
+        let arguments: [Int32: Argument]
+        let implementation: String
+
+        init(pd: dnnl_primitive_desc_t, user: [Int32: dnnl_memory_desc_t], outputs: Set<Int32>) {
+            primitive = Primitive(pd)
+            var info: UnsafePointer<CChar>?
+            implementation = dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) == dnnl_success
+                ? info.map { String(cString: $0) } ?? "?" : "?"
+            var args: [Int32: Argument] = [:]
+            for (index, userMD) in user {
+                var inner = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, index)!.pointee
+                let reorder: Primitive? = OneDNNConvolution.equal(userMD, inner) ? nil
+                    : (outputs.contains(index) ? OneDNNConvolution.reorder(from: inner, to: userMD)
+                                               : OneDNNConvolution.reorder(from: userMD, to: inner))
+                args[index] = Argument(index: index, user: userMD, inner: inner,
+                                       innerBytes: dnnl_memory_desc_get_size(&inner), reorder: reorder)
+            }
+            arguments = args
+        }
+    }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var plans: [PlanKey: Plan] = [:]
+
+    /// Number of cached plans (for tests).
+    static var cachedPlanCount: Int { lock.lock(); defer { lock.unlock() }; return plans.count }
+
+    /// Drops every cached plan.
+    static func clearCache() { lock.lock(); plans = [:]; lock.unlock() }
+
+    // MARK: Thread count
+
+    private typealias GetThreads = @convention(c) () -> Int32
+    private typealias SetThreads = @convention(c) (Int32) -> Void
+    private static let ompGetMaxThreads: GetThreads? =
+        dlsym(nil, "omp_get_max_threads").map { unsafeBitCast($0, to: GetThreads.self) }
+    private static let ompSetNumThreads: SetThreads? =
+        dlsym(nil, "omp_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
+
+    /// Makes OpenMP on the calling thread use ``Parallel/threadCount`` threads (OpenMP's thread
+    /// count is per calling thread) and returns it. oneDNN sizes its work split when a primitive
+    /// is created, so the count is part of the plan key.
+    static func syncThreads() -> Int {
+        let n = Parallel.threadCount
+        _ = OneDNN.engine // initialise oneDNN (and its OpenMP runtime) first
+        if let get = ompGetMaxThreads, let set = ompSetNumThreads, Int(get()) != n { set(Int32(n)) }
+        return n
+    }
+
+    // MARK: Plan construction
+
+    static func memoryDesc(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        let d = dims.map { Int64($0) }
+        OneDNN.check(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, dnnl_f32, tag), "dnnl_memory_desc_init_by_tag")
+        return md
+    }
+
+    static func equal(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
+        var x = a, y = b
+        return dnnl_memory_desc_equal(&x, &y) != 0
+    }
+
+    static func userScratchpadAttr() -> dnnl_primitive_attr_t {
+        var attr: dnnl_primitive_attr_t?
+        OneDNN.check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
+        OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "set_scratchpad_mode")
+        return attr!
+    }
+
+    static func reorder(from src: dnnl_memory_desc_t, to dst: dnnl_memory_desc_t) -> Primitive {
+        var s = src, d = dst
+        let attr = userScratchpadAttr()
+        defer { dnnl_primitive_attr_destroy(attr) }
+        var pd: dnnl_primitive_desc_t?
+        OneDNN.check(dnnl_reorder_primitive_desc_create(&pd, &s, OneDNN.engine, &d, OneDNN.engine, attr),
+                     "dnnl_reorder_primitive_desc_create")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        return Primitive(pd!)
+    }
+
+    /// The cached plan for a pass, created on first use.
+    static func plan(_ g: Conv2DGeometry, _ pass: Pass, bias: Bool, threads: Int) -> Plan {
+        let key = PlanKey(geometry: g, pass: pass, bias: bias, threads: threads, layout: resolvedLayout(pass, g))
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = plans[key] { return p }
+        let p = makePlan(key)
+        plans[key] = p
+        return p
+    }
+
+    private static func makePlan(_ key: PlanKey) -> Plan {
+        let g = key.geometry
+        let actTag: dnnl_format_tag_t
+        switch key.layout {
+        case .blocked, .automatic: actTag = dnnl_format_tag_any
+        case .nhwc: actTag = dnnl_nhwc
+        case .plain: actTag = dnnl_nchw
+        }
+        var src = memoryDesc(g.inputShape, actTag)
+        var wei = memoryDesc(g.weightShape, dnnl_format_tag_any)
+        var bia = memoryDesc([g.outChannels], dnnl_x)
+        var dst = memoryDesc(g.outputShape, actTag)
+        let strides: [Int64] = [Int64(g.stride), Int64(g.stride)]
+        let pad: [Int64] = [Int64(g.padding), Int64(g.padding)]
+        let userSrc = memoryDesc(g.inputShape, dnnl_nchw)
+        let userWei = memoryDesc(g.weightShape, dnnl_oihw)
+        let userBia = memoryDesc([g.outChannels], dnnl_x)
+        let userDst = memoryDesc(g.outputShape, dnnl_nchw)
+        let attr = userScratchpadAttr()
+        defer { dnnl_primitive_attr_destroy(attr) }
+
+        // The forward descriptor: the plan itself for the forward pass, the hint for backward ones.
+        var fd = dnnl_convolution_desc_t()
+        let withBias = key.bias && key.pass != .backwardData
+        if withBias {
+            OneDNN.check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
+                                                            &src, &wei, &bia, &dst, strides, pad, pad),
+                         "dnnl_convolution_forward_desc_init (\(g))")
+        } else {
+            OneDNN.check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
+                                                            &src, &wei, nil, &dst, strides, pad, pad),
+                         "dnnl_convolution_forward_desc_init (\(g))")
+        }
+        var fpd: dnnl_primitive_desc_t?
+        OneDNN.check(dnnl_primitive_desc_create(&fpd, &fd, attr, OneDNN.engine, nil), "convolution forward primitive_desc (\(g))")
+        defer { dnnl_primitive_desc_destroy(fpd) }
+
+        switch key.pass {
+        case .forward:
+            var user: [Int32: dnnl_memory_desc_t] = [argSrc: userSrc, argWeights: userWei, argDst: userDst]
+            if withBias { user[argBias] = userBia }
+            return Plan(pd: fpd!, user: user, outputs: [argDst])
+        case .backwardData:
+            var bd = dnnl_convolution_desc_t()
+            OneDNN.check(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &src, &wei, &dst,
+                                                                  strides, pad, pad),
+                         "dnnl_convolution_backward_data_desc_init (\(g))")
+            var pd: dnnl_primitive_desc_t?
+            OneDNN.check(dnnl_primitive_desc_create(&pd, &bd, attr, OneDNN.engine, fpd),
+                         "convolution backward-data primitive_desc (\(g))")
+            defer { dnnl_primitive_desc_destroy(pd) }
+            return Plan(pd: pd!, user: [argDiffDst: userDst, argWeights: userWei, argDiffSrc: userSrc],
+                        outputs: [argDiffSrc])
+        case .backwardWeights:
+            var wd = dnnl_convolution_desc_t()
+            if withBias {
+                OneDNN.check(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &src, &wei, &bia,
+                                                                         &dst, strides, pad, pad),
+                             "dnnl_convolution_backward_weights_desc_init (\(g))")
+            } else {
+                OneDNN.check(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &src, &wei, nil,
+                                                                         &dst, strides, pad, pad),
+                             "dnnl_convolution_backward_weights_desc_init (\(g))")
+            }
+            var pd: dnnl_primitive_desc_t?
+            OneDNN.check(dnnl_primitive_desc_create(&pd, &wd, attr, OneDNN.engine, fpd),
+                         "convolution backward-weights primitive_desc (\(g))")
+            defer { dnnl_primitive_desc_destroy(pd) }
+            var user: [Int32: dnnl_memory_desc_t] = [argSrc: userSrc, argDiffDst: userDst, argDiffWeights: userWei]
+            if withBias { user[argDiffBias] = userBia }
+            return Plan(pd: pd!, user: user, outputs: [argDiffWeights, argDiffBias])
+        }
+    }
+
+    // MARK: Execution
+
+    /// The memory objects and temporary buffers of one call; everything is released by ``finish()``.
+    final class Execution {
+        private var memories: [dnnl_memory_t] = []
+        private var buffers: [TensorStorage] = []
+
+        /// A memory object over `pointer` (not owned).
+        func wrap(_ md: dnnl_memory_desc_t, _ pointer: UnsafeRawPointer) -> dnnl_memory_t {
+            var d = md
+            var m: dnnl_memory_t?
+            OneDNN.check(dnnl_memory_create(&m, &d, OneDNN.engine, UnsafeMutableRawPointer(mutating: pointer)),
+                         "dnnl_memory_create")
+            memories.append(m!)
+            return m!
+        }
+
+        /// A memory object over a temporary buffer of `bytes` bytes from the tensor buffer pool.
+        func temporary(_ md: dnnl_memory_desc_t, bytes: Int) -> dnnl_memory_t {
+            let storage = TensorStorage(uninitializedCount: (bytes + 3) / 4)
+            buffers.append(storage)
+            return wrap(md, storage.pointer)
+        }
+
+        /// Runs `primitive` with `args`, adding its scratchpad.
+        func run(_ primitive: Primitive, _ args: [(Int32, dnnl_memory_t)]) {
+            var a = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
+            if primitive.scratchpadBytes > 0 {
+                a.append(dnnl_exec_arg_t(arg: argScratchpad,
+                                         memory: temporary(primitive.scratchpad, bytes: primitive.scratchpadBytes)))
+            }
+            OneDNN.check(dnnl_primitive_execute(primitive.handle, OneDNN.stream, Int32(a.count), a), "dnnl_primitive_execute")
+        }
+
+        /// The argument in the primitive's layout, reordered from the caller's buffer if needed.
+        func input(_ arg: Argument, _ pointer: UnsafeRawPointer) -> dnnl_memory_t {
+            let user = wrap(arg.user, pointer)
+            guard let r = arg.reorder else { return user }
+            let inner = temporary(arg.inner, bytes: arg.innerBytes)
+            run(r, [(argFrom, user), (argTo, inner)])
+            return inner
+        }
+
+        /// The memory the primitive writes an output to, and what to do afterwards to bring it
+        /// into the caller's buffer.
+        func output(_ arg: Argument, _ pointer: UnsafeMutableRawPointer) -> (dnnl_memory_t, () -> Void) {
+            let user = wrap(arg.user, pointer)
+            guard let r = arg.reorder else { return (user, {}) }
+            let inner = temporary(arg.inner, bytes: arg.innerBytes)
+            return (inner, { self.run(r, [(argFrom, inner), (argTo, user)]) })
+        }
+
+        /// Waits for the stream and releases the memory objects and buffers.
+        func finish() {
+            OneDNN.check(dnnl_stream_wait(OneDNN.stream), "dnnl_stream_wait")
+            for m in memories { dnnl_memory_destroy(m) }
+            memories = []
+            buffers = []
+        }
+    }
+
+    /// `output = conv(input, weight) + bias`, NCHW / OIHW pointers.
+    static func forward(_ g: Conv2DGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        let threads = syncThreads()
+        let p = plan(g, .forward, bias: bias != nil, threads: threads)
+        let e = Execution()
+        var args: [(Int32, dnnl_memory_t)] = [
+            (argSrc, e.input(p.arguments[argSrc]!, input)),
+            (argWeights, e.input(p.arguments[argWeights]!, weight)),
+        ]
+        if let bias { args.append((argBias, e.input(p.arguments[argBias]!, bias))) }
+        let (dst, finishDst) = e.output(p.arguments[argDst]!, output)
+        args.append((argDst, dst))
+        e.run(p.primitive, args)
+        finishDst()
+        e.finish()
+    }
+
+    /// The requested gradients (non-nil output pointers) of `conv(input, weight) + bias`.
+    /// `input` is needed for the weight and bias gradients, `weight` for the input gradient.
+    static func backward(_ g: Conv2DGeometry, gradOutput: UnsafePointer<Float>, input: UnsafePointer<Float>?,
+                         weight: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
+                         gradWeight: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?) {
+        if gradWeight == nil, let gradBias {
+            // Bias alone: a reduction, no convolution needed.
+            Im2Col.biasGradient(g, gradOutput: gradOutput, gradBias: gradBias)
+            if gradInput == nil { return }
+        }
+        let threads = syncThreads()
+        let e = Execution()
+        var sharedDiffDst: (md: dnnl_memory_desc_t, mem: dnnl_memory_t)?
+        if let gradInput {
+            let p = plan(g, .backwardData, bias: false, threads: threads)
+            let dd = p.arguments[argDiffDst]!
+            let diffDst = e.input(dd, gradOutput)
+            if dd.reorder != nil { sharedDiffDst = (dd.inner, diffDst) }
+            let w = e.input(p.arguments[argWeights]!, weight!)
+            let (ds, finishDs) = e.output(p.arguments[argDiffSrc]!, gradInput)
+            e.run(p.primitive, [(argDiffDst, diffDst), (argWeights, w), (argDiffSrc, ds)])
+            finishDs()
+        }
+        if let gradWeight {
+            let p = plan(g, .backwardWeights, bias: gradBias != nil, threads: threads)
+            let dd = p.arguments[argDiffDst]!
+            let diffDst: dnnl_memory_t
+            if let shared = sharedDiffDst, equal(shared.md, dd.inner) {
+                diffDst = shared.mem
+            } else {
+                diffDst = e.input(dd, gradOutput)
+            }
+            let src = e.input(p.arguments[argSrc]!, input!)
+            let (dw, finishDw) = e.output(p.arguments[argDiffWeights]!, gradWeight)
+            var args: [(Int32, dnnl_memory_t)] = [(argSrc, src), (argDiffDst, diffDst), (argDiffWeights, dw)]
+            var finishDb: () -> Void = {}
+            if let gradBias {
+                let (db, f) = e.output(p.arguments[argDiffBias]!, gradBias)
+                args.append((argDiffBias, db))
+                finishDb = f
+            }
+            e.run(p.primitive, args)
+            finishDw()
+            finishDb()
+        }
+        e.finish()
+    }
+
+    /// The oneDNN implementation names chosen for a geometry, e.g. `"jit:avx2"` (for reports).
+    static func implementations(_ g: Conv2DGeometry) -> (forward: String, backwardData: String, backwardWeights: String) {
+        let t = syncThreads()
+        return (plan(g, .forward, bias: false, threads: t).implementation,
+                plan(g, .backwardData, bias: false, threads: t).implementation,
+                plan(g, .backwardWeights, bias: false, threads: t).implementation)
+    }
+}
