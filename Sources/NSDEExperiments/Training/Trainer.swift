@@ -211,14 +211,23 @@ public final class Trainer {
         guard trainSet.count > 0 else { throw TrainingError.incompatibleData(reason: "the training set is empty") }
         let counter = model.noiseCounter
         defer { model.noiseCounter = counter }
-        do {
+        try Self.mappingSolverErrors(diverged: {
+            .diverged(what: $0, epoch: epochsCompleted + 1, batch: 1, batches: loader.batchesPerEpoch,
+                      lastCheckpointEpoch: epochsCompleted, directory: outputDirectory?.path)
+        }, what: "hidden state") {
             _ = try noGrad { try model.logits(trainSet.batch(indices: [0]).images) }
+        }
+    }
+
+    /// Runs `body`, turning the solver's errors into training errors: a non-finite state is
+    /// `diverged(what)`, any other ``SDEError`` an invalid configuration (an unsupported solver or
+    /// gradient combination).
+    private static func mappingSolverErrors<R>(diverged: (String) -> TrainingError, what: String,
+                                               _ body: () throws -> R) throws -> R {
+        do {
+            return try body()
         } catch let error as SDEError {
-            if case .nonFiniteState = error {
-                throw TrainingError.diverged(what: "hidden state", epoch: epochsCompleted + 1, batch: 1,
-                                             batches: loader.batchesPerEpoch, lastCheckpointEpoch: epochsCompleted,
-                                             directory: outputDirectory?.path)
-            }
+            if case .nonFiniteState = error { throw diverged(what) }
             throw TrainingError.invalidConfiguration(reason: error.description)
         }
     }
@@ -270,9 +279,8 @@ public final class Trainer {
             // One noise stream per batch; the batch's shards (one per thread) each run their rows
             // end to end and their gradients are added in shard order.
             let stream = model.reserveNoiseStream()
-            let parts: [(loss: Float, correct: Int)]
-            do {
-                parts = try BatchParallel.run(batch: labels.count, shards: Self.batchShards(batch: labels.count)) { shard in
+            let parts: [(loss: Float, correct: Int)] = try Self.mappingSolverErrors(diverged: diverged, what: "hidden state") {
+                try BatchParallel.run(batch: labels.count, shards: Self.batchShards(batch: labels.count)) { shard in
                     let rows = shard.rows.range
                     let logits = try model.logits(shard.count > 1 ? images.rows(rows) : images, noiseStream: stream)
                     let shardLabels = Array(labels[rows])
@@ -281,9 +289,6 @@ public final class Trainer {
                     if value.isFinite { loss.backward() }
                     return (value, zip(logits.detached().argmax(axis: 1), shardLabels).filter { $0 == $1 }.count)
                 }
-            } catch let error as SDEError {
-                if case .nonFiniteState = error { throw diverged("hidden state") }
-                throw TrainingError.invalidConfiguration(reason: error.description)
             }
             let value = parts.map(\.loss).reduce(0, +)
             guard value.isFinite else { throw diverged("loss") }
@@ -331,14 +336,11 @@ public final class Trainer {
                                     diverged: (String) -> TrainingError) throws -> EvaluationResult? {
         guard let dataset else { return nil }
         progress?(.evaluating(epoch: epoch, done: 0, total: dataset.count))
-        do {
-            return try evaluate(model, on: dataset, testSigma: 0, ttnSamples: 0,
-                                batchSize: configuration.evaluationBatchSize, seed: 0) { [progress] done, total in
+        return try Self.mappingSolverErrors(diverged: diverged, what: "hidden state (evaluating the \(what) set)") {
+            try evaluate(model, on: dataset, testSigma: 0, ttnSamples: 0,
+                         batchSize: configuration.evaluationBatchSize, seed: 0) { [progress] done, total in
                 progress?(.evaluating(epoch: epoch, done: done, total: total))
             }
-        } catch let error as SDEError {
-            if case .nonFiniteState = error { throw diverged("hidden state (evaluating the \(what) set)") }
-            throw TrainingError.invalidConfiguration(reason: error.description)
         }
     }
 
