@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "NSDENNTests", dependencies: ["NSDENN", "NSDETestSupport"]),
         .testTarget(name: "NSDECoreTests", dependencies: ["NSDECore", "NSDETestSupport"]),
         .testTarget(name: "NSDEDataTests", dependencies: ["NSDEData"]),
-        .testTarget(name: "NeuralSDETests", dependencies: ["NeuralSDE"]),
+        .testTarget(name: "NeuralSDETests", dependencies: ["NeuralSDE", "NSDETestSupport"]),
         .testTarget(name: "NSDEModelsTests", dependencies: ["NSDEModels", "NSDEData", "NSDETestSupport"]),
         .testTarget(name: "NSDEExperimentsTests", dependencies: ["NSDEExperiments", "NSDETestSupport"]),
     ],

@@ -14,13 +14,6 @@ final class GradientMethodTests: XCTestCase {
         return Sequential([Linear(3, 8), Tanh(), Linear(8, 3)])
     }
 
-    /// ‖a − b‖ / ‖b‖.
-    func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
-        let num = zip(a.scalars, b.scalars).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
-        let den = b.scalars.map { Double($0) * Double($0) }.reduce(0, +)
-        return (num / max(den, 1e-30)).squareRoot()
-    }
-
     /// The gradients of a nonlinear loss of all output states, with respect to y₀ and every
     /// parameter of `sde`, for one gradient method.
     func gradients<S: SDE>(_ sde: S, solver: SolverKind, method: GradientMethod, dt: Double = 0.01,
@@ -35,15 +28,6 @@ final class GradientMethodTests: XCTestCase {
         loss.backward()
         let grads = [y0.grad!] + sde.parameters.map { $0.grad ?? Tensor(repeating: 0, shape: $0.shape) }
         return (loss.scalars[0], grads, sol)
-    }
-
-    func assertClose(_ a: [Tensor], _ b: [Tensor], tolerance: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(a.count, b.count, file: file, line: line)
-        print("\(what): largest relative difference \(zip(a, b).map { relativeError($0, $1) }.max() ?? 0)")
-        for (i, (x, y)) in zip(a, b).enumerated() {
-            let e = relativeError(x, y)
-            XCTAssertLessThan(e, tolerance, "\(what): gradient \(i) differs by \(e) (relative)", file: file, line: line)
-        }
     }
 
     // MARK: - Stochastic adjoint

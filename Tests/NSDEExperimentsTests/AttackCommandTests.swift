@@ -1,4 +1,5 @@
 import Foundation
+import NSDETestSupport
 import XCTest
 
 /// `nsde attack` and `nsde perturb` as processes, on a checkpoint trained for one epoch on a tiny

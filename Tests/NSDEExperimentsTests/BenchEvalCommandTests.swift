@@ -1,4 +1,5 @@
 import Foundation
+import NSDETestSupport
 import XCTest
 
 /// `nsde bench eval --json`: a smoke test of the JSON contract on a tiny model.

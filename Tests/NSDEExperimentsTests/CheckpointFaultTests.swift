@@ -3,6 +3,7 @@ import NSDEData
 import NSDEModels
 import NSDENN
 import NSDETensor
+import NSDETestSupport
 import XCTest
 @testable import NSDEExperiments
 

@@ -1,5 +1,6 @@
 import Foundation
 import NSDEData
+import NSDETestSupport
 import XCTest
 @testable import NSDEExperiments
 

@@ -1,5 +1,6 @@
 import Foundation
 import NSDEModels
+import NSDETestSupport
 import XCTest
 @testable import NSDEExperiments
 

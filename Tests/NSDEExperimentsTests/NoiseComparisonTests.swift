@@ -1,6 +1,7 @@
 import Foundation
 import NSDEData
 import NSDEModels
+import NSDETestSupport
 import XCTest
 @testable import NSDEExperiments
 

@@ -1,5 +1,6 @@
 import Foundation
 import NSDETensor
+import NSDETestSupport
 import XCTest
 @testable import NSDEExperiments
 

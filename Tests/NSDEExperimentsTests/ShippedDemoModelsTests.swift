@@ -1,4 +1,5 @@
 import Foundation
+import NSDETestSupport
 import XCTest
 import NSDEModels
 @testable import NSDEExperiments

@@ -1,4 +1,5 @@
 import Foundation
+import NSDETestSupport
 import XCTest
 
 /// `nsde stability toy|model`: the `--json` contracts, `--plot`, and error messages.

@@ -1,4 +1,5 @@
 import Foundation
+import NSDETestSupport
 import XCTest
 
 /// `nsde toy`: the `--json` contract and `--plot`.

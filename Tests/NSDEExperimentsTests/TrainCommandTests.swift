@@ -1,6 +1,7 @@
 import Foundation
 import NSDENN
 import NSDETensor
+import NSDETestSupport
 import XCTest
 @testable import NSDEExperiments
 

@@ -8,26 +8,6 @@ import NSDETestSupport
 /// bias), backward-data and backward-weights (with the bias gradient), padding 1 and 0, ragged
 /// and exact tilings, 1 and 2 threads.
 final class WinogradTests: XCTestCase {
-    /// `‖a − b‖ / ‖b‖` (Frobenius), in double precision.
-    private func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
-        precondition(a.shape == b.shape, "shapes \(a.shape) and \(b.shape) differ")
-        var num = 0.0, den = 0.0
-        for i in 0..<a.count {
-            let x = Double(a.storage.pointer[i]), y = Double(b.storage.pointer[i])
-            num += (x - y) * (x - y)
-            den += y * y
-        }
-        return den == 0 ? num.squareRoot() : (num / den).squareRoot()
-    }
-
-    private func assertClose(_ a: Tensor, _ b: Tensor, _ what: String, bound: Double = 1e-5,
-                             file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
-        guard a.shape == b.shape else { return }
-        let err = relativeError(a, b)
-        XCTAssertLessThan(err, bound, "\(what): relative error \(err)", file: file, line: line)
-    }
-
     /// (N, C, O, H, W, padding).
     private let cases: [(Int, Int, Int, Int, Int, Int)] = [
         (1, 1, 1, 1, 1, 1),

@@ -80,3 +80,49 @@ extension XCTestCase {
         return t
     }
 }
+
+// MARK: - Closeness of tensors
+
+/// `‖a − b‖ / ‖b‖` (Frobenius norms, in double precision); `‖a − b‖` when `b` is zero.
+public func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
+    precondition(a.shape == b.shape, "relativeError: shapes \(a.shape) and \(b.shape) differ")
+    var num = 0.0, den = 0.0
+    for (x, y) in zip(a.scalars, b.scalars) {
+        let d = Double(x) - Double(y)
+        num += d * d
+        den += Double(y) * Double(y)
+    }
+    return den == 0 ? num.squareRoot() : (num / den).squareRoot()
+}
+
+/// Asserts equal shapes and ``relativeError(_:_:)`` below `bound`.
+public func assertClose(_ a: Tensor, _ b: Tensor, _ what: String, bound: Double = 1e-5,
+                        file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
+    guard a.shape == b.shape else { return }
+    let err = relativeError(a, b)
+    XCTAssertLessThan(err, bound, "\(what): relative error \(err)", file: file, line: line)
+}
+
+/// Asserts ``relativeError(_:_:)`` below `tolerance` for each pair (for example the gradients of
+/// y₀ and of every parameter by two methods), and prints the largest.
+public func assertClose(_ a: [Tensor], _ b: [Tensor], tolerance: Double, _ what: String,
+                        file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, file: file, line: line)
+    print("\(what): largest relative difference \(zip(a, b).map { relativeError($0, $1) }.max() ?? 0)")
+    for (i, (x, y)) in zip(a, b).enumerated() {
+        let e = relativeError(x, y)
+        XCTAssertLessThan(e, tolerance, "\(what): gradient \(i) differs by \(e) (relative)", file: file, line: line)
+    }
+}
+
+/// Asserts equal shapes and `max |a − b| ≤ rtol · max |b| + atol` (element-wise closeness).
+public func assertMaxClose(_ a: Tensor, _ b: Tensor, rtol: Float = 1e-4, atol: Float = 1e-6, _ what: String,
+                           file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
+    guard a.shape == b.shape else { return }
+    var worst: Float = 0, scale: Float = 0
+    for (x, y) in zip(a.scalars, b.scalars) { worst = max(worst, abs(x - y)); scale = max(scale, abs(y)) }
+    let bound = rtol * scale + atol
+    XCTAssertLessThanOrEqual(worst, bound, "\(what): max error \(worst) > \(bound)", file: file, line: line)
+}

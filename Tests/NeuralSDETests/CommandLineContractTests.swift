@@ -1,39 +1,19 @@
 import Foundation
+import NSDETestSupport
 import XCTest
 
 /// The `--json` contracts of `nsde` that scripts outside the repository rely on.
 final class CommandLineContractTests: XCTestCase {
-    /// The built `nsde` executable, next to the test bundle.
-    var executable: URL {
-        var dir = Bundle.main.bundleURL
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            dir = bundle.bundleURL.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("nsde")
-    }
-
-    /// Runs `nsde` with `arguments`; returns (exit status, stdout, stderr).
+    /// Runs `nsde` with `arguments`; returns (exit status, stdout, stderr) (``NSDEExecutable``: skips
+    /// when `nsde` is not built, except under CI, where that fails).
     func run(_ arguments: [String]) throws -> (Int32, String, String) {
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            throw XCTSkip("nsde is not built at \(executable.path)")
-        }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let r = try NSDEExecutable.run(arguments)
+        return (r.status, r.stdout, r.stderr)
     }
 
-    /// Parses stdout as exactly one JSON object.
+    /// Parses stdout as exactly one JSON object on one line.
     func object(_ stdout: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
-        let data = Data(stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any], file: file, line: line)
+        try NSDEExecutable.object(stdout, file: file, line: line)
     }
 
     func testInfoJSON() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import NSDETestSupport
 import XCTest
 import NeuralSDE
 
@@ -13,46 +14,16 @@ final class TrainEvalContractTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-    /// The built `nsde` executable, next to the test bundle.
-    var executable: URL {
-        var dir = Bundle.main.bundleURL
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            dir = bundle.bundleURL.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("nsde")
-    }
-
-    /// Runs `nsde` with `arguments`; returns (exit status, stdout, stderr). Skips when `nsde` is
-    /// not built, except under CI, where that fails.
+    /// Runs `nsde` with `arguments`; returns (exit status, stdout, stderr) (``NSDEExecutable``: skips
+    /// when `nsde` is not built, except under CI, where that fails).
     func run(_ arguments: [String]) throws -> (Int32, String, String) {
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            if let ci = ProcessInfo.processInfo.environment["CI"], !ci.isEmpty, ci.lowercased() != "false", ci != "0" {
-                XCTFail("nsde is not built at \(executable.path) (CI is set, so this is a failure, not a skip)")
-            }
-            throw XCTSkip("nsde is not built at \(executable.path)")
-        }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let errReader = DispatchQueue(label: "stderr")
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errData = Box()
-        let group = DispatchGroup()
-        errReader.async(group: group) { errData.data = err.fileHandleForReading.readDataToEndOfFile() }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
+        let r = try NSDEExecutable.run(arguments)
+        return (r.status, r.stdout, r.stderr)
     }
 
     /// Parses stdout as exactly one JSON object on one line.
     func object(_ stdout: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
-        XCTAssertEqual(stdout.split(separator: "\n").count, 1, stdout, file: file, line: line)
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any], file: file, line: line)
+        try NSDEExecutable.object(stdout, file: file, line: line)
     }
 
     func testModelSummaryJSON() throws {
