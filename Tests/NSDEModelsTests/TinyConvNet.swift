@@ -1,7 +1,7 @@
 import NSDENN
 import NSDETensor
 
-/// A small convolutional classifier used by the foundation demo and tests:
+/// A small convolutional classifier for the tests (it checks that the layers learn):
 /// `Conv(C,16,3,p1)–GN–ReLU–AvgPool2–Conv(16,32,3,p1)–GN–ReLU–AvgPool2–Flatten–Linear(32·(S/4)², classes)`
 /// for `S x S` inputs (S divisible by 4; 20,490 parameters for 1x28x28 and 10 classes).
 public final class TinyConvNet: Module, Layer {

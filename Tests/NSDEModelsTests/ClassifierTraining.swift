@@ -3,9 +3,9 @@ import NSDEData
 import NSDENN
 import NSDETensor
 
-/// A minimal supervised training loop for image classifiers: one epoch of mini-batch updates,
-/// and evaluation. Long runs (checkpoints, resumption, metrics files) live in the `nsde train`
-/// command; this is the loop they share.
+/// A minimal supervised training loop for image classifiers (test-only: it checks that the layers,
+/// losses and optimisers learn; real training is `Trainer` in NSDEExperiments): one epoch of
+/// mini-batch updates, and evaluation.
 public enum ClassifierTraining {
     /// Statistics of one pass over a data set.
     public struct EpochStatistics: Sendable {
