@@ -1,6 +1,7 @@
 import NSDEData
 import NSDEModels
 import NSDETensor
+import NSDETestSupport
 import XCTest
 @testable import NSDEExperiments
 
@@ -142,6 +143,23 @@ final class AttackPGDTests: XCTestCase {
         XCTAssertEqual(model.noiseSeed, 42)
         XCTAssertEqual(model.noiseCounter, 17)
         XCTAssertEqual(model.testSigma, 0.3)
+        XCTAssertTrue(model.parameters.allSatisfy { $0.grad == nil }, "the attack left parameter gradients behind")
+    }
+
+    /// The gradient passes split the images into one shard per thread; each image's gradient and
+    /// noise are those of the unsplit batch, so the adversaries agree across thread counts.
+    func testShardedGradientPassesMatchOneThread() throws {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        let model = Self.sdeModel()
+        let (images, labels) = SyntheticImages.dataset(count: 5, seed: 4).batch(indices: Array(0..<5))
+        let attack = PGD(norm: .l2, epsilon: 0.5, steps: 3, update: .madry(stepSize: nil, randomStart: true), eotSamples: 2, seed: 6)
+        var results: [[Float]] = []
+        for threads in [1, 2, 3] {
+            Parallel.threadCount = threads
+            results.append(try attack.perturb(images, labels: labels, model: model).scalars)
+        }
+        for r in results.dropFirst() { XCTAssertEqual(r, results[0], accuracy: 1e-5) }
         XCTAssertTrue(model.parameters.allSatisfy { $0.grad == nil }, "the attack left parameter gradients behind")
     }
 

@@ -186,14 +186,22 @@ public struct PGD: Attack, Equatable {
         let savedGradients = parameters.map(\.grad)
         defer { for (p, g) in zip(parameters, savedGradients) { p.value.grad = g } }
         var sum = [Float](repeating: 0, count: input.count)
+        let batch = input.shape[0]
         for _ in 0..<samples {
-            let g: Tensor = try enableGrad {
-                var leaf = input.detached()
-                leaf.requiresGrad = true
-                let logProbabilities = try model.logits(leaf).logSoftmax().gather(labels)
-                (-logProbabilities.sum()).backward()
-                return leaf.grad ?? Tensor(repeating: 0, shape: input.shape)
+            // The images split into one shard per thread on one noise stream (each image's input
+            // gradient depends on that image alone, and gets the noise of the unsplit batch).
+            let stream = model.reserveNoiseStream()
+            let parts = try BatchParallel.run(batch: batch, shards: max(1, min(Parallel.threadCount, batch))) { shard -> Tensor in
+                try enableGrad {
+                    let rows = shard.rows.range
+                    var leaf = (shard.count > 1 ? input.rows(rows) : input).detached()
+                    leaf.requiresGrad = true
+                    let logProbabilities = try model.logits(leaf, noiseStream: stream).logSoftmax().gather(Array(labels[rows]))
+                    (-logProbabilities.sum()).backward()
+                    return leaf.grad ?? Tensor(repeating: 0, shape: leaf.shape)
+                }
             }
+            let g = parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
             g.withUnsafeBufferPointer { for i in 0..<sum.count { sum[i] += $0[i] } }
         }
         if samples > 1 {
