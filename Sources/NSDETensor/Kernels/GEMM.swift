@@ -22,19 +22,9 @@ public enum GEMMBackend: String, Sendable, CaseIterable {
 /// to OpenBLAS. (``openBLASMinimumVolume`` can also send products from a given `m·n·k` on to
 /// OpenBLAS; no size measured here favoured it, so it is off.)
 ///
-/// Measured on the 2-core AVX2 (Zen 1) target with a C harness (GFLOP/s from the median of
-/// 200-300 back-to-back calls after warm-up, `GOMP_SPINCOUNT=10000`, in a quiet minute of
-/// this shared VM; oneDNN on two threads split into one block per thread as below):
-///
-/// | GEMM (m x n x k, all four transpose variants) | OpenBLAS 0.3.21, 1 / 2 threads | oneDNN 2.6, 1 / 2 threads |
-/// |---|---|---|
-/// | MLP forward and backward: 256x128x64, 256x64x128, 128x64x256, 64x128x256 | 10-16 / 37-56 | 36-40 / 70-77 |
-/// | 32³ / 64³ / 128³ | 8 / 19 / 16-30, 2 threads 8 / 20 / 25-37 | 22-24 / 35-36 / 37-38, 2 threads 27 (one) / 52-58 / 70-75 |
-/// | 256³ / 512³ / 1024³ | 2 threads 47-54 / 64 / 64-68 | 2 threads 72-78 / 68-74 / 71 |
-/// | 512³, 1024³, 1 thread | 34-36 | 32-37 |
-/// | 64x1024x576 (convolution-like), 2 threads | 42-43 | 47-73 |
-/// | 128x10x64 / 256x4x64 (narrow n) | 12-21 / 8-16 | 10-12 / 3-7 |
-/// | 256x1x64 (matrix-vector) | 4-5 | 10-17 |
+/// The rule comes from measurements of both libraries on the shapes the models use (the table is in
+/// [Benchmarks/RESULTS.md](../../../Benchmarks/RESULTS.md), "Kernels"): oneDNN was as fast or
+/// faster on every shape measured except narrow outputs (large square products about even).
 ///
 /// Keeping products on oneDNN also keeps them on the one OpenMP team: OpenBLAS's own pthreads
 /// keep spinning after a threaded call and then compete with the OpenMP team's kernels.

@@ -42,10 +42,8 @@ import Foundation
 /// less scratch memory). The transforms run 8 tiles at a time, one `SIMD8` lane per tile, on
 /// image rows split into their four phases modulo 4.
 ///
-/// **Speed** (2-core AVX2 EPYC, batch 128, 64 → 64 channels, 30x30, NCHW in and out): on two
-/// threads forward 52 ms, input gradient 52 ms, weight gradient (with bias) 63 ms, that is 165,
-/// 163 and 135 "effective" GFLOP/s counted as a direct convolution, 2.2-2.3x oneDNN's direct
-/// kernels (119, 116, 145 ms); on one thread 102, 101 and 113 ms, 2.2-2.5x oneDNN.
+/// **Speed**: measured per machine in [Benchmarks/RESULTS.md](../../../Benchmarks/RESULTS.md)
+/// ("Kernels"); `nsde bench conv` compares the backends on any shape.
 ///
 /// Thread-safe: calls keep all their state in per-call buffers.
 public enum WinogradConvolution {
