@@ -4,15 +4,17 @@ import NSDETensor
 
 /// The SDE inside the paper's classifier block (Liu et al. 2019, eq. 2–3):
 /// dh = f(h, t; w) dt + G(h, t) dB on [0, T], with f the ``ConvDrift`` and G one of the paper's
-/// diffusions, chosen by ``BlockNoise`` and scaled by σ:
+/// diffusions, chosen by ``BlockNoise`` and scaled by σ. G is the library's ``Diffusion`` for the
+/// noise (``BlockNoise/diffusion(sigma:network:)``), so each noise's value, product and fused
+/// Euler–Maruyama update are written once, in `NSDECore/Diffusions`:
 ///
-/// | noise | G(h, t) | Euler–Maruyama update (passes over h) |
-/// |---|---|---|
-/// | `ode` | 0 | h + f·Δt (1; no increments drawn) |
-/// | `additive` | σ·I | h + f·Δt + σ·ΔW (1) |
-/// | `multiplicative` | σ·diag h | h + f·Δt + σ·h ⊙ ΔW (2) |
-/// | `dropout` | σ·diag f (f from the same step) | h + f ⊙ (Δt + σ·ΔW) (2) |
-/// | `learned` | σ·tanh(``ConvDiffusion``(h)) | h + f·Δt + G ⊙ ΔW |
+/// | noise | G(h, t) | ``Diffusion`` | Euler–Maruyama update (passes over h) |
+/// |---|---|---|---|
+/// | `ode` (or σ = 0) | 0 | ``NoDiffusion`` | h + f·Δt (1; no increments drawn) |
+/// | `additive` | σ·I | ``AdditiveDiffusion`` | h + f·Δt + σ·ΔW (1) |
+/// | `multiplicative` | σ·diag h | ``MultiplicativeDiffusion`` | h + f·Δt + σ·h ⊙ ΔW (2) |
+/// | `dropout` | σ·diag f (f from the same step) | ``DropoutDiffusion`` | h + f ⊙ (Δt + σ·ΔW) (2) |
+/// | `learned` | σ·tanh(``ConvDiffusion``(h)) | ``LearnedBlockDiffusion`` | h + f·Δt + σ·(G_v ⊙ ΔW) |
 ///
 /// Time t is passed to the drift's concatenated time channel. The calculus is chosen by the
 /// caller (it follows the solver in ``PaperClassifier``); the noise is diagonal (additive for
@@ -28,6 +30,8 @@ public struct PaperBlockSDE: SDE {
     public let sigma: Float
     /// Itô or Stratonovich.
     public let calculus: StochasticCalculus
+    /// G as a ``Diffusion``.
+    public let diffusionTerm: any Diffusion
 
     /// Creates the block's SDE.
     public init(drift: ConvDrift, diffusion: ConvDiffusion? = nil, kind: BlockNoise, sigma: Float, calculus: StochasticCalculus = .ito) {
@@ -37,51 +41,81 @@ public struct PaperBlockSDE: SDE {
         self.kind = kind
         self.sigma = sigma
         self.calculus = calculus
+        self.diffusionTerm = kind.diffusion(sigma: sigma, network: diffusion)
     }
 
-    /// Diagonal (additive for `additive` and for no noise).
-    public var noise: NoiseType { kind == .additive || !hasNoise ? .additive : .diagonal }
+    /// The diffusion's noise type: diagonal (additive for `additive` and for no noise).
+    public var noise: NoiseType { diffusionTerm.noise }
     /// `false` for `ode` or σ = 0.
-    public var hasNoise: Bool { kind != .ode && sigma != 0 }
+    public var hasNoise: Bool { diffusionTerm.hasNoise }
     /// The drift's parameters, then the diffusion network's.
     public var parameters: [Parameter] { driftNetwork.parameters + (diffusionNetwork?.parameters ?? []) }
 
     /// f(h, t).
     public func drift(_ t: Double, _ y: Tensor) -> Tensor { driftNetwork(Float(t), y) }
 
-    /// G(h, t), using the step's drift for `dropout`.
+    /// G(h, t), using the step's drift when given (evaluating it only if G reads it).
     public func diffusion(_ t: Double, _ y: Tensor, drift: Tensor?) -> Tensor {
-        guard hasNoise else { return Tensor(repeating: 0, shape: y.shape) }
-        switch kind {
-        case .ode: return Tensor(repeating: 0, shape: y.shape)
-        case .additive: return Tensor(repeating: sigma, shape: y.shape)
-        case .multiplicative: return y * sigma
-        case .dropout: return (drift ?? self.drift(t, y)) * sigma
-        case .learned: return diffusionNetwork!(Float(t), y) * sigma
-        }
+        diffusionTerm.value(t, y, drift: resolvedDrift(t, y, drift))
     }
 
-    /// G·ΔW without forming G where possible.
+    /// G·ΔW without forming G where the diffusion allows.
     public func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor {
-        guard hasNoise else { return Tensor(repeating: 0, shape: y.shape) }
-        switch kind {
-        case .additive: return dW * sigma
-        case .multiplicative: return (y * dW) * sigma
-        case .dropout: return ((drift ?? self.drift(t, y)) * dW) * sigma
-        default: return diffusion(t, y, drift: drift) * dW
-        }
+        diffusionTerm.product(t, y, dW, drift: resolvedDrift(t, y, drift))
     }
 
-    /// The fused updates of the table above.
+    /// The diffusion's fused update (the table above).
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
-        guard hasNoise else { return y.addingScaled(f, h, f, 0) }
-        switch kind {
-        case .ode: return y.addingScaled(f, h, f, 0)
-        case .additive: return y.addingScaled(f, h, dW, sigma)
-        case .multiplicative: return y.addingScaled(f, h, y * dW, sigma)
-        case .dropout: return y.addingProduct(f, dW.affine(scale: sigma, shift: h))
-        case .learned: return y.addingScaled(f, h, diffusionNetwork!(Float(t), y) * dW, sigma)
+        diffusionTerm.eulerMaruyamaUpdate(t, y, drift: f, dt: h, dW)
+    }
+
+    private func resolvedDrift(_ t: Double, _ y: Tensor, _ drift: Tensor?) -> Tensor {
+        if let drift { return drift }
+        return diffusionTerm.usesDrift ? self.drift(t, y) : Tensor(repeating: 0, shape: y.shape)
+    }
+}
+
+extension BlockNoise {
+    /// The ``Diffusion`` of this noise at scale σ: ``NoDiffusion`` for `ode` or σ = 0, else
+    /// ``AdditiveDiffusion``, ``MultiplicativeDiffusion``, ``DropoutDiffusion`` or
+    /// ``LearnedBlockDiffusion`` (which needs `network`).
+    public func diffusion(sigma: Float, network: ConvDiffusion? = nil) -> any Diffusion {
+        guard self != .ode, sigma != 0 else { return NoDiffusion() }
+        switch self {
+        case .ode: return NoDiffusion()
+        case .additive: return AdditiveDiffusion(sigma: sigma)
+        case .multiplicative: return MultiplicativeDiffusion(sigma: sigma)
+        case .dropout: return DropoutDiffusion(sigma: sigma)
+        case .learned:
+            guard let network else { preconditionFailure("BlockNoise.learned: the diffusion needs a ConvDiffusion network") }
+            return LearnedBlockDiffusion(network: network, sigma: sigma)
         }
+    }
+}
+
+/// G = σ·G_v(h, t) with the block's learned ``ConvDiffusion`` network (paper eq. 3; G_v is bounded by
+/// its tanh). Diagonal; the Euler–Maruyama update is h + f·Δt + σ·(G_v ⊙ ΔW).
+public struct LearnedBlockDiffusion: Diffusion {
+    /// G_v(h, t).
+    public let network: ConvDiffusion
+    /// σ.
+    public var sigma: Float
+
+    /// σ·G_v with `network`.
+    public init(network: ConvDiffusion, sigma: Float) {
+        self.network = network
+        self.sigma = sigma
+    }
+
+    /// Diagonal.
+    public var noise: NoiseType { .diagonal }
+    /// The network's parameters.
+    public var parameters: [Parameter] { network.parameters }
+    /// σ·G_v(h, t).
+    public func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor { network(Float(t), y) * sigma }
+    /// h + f·Δt + σ·(G_v ⊙ ΔW) in one fused pass after the product.
+    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
+        y.addingScaled(f, h, network(Float(t), y) * dW, sigma)
     }
 }
 
