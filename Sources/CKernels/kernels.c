@@ -152,8 +152,10 @@ void NSDE_CLONES nsde_adding_product(const float *restrict x, const float *restr
 }
 
 int NSDE_CLONES nsde_all_finite(const float *restrict x, int64_t count) {
-    // An element is infinite or NaN exactly when its exponent bits are all ones.
-    const uint32_t *restrict bits = (const uint32_t *)x;
+    // An element is infinite or NaN exactly when its exponent bits are all ones. The floats are
+    // read as integers through a may_alias type (no strict-aliasing assumption).
+    typedef uint32_t __attribute__((may_alias)) aliasing_u32;
+    const aliasing_u32 *restrict bits = (const aliasing_u32 *)x;
     int64_t i = 0;
     for (; i + 256 <= count; i += 256) {
         uint32_t bad = 0;
