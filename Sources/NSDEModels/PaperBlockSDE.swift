@@ -65,8 +65,8 @@ public struct PaperBlockSDE: SDE {
     }
 
     /// The diffusion's fused update (the table above).
-    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
-        diffusionTerm.eulerMaruyamaUpdate(t, y, drift: f, dt: h, dW)
+    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt: Float, _ dW: Tensor) -> Tensor {
+        diffusionTerm.eulerMaruyamaUpdate(t, y, drift: f, dt: dt, dW)
     }
 
     private func resolvedDrift(_ t: Double, _ y: Tensor, _ drift: Tensor?) -> Tensor {
@@ -114,8 +114,8 @@ public struct LearnedBlockDiffusion: Diffusion {
     /// σ·G_v(h, t).
     public func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor { network(Float(t), y) * sigma }
     /// h + f·Δt + σ·(G_v ⊙ ΔW) in one fused pass after the product.
-    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
-        y.addingScaled(f, h, network(Float(t), y) * dW, sigma)
+    public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt: Float, _ dW: Tensor) -> Tensor {
+        y.addingScaled(f, dt, network(Float(t), y) * dW, sigma)
     }
 }
 
