@@ -20,7 +20,7 @@ final class BatchParallelTests: XCTestCase {
         let y0 = Tensor.randomNormal([batch, 6], seed: 5)
         for p in net.parameters { p.zeroGrad() }
         let losses = try BatchParallel.run(batch: batch, shards: shards) { shard -> Float in
-            let start = shard.count > 1 ? y0.rows(shard.rows.range) : y0
+            let start = shard.slice(y0)
             let sol = try sdeint(sde, y0: start, times: [0, 1], solver: .eulerMaruyama, dt: 0.05,
                                  brownian: .grid(seed: 9, stream: 2), gradient: gradient)
             let loss = sol.final.squared().mean() * shard.fraction

@@ -146,7 +146,7 @@ final class PaperClassifierShardTests: XCTestCase {
             let stream = model.reserveNoiseStream()
             let losses = try BatchParallel.run(batch: 5, shards: shards) { shard -> Float in
                 let rows = shard.rows.range
-                let logits = try model.forward(shard.count > 1 ? x.rows(rows) : x, noiseStream: stream)
+                let logits = try model.forward(shard.slice(x), noiseStream: stream)
                 let loss = crossEntropy(logits: logits, labels: Array(labels[rows])) * shard.fraction
                 loss.backward()
                 return loss.item

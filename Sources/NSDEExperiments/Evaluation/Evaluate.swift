@@ -142,8 +142,8 @@ private func argmax<T: Comparable>(_ values: [T], row: Int, width: Int) -> Int {
 func shardedLogits<Model: StochasticClassifier>(_ model: Model, _ images: Tensor) throws -> Tensor {
     let n = images.shape[0]
     let stream = model.reserveNoiseStream()
-    let parts = try BatchParallel.run(batch: n, shards: max(1, min(Parallel.threadCount, n))) { shard in
-        try model.logits(shard.count > 1 ? images.rows(shard.rows.range) : images, noiseStream: stream)
+    let parts = try BatchParallel.run(batch: n) { shard in
+        try model.logits(shard.slice(images), noiseStream: stream)
     }
     return parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
 }

@@ -280,9 +280,9 @@ public final class Trainer {
             // end to end and their gradients are added in shard order.
             let stream = model.reserveNoiseStream()
             let parts: [(loss: Float, correct: Int)] = try Self.mappingSolverErrors(diverged: diverged, what: "hidden state") {
-                try BatchParallel.run(batch: labels.count, shards: Self.batchShards(batch: labels.count)) { shard in
+                try BatchParallel.run(batch: labels.count) { shard in
                     let rows = shard.rows.range
-                    let logits = try model.logits(shard.count > 1 ? images.rows(rows) : images, noiseStream: stream)
+                    let logits = try model.logits(shard.slice(images), noiseStream: stream)
                     let shardLabels = Array(labels[rows])
                     let loss = crossEntropy(logits: logits, labels: shardLabels) * shard.fraction
                     let value = loss.item
@@ -324,12 +324,6 @@ public final class Trainer {
         progress?(.epochFinished(metrics))
         return metrics
     }
-
-    /// How many ``BatchParallel`` shards a training batch of `batch` images is split into: one per
-    /// kernel thread (``Parallel/threadCount``), at most one per image. The shard count changes
-    /// the order of floating-point sums, so it is part of what makes a run bit-reproducible (the
-    /// checkpoint records the thread count; see ``threadCountWarning``).
-    public static func batchShards(batch: Int) -> Int { max(1, min(Parallel.threadCount, batch)) }
 
     /// Evaluates `dataset` (if any) without test-time noise, reporting progress as `.evaluating`.
     private func evaluateAfterEpoch(_ dataset: InMemoryImageDataset?, epoch: Int, what: String,

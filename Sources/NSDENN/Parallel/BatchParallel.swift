@@ -19,6 +19,13 @@ public struct BatchShard: Sendable, CustomStringConvertible {
     /// (`sdeint` with a grid or interval Brownian motion whose first axis has the shard's size).
     @TaskLocal public static var current: BatchShard?
 
+    /// This shard's rows of `batch`, a tensor holding the whole batch along axis 0 (`batch` itself
+    /// when the batch is not split).
+    public func slice(_ batch: Tensor) -> Tensor {
+        precondition(batch.shape.first == rows.batch, "BatchShard.slice: \(batch.shape) does not hold a batch of \(rows.batch)")
+        return count > 1 ? batch.rows(rows.range) : batch
+    }
+
     /// `rows` when a tensor of `shape` holds this shard's samples along axis 0 (and the batch is
     /// really split), else `nil`.
     public func rows(forShape shape: [Int]) -> BatchRows? {
@@ -51,9 +58,8 @@ public struct BatchShard: Sendable, CustomStringConvertible {
 /// ```swift
 /// let stream = model.reserveNoiseStream()
 /// let losses = try BatchParallel.run(batch: images.shape[0]) { shard in
-///     let rows = shard.rows.range
-///     let logits = try model.forward(images.rows(rows), noiseStream: stream)
-///     let loss = crossEntropy(logits: logits, labels: Array(labels[rows])) * shard.fraction
+///     let logits = try model.forward(shard.slice(images), noiseStream: stream)
+///     let loss = crossEntropy(logits: logits, labels: Array(labels[shard.rows.range])) * shard.fraction
 ///     loss.backward()
 ///     return loss.item
 /// }
@@ -67,13 +73,13 @@ public enum BatchParallel {
     ///
     /// - Parameters:
     ///   - batch: the number of samples (≥ 1).
-    ///   - shards: how many shards; default ``Parallel/threadCount``; capped at `batch`. With one
-    ///     shard `body` runs directly on the calling thread with the full thread count.
+    ///   - shards: how many shards; default ``defaultShardCount(batch:)``; capped at `batch`. With
+    ///     one shard `body` runs directly on the calling thread with the full thread count.
     /// - Throws: the first error (in shard order) that a shard threw; the parameters' gradients are
     ///   then unchanged.
     public static func run<R>(batch: Int, shards: Int? = nil, _ body: (BatchShard) throws -> R) throws -> [R] {
         precondition(batch >= 1, "BatchParallel.run: batch must be at least 1, got \(batch)")
-        let count = min(max(shards ?? Parallel.threadCount, 1), batch)
+        let count = min(max(shards ?? defaultShardCount(batch: batch), 1), batch)
         if count == 1 {
             return [try body(BatchShard(index: 0, count: 1, rows: BatchRows(0..<batch, of: batch)))]
         }
@@ -111,6 +117,12 @@ public enum BatchParallel {
         }
         return values
     }
+
+    /// The shard count ``run(batch:shards:_:)`` uses by default, which `nsde train` and evaluation
+    /// use: one per kernel thread (``Parallel/threadCount``), at most one per sample. The shard
+    /// count changes the order of floating-point sums, so it is part of what makes a run
+    /// bit-reproducible (training checkpoints record the thread count).
+    public static func defaultShardCount(batch: Int) -> Int { max(1, min(Parallel.threadCount, batch)) }
 
     /// Rows of shard `index` of `count` over `batch` samples: contiguous, sizes differing by at most
     /// one (the first `batch % count` shards hold one more).

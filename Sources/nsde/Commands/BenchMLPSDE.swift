@@ -117,7 +117,7 @@ extension NSDE.Bench {
                 // Each shard solves its rows of the batch; the loss is the batch mean, so each
                 // shard's mean is weighted by its share of the batch.
                 let parts = try BatchParallel.run(batch: batch, shards: shardCount) { shard -> (Float, BackwardStats?) in
-                    let start = shard.count > 1 ? y0.rows(shard.rows.range) : y0
+                    let start = shard.slice(y0)
                     if mode == "forward" {
                         let sol = try noGrad {
                             try sdeint(sde, y0: start, times: [0, 1], solver: .eulerMaruyama, dt: 1 / Double(steps),

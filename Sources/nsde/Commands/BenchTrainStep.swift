@@ -94,7 +94,7 @@ extension NSDE.Bench {
             let optimizer = SGD(parameters: net.parameters, learningRate: 0.01, momentum: 0.9)
             let x = Tensor.randomUniform([batch, inChannels, pixels, pixels], seed: 1)
             let labels = (0..<batch).map { $0 % 10 }
-            let shardCount = shards ?? Trainer.batchShards(batch: batch)
+            let shardCount = shards ?? BatchParallel.defaultShardCount(batch: batch)
             var failure: Error?
             let times = measure(warmup: warmup, repeats: repeats) {
                 optimizer.zeroGrad()
@@ -104,7 +104,7 @@ extension NSDE.Bench {
                 do {
                     _ = try BatchParallel.run(batch: batch, shards: shardCount) { shard in
                         let rows = shard.rows.range
-                        let logits = try net.forward(shard.count > 1 ? x.rows(rows) : x, noiseStream: stream)
+                        let logits = try net.forward(shard.slice(x), noiseStream: stream)
                         let loss = crossEntropy(logits: logits, labels: Array(labels[rows])) * shard.fraction
                         loss.backward()
                     }

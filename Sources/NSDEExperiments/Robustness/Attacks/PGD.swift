@@ -191,10 +191,10 @@ public struct PGD: Attack, Equatable {
             // The images split into one shard per thread on one noise stream (each image's input
             // gradient depends on that image alone, and gets the noise of the unsplit batch).
             let stream = model.reserveNoiseStream()
-            let parts = try BatchParallel.run(batch: batch, shards: max(1, min(Parallel.threadCount, batch))) { shard -> Tensor in
+            let parts = try BatchParallel.run(batch: batch) { shard -> Tensor in
                 try enableGrad {
                     let rows = shard.rows.range
-                    var leaf = (shard.count > 1 ? input.rows(rows) : input).detached()
+                    var leaf = shard.slice(input).detached()
                     leaf.requiresGrad = true
                     let logProbabilities = try model.logits(leaf, noiseStream: stream).logSoftmax().gather(Array(labels[rows]))
                     (-logProbabilities.sum()).backward()
