@@ -72,12 +72,7 @@ public struct BrownianGrid: BrownianMotion {
 
     /// Draw `k` of a Philox stream: the whole shape, or this path's rows of the batch's draw.
     private func draw(_ k: Int, std: Float, stream: UInt64) -> Tensor {
-        guard let rows else {
-            let blocks = Tensor.philoxBlocks(forNormalCount: shape.reduce(1, *))
-            return Tensor.randomNormal(shape, std: std, seed: seed, stream: stream, offset: UInt64(k) &* blocks)
-        }
-        let blocks = Tensor.philoxBlocks(forNormalCount: rows.batch * shape.dropFirst().reduce(1, *))
-        return Tensor.randomNormal(shape, std: std, seed: seed, stream: stream, offset: UInt64(k) &* blocks, rows: rows)
+        Tensor.randomNormal(shape, std: std, seed: seed, stream: stream, drawIndex: UInt64(k), rows: rows)
     }
 
     /// W(t) − W(s) summed over the grid steps between `s` and `t` (both on the grid, s ≤ t,

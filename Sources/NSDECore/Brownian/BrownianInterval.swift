@@ -92,13 +92,7 @@ public struct BrownianInterval: BrownianMotion {
 
     /// Standard normal draw number `index` of the tree (`leaf`: the leaf-split stream).
     private func normal(_ index: UInt64, leaf: Bool = false) -> Tensor {
-        let stream = 2 &* stream &+ (leaf ? 1 : 0)
-        guard let rows else {
-            let blocks = Tensor.philoxBlocks(forNormalCount: shape.reduce(1, *))
-            return Tensor.randomNormal(shape, seed: seed, stream: stream, offset: index &* blocks)
-        }
-        let blocks = Tensor.philoxBlocks(forNormalCount: rows.batch * shape.dropFirst().reduce(1, *))
-        return Tensor.randomNormal(shape, seed: seed, stream: stream, offset: index &* blocks, rows: rows)
+        Tensor.randomNormal(shape, seed: seed, stream: 2 &* stream &+ (leaf ? 1 : 0), drawIndex: index, rows: rows)
     }
 
     /// Joins adjacent pieces: K = K₁ + K₂ + (h₂W₁ − h₁W₂)/2.

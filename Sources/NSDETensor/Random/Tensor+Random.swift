@@ -75,6 +75,20 @@ extension Tensor {
         return out
     }
 
+    /// Draw number `index` of a sequence of equal-sized normal draws (draw k starts at Philox block
+    /// k·B, B the blocks of one draw of the whole batch), or with `rows` those rows of it: the
+    /// increments of a Brownian path regenerated per step (``BatchRows``: a shard's samples get the
+    /// values they get in the whole batch).
+    public static func randomNormal(_ shape: [Int], std: Float = 1, seed: UInt64, stream: UInt64, drawIndex index: UInt64,
+                                    rows: BatchRows?) -> Tensor {
+        guard let rows else {
+            let blocks = philoxBlocks(forNormalCount: shape.reduce(1, *))
+            return randomNormal(shape, std: std, seed: seed, stream: stream, offset: index &* blocks)
+        }
+        let blocks = philoxBlocks(forNormalCount: rows.batch * shape.dropFirst().reduce(1, *))
+        return randomNormal(shape, std: std, seed: seed, stream: stream, offset: index &* blocks, rows: rows)
+    }
+
     /// A tensor of uniform values `low + (high - low) * u`, `u` uniform on the 2^24 multiples of
     /// 2^-24 in `[0, 1)`, clamped below `high` so every value lies in `[low, high)` (exactly
     /// `low` when `low == high`).
