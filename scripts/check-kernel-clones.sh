@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the C elementwise kernels (Sources/CKernels) once per instruction-set level, without the
+# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms) once per instruction-set level, without the
 # load-time dispatch, runs each on the same inputs and checks that every level writes the same
 # bits (the kernels promise it: IEEE operations only, no FMA contraction; the v4fma build enables
 # FMA instructions to check that the source forbids contracting into them). Needs clang (the Swift
@@ -34,6 +34,13 @@ int main(void) {
     nsde_binary(NSDE_MUL, x, y, out, N); MIX(out, N)
     nsde_affine(x, 0.3f, -1.7f, out, N); MIX(out, N)
     nsde_adding_product(x, y, z, out, N); MIX(out, N)
+    // Winograd tile transforms: 2 images of 3 channels, 30x29, padding 1 (ragged tiling).
+    nsde_winograd_tiling t = { 2, 30, 29, 1, 30, 29, 8, 8, 16 };
+    int64_t tiles = 2 * 8 * 8, ld = tiles + 8, es = 3 * ld;
+    float *rows = calloc(34 * 4 * 16, sizeof(float)), *tv = calloc(36 * es, sizeof(float));
+    nsde_winograd_input(&t, 2.0f, x, 3, 0, 16, tv, ld, es, rows); MIX(tv, 36 * es)
+    nsde_winograd_gradient(&t, 2.0f, y, 3, 0, 16, tv, ld, es, rows); MIX(tv, 36 * es)
+    nsde_winograd_output(&t, 2.0f, z, ld, es, 3, 0, 16, y, out, rows); MIX(out, 2 * 3 * 30 * 29)
     printf("%016llx %d\n", (unsigned long long)h, nsde_all_finite(x, N));
     return 0;
 }
@@ -46,7 +53,7 @@ for level in baseline avx2 avx512f v4fma; do
     if [ -n "${needs[$level]}" ] && ! grep -qw "${needs[$level]}" /proc/cpuinfo; then echo "$level: skipped (processor lacks it)"; continue; fi
     # shellcheck disable=SC2086
     "$cc" -O3 -fno-math-errno ${flags[$level]} -DNSDE_CLONES= -ISources/CKernels/include \
-        Sources/CKernels/kernels.c "$work/harness.c" -o "$work/$level" -lm
+        Sources/CKernels/kernels.c Sources/CKernels/winograd.c "$work/harness.c" -o "$work/$level" -lm
     result=$("$work/$level")
     echo "$level: $result"
     if [ -z "$reference" ]; then reference="$result"; elif [ "$result" != "$reference" ]; then

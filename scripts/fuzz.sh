@@ -78,7 +78,13 @@ build_module() {
 c_stamp="$( { clang --version 2>&1; cat Sources/CKernels/*.c Sources/CKernels/include/*.h; } | sha256sum | cut -c1-16)"
 if [ ! -f "$B/objects/CKernels.o" ] || [ "$(cat "$B/objects/CKernels.stamp" 2>/dev/null)" != "$c_stamp" ]; then
   echo "fuzz: compiling CKernels" >&2
-  clang -O2 -fno-math-errno -fsanitize=address -I Sources/CKernels/include -c Sources/CKernels/kernels.c -o "$B/objects/CKernels.o"
+  c_objects=()
+  for source in Sources/CKernels/*.c; do
+    object="$B/objects/CKernels-$(basename "$source" .c).o"
+    clang -O2 -fno-math-errno -fsanitize=address -I Sources/CKernels/include -c "$source" -o "$object"
+    c_objects+=("$object")
+  done
+  ld -r "${c_objects[@]}" -o "$B/objects/CKernels.o"
   echo "$c_stamp" > "$B/objects/CKernels.stamp"
 fi
 

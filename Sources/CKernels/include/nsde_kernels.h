@@ -37,6 +37,38 @@ void nsde_adding_product(const float *x, const float *a, const float *b, float *
 /// 1 when every element is finite (neither infinite nor NaN), else 0.
 int nsde_all_finite(const float *x, int64_t count);
 
+/// The tiling of one Winograd F(4x4, 3x3) convolution (the library's
+/// `WinogradConvolution.TileGeometry`): `[N, ·, height, width]` images, zero padding `padding`,
+/// `out_height x out_width` outputs cut into `tiles_h x tiles_w` tiles of 4x4 pixels per image;
+/// `phase_length` is the length of one phase row in the scratch buffers (`tiles_w` rounded up to
+/// 8, plus 8).
+typedef struct nsde_winograd_tiling {
+    int64_t batch, height, width, padding;
+    int64_t out_height, out_width, tiles_h, tiles_w;
+    int64_t phase_length;
+} nsde_winograd_tiling;
+
+/// Input transform `v[e * e_stride + c * ld + p] = (Bᵀ d B)[e]` of the 6x6 input tiles of the
+/// global tile rows `row_begin ..< row_end` of `x` (`[N, channels, height, width]`), `p` counted
+/// from the first tile of `row_begin`, interpolation points `0, ±1, ±h, ∞`. Writes up to 7
+/// columns past the last tile. Scratch: `rows`, `max(6, 4 tiles_h + 2) * 4 * phase_length` floats.
+void nsde_winograd_input(const nsde_winograd_tiling *t, float h, const float *x, int64_t channels,
+                         int64_t row_begin, int64_t row_end, float *v, int64_t ld, int64_t e_stride, float *rows);
+
+/// Output-gradient transform `z[e * e_stride + o * ld + p] = (A dY Aᵀ)[e]` of the 4x4 tiles of
+/// `dy` (`[N, channels, out_height, out_width]`). Writes up to 7 columns past the last tile.
+/// Scratch as for `nsde_winograd_input`.
+void nsde_winograd_gradient(const nsde_winograd_tiling *t, float h, const float *dy, int64_t channels,
+                            int64_t row_begin, int64_t row_end, float *z, int64_t ld, int64_t e_stride, float *rows);
+
+/// Output transform `y = Aᵀ m A + bias[o]` of `m[e * e_stride + o * ld + p]` into the part
+/// inside the image of the 4x4 output tiles (`y`: `[N, channels, out_height, out_width]`);
+/// `bias` may be NULL (adds zero). Reads up to 7 columns past the last tile, which must be
+/// finite. Scratch as for `nsde_winograd_input`.
+void nsde_winograd_output(const nsde_winograd_tiling *t, float h, const float *m, int64_t ld, int64_t e_stride,
+                          int64_t channels, int64_t row_begin, int64_t row_end, const float *bias, float *y,
+                          float *rows);
+
 /// The name of the instruction-set level the loader picked for these kernels ("avx512f",
 /// "avx2" or "baseline").
 const char *nsde_kernels_isa(void);
