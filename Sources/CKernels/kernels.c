@@ -13,28 +13,53 @@
 enum { BATCH = 64 };
 static const uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
 
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
+typedef uint64_t u64x8 __attribute__((vector_size(64)));
+
+// The 32x32 -> 64-bit products M * c of 16 lanes, as low and high words: the even lanes and the
+// odd lanes are multiplied as 64-bit lanes (one pmuludq each) and the halves put back in lane
+// order. A macro: a 64-byte vector argument would change the calling convention between clones.
+#define PHILOX_MULHILO(M, c, lo, hi)                                                                   \
+    do {                                                                                               \
+        const u64x8 _m = { M, M, M, M, M, M, M, M };                                                   \
+        const u64x8 _mask = { 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu,                      \
+                              0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu };                    \
+        u32x16 _pe = (u32x16)((((u64x8)(c)) & _mask) * _m);                                            \
+        u32x16 _po = (u32x16)((((u64x8)(c)) >> 32) * _m);                                              \
+        lo = __builtin_shufflevector(_pe, _po, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30); \
+        hi = __builtin_shufflevector(_pe, _po, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
+    } while (0)
+
+// Philox-4x32-10 blocks first ..< first + n of (key0, key1, stream), word j of block i at
+// w[j * BATCH + i]; 16 blocks at a time (blocks past n up to the next multiple of 16 are computed
+// too, into the same buffer).
 static inline __attribute__((always_inline)) void philox_blocks(uint32_t key0, uint32_t key1, uint64_t stream,
                                                                 uint64_t first, int n, uint32_t *restrict w) {
     const uint32_t s0 = (uint32_t)stream, s1 = (uint32_t)(stream >> 32);
     const uint32_t b0 = (uint32_t)first, b1 = (uint32_t)(first >> 32);
-    uint32_t *restrict w0 = w, *restrict w1 = w + BATCH, *restrict w2 = w + 2 * BATCH, *restrict w3 = w + 3 * BATCH;
-    for (int i = 0; i < n; i++) {
-        uint32_t c0 = b0 + (uint32_t)i;
-        uint32_t c1 = c0 < b0 ? b1 + 1 : b1;
-        uint32_t c2 = s0, c3 = s1;
+    const u32x16 lane = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+    for (int i = 0; i < n; i += 16) {
+        u32x16 c0 = b0 + ((uint32_t)i + lane);
+        u32x16 c1 = b1 + ((u32x16)(c0 < b0) & 1u);   // carry into the high word
+        u32x16 c2 = (u32x16){ 0 } + s0, c3 = (u32x16){ 0 } + s1;
         uint32_t ka = key0, kb = key1;
         for (int r = 0; r < 10; r++) {
-            uint64_t p0 = (uint64_t)M0 * c0, p1 = (uint64_t)M1 * c2;
-            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ ka;
-            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ kb;
-            c1 = (uint32_t)p1;
-            c3 = (uint32_t)p0;
+            u32x16 lo0, hi0, lo1, hi1;
+            PHILOX_MULHILO(M0, c0, lo0, hi0);
+            PHILOX_MULHILO(M1, c2, lo1, hi1);
+            u32x16 n0 = hi1 ^ c1 ^ ka;
+            u32x16 n2 = hi0 ^ c3 ^ kb;
+            c1 = lo1;
+            c3 = lo0;
             c0 = n0;
             c2 = n2;
             ka += W0;
             kb += W1;
         }
-        w0[i] = c0; w1[i] = c1; w2[i] = c2; w3[i] = c3;
+        __builtin_memcpy(w + i, &c0, sizeof c0);
+        __builtin_memcpy(w + BATCH + i, &c1, sizeof c1);
+        __builtin_memcpy(w + 2 * BATCH + i, &c2, sizeof c2);
+        __builtin_memcpy(w + 3 * BATCH + i, &c3, sizeof c3);
     }
 }
 
@@ -149,6 +174,11 @@ void NSDE_CLONES nsde_affine(const float *restrict x, float scale, float shift, 
 void NSDE_CLONES nsde_adding_product(const float *restrict x, const float *restrict a, const float *restrict b,
                                      float *restrict out, int64_t count) {
     for (int64_t i = 0; i < count; i++) out[i] = x[i] + a[i] * b[i];
+}
+
+void NSDE_CLONES nsde_tanh_backward(const float *restrict g, const float *restrict y, float *restrict out,
+                                    int64_t count) {
+    for (int64_t i = 0; i < count; i++) { float t = y[i]; out[i] = g[i] * (1.0f - t * t); }
 }
 
 int NSDE_CLONES nsde_all_finite(const float *restrict x, int64_t count) {

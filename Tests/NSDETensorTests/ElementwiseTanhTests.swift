@@ -32,7 +32,8 @@ final class ElementwiseTanhTests: XCTestCase {
         let y = Elementwise.tanh(x)
         XCTAssertEqual(y.scalars, x.scalars.map { Foundation.tanh($0) }, accuracy: 5e-7)
         let d = Elementwise.tanhBackward(g, y: y)
-        XCTAssertEqual(d.scalars, zip(g.scalars, y.scalars).map { $0 * (1 - $1 * $1) }, accuracy: 1e-7)
+        // The C kernel performs exactly the Swift definition's operations.
+        XCTAssertEqual(d.scalars.map(\.bitPattern), zip(g.scalars, y.scalars).map { ($0 * (1 - $1 * $1)).bitPattern })
     }
 }
 
@@ -68,6 +69,28 @@ final class ElementwiseKernelIdentityTests: XCTestCase {
         }
         XCTAssertTrue(Tensor(shape: [0], scalars: []).isFinite)
         XCTAssertTrue(Tensor([.greatestFiniteMagnitude, -.leastNonzeroMagnitude]).isFinite)
+    }
+
+    /// A GEMM with a row bias (ragged widths, a leading dimension wider than the row) equals the
+    /// product plus the bias and leaves the rest of each row alone.
+    func testRowBiasBroadcast() {
+        for (m, n, ldc) in [(1, 1, 1), (5, 37, 40), (3, 16, 16), (17, 65, 70)] {
+            let k = 3
+            let a = TestData.uniform([m, k], seed: 1).scalars, b = TestData.uniform([k, n], seed: 2).scalars
+            let bias = TestData.uniform([n], seed: 3).scalars
+            for backend in [GEMMBackend.openBLAS, .oneDNN] {
+                var c = [Float](repeating: .nan, count: m * ldc)
+                GEMM.sgemm(transA: false, transB: false, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: ldc,
+                           rowBias: bias, backend: backend)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        let expected = (0..<k).reduce(Float(0)) { $0 + a[i * k + $1] * b[$1 * n + j] } + bias[j]
+                        XCTAssertEqual(c[i * ldc + j], expected, accuracy: 1e-5, "\(backend) \(m)x\(n) [\(i), \(j)]")
+                    }
+                    for j in n..<ldc { XCTAssertTrue(c[i * ldc + j].isNaN, "wrote past the row") }
+                }
+            }
+        }
     }
 
     /// A normal draw over a batch's rows equals those rows of the batch's draw (block-aligned or not).

@@ -34,6 +34,9 @@ void nsde_affine(const float *x, float scale, float shift, float *out, int64_t c
 /// `out[i] = x[i] + a[i] * b[i]` (two roundings, no FMA).
 void nsde_adding_product(const float *x, const float *a, const float *b, float *out, int64_t count);
 
+/// `out[i] = g[i] * (1 - y[i] * y[i])`: the gradient through `y = tanh(x)` (two roundings, no FMA).
+void nsde_tanh_backward(const float *g, const float *y, float *out, int64_t count);
+
 /// 1 when every element is finite (neither infinite nor NaN), else 0.
 int nsde_all_finite(const float *x, int64_t count);
 

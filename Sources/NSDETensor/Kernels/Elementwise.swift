@@ -158,8 +158,9 @@ extension Elementwise {
         precondition(g.shape == y.shape, "Elementwise.tanhBackward: shapes \(g.shape) and \(y.shape) differ")
         let out = Tensor(uninitializedShape: g.shape)
         let pg = g.storage.pointer, py = y.storage.pointer, dst = out.storage.pointer
+        // `g · (1 − y²)` per element, in C per instruction set (`nsde_tanh_backward`, same bits).
         Parallel.forEachChunk(g.count, grain: 65_536) { r in
-            for i in r { let t = py[i]; dst[i] = pg[i] * (1 - t * t) }
+            nsde_tanh_backward(pg + r.lowerBound, py + r.lowerBound, dst + r.lowerBound, Int64(r.count))
         }
         return out
     }
