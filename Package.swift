@@ -10,6 +10,10 @@ let package = Package(
         .library(name: "NSDECore", targets: ["NSDECore"]),
         .library(name: "NSDEData", targets: ["NSDEData"]),
         .library(name: "NSDEModels", targets: ["NSDEModels"]),
+        .library(name: "NSDEPlot", targets: ["NSDEPlot"]),
+        .library(name: "NSDETraining", targets: ["NSDETraining"]),
+        .library(name: "NSDERobustness", targets: ["NSDERobustness"]),
+        .library(name: "NSDEStability", targets: ["NSDEStability"]),
         .library(name: "NSDEExperiments", targets: ["NSDEExperiments"]),
         .executable(name: "nsde", targets: ["nsde"]),
     ],
@@ -32,8 +36,15 @@ let package = Package(
         .target(name: "NSDECore", dependencies: ["NSDETensor", "NSDENN"]),
         .target(name: "NSDEData", dependencies: ["NSDETensor", "CZlib"]),
         .target(name: "NSDEModels", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData"]),
-        .target(name: "NSDEExperiments", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "CJPEG"]),
-        .target(name: "NeuralSDE", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "NSDEExperiments"]),
+        .target(name: "NSDEPlot"),
+        .target(name: "NSDETraining", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "NSDEPlot"]),
+        .target(name: "NSDEStability", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEModels", "NSDEPlot"]),
+        .target(name: "NSDERobustness", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "NSDEPlot",
+                                                      "NSDETraining", "CJPEG"]),
+        .target(name: "NSDEExperiments", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "NSDEPlot",
+                                                       "NSDETraining", "NSDERobustness", "NSDEStability"]),
+        .target(name: "NeuralSDE", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "NSDEPlot",
+                                                  "NSDETraining", "NSDERobustness", "NSDEStability", "NSDEExperiments"]),
 
         // MARK: - Command-line tool
         .executableTarget(
@@ -45,14 +56,21 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .target(name: "NSDETestSupport", dependencies: ["NSDETensor"], path: "Tests/NSDETestSupport"),
+        .target(name: "NSDETestSupport", dependencies: ["NSDETensor", "NSDEData", "NSDEModels", "NSDETraining", "NSDERobustness"],
+                path: "Tests/NSDETestSupport"),
         .testTarget(name: "NSDETensorTests", dependencies: ["NSDETensor", "NSDETestSupport"]),
         .testTarget(name: "NSDENNTests", dependencies: ["NSDENN", "NSDETestSupport"]),
         .testTarget(name: "NSDECoreTests", dependencies: ["NSDECore", "NSDETestSupport"]),
         .testTarget(name: "NSDEDataTests", dependencies: ["NSDEData"]),
         .testTarget(name: "NeuralSDETests", dependencies: ["NeuralSDE", "NSDETestSupport"]),
         .testTarget(name: "NSDEModelsTests", dependencies: ["NSDEModels", "NSDEData", "NSDETestSupport"]),
+        .testTarget(name: "NSDEPlotTests", dependencies: ["NSDEPlot", "NSDETestSupport"]),
+        .testTarget(name: "NSDETrainingTests", dependencies: ["NSDETraining", "NSDETestSupport"]),
+        .testTarget(name: "NSDERobustnessTests", dependencies: ["NSDERobustness", "NSDETestSupport"]),
+        .testTarget(name: "NSDEStabilityTests", dependencies: ["NSDEStability", "NSDETestSupport"]),
         .testTarget(name: "NSDEExperimentsTests", dependencies: ["NSDEExperiments", "NSDETestSupport"]),
+        // The `nsde` command line: every test that runs the binary (contracts, errors, exit codes).
+        .testTarget(name: "NSDECommandLineTests", dependencies: ["NeuralSDE", "NSDETestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

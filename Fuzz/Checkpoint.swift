@@ -1,5 +1,5 @@
 import Foundation
-import NSDEExperiments
+import NSDETraining
 import NSDEModels
 import NSDETensor
 

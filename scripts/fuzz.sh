@@ -27,7 +27,7 @@ TARGETS=(
   "idx|IDX.swift|NSDETensor NSDEData|-max_len=4096"
   "gzip|Gzip.swift|NSDETensor NSDEData|-max_len=65536"
   "safetensors|SafeTensors.swift|NSDETensor NSDENN|-max_len=8192 -dict=Fuzz/dicts/json.dict"
-  "checkpoint|Checkpoint.swift|NSDETensor NSDENN NSDEData NSDECore NSDEModels NSDEExperiments|-max_len=8192 -dict=Fuzz/dicts/json.dict -detect_leaks=0"
+  "checkpoint|Checkpoint.swift|NSDETensor NSDENN NSDEData NSDECore NSDEModels NSDEPlot NSDETraining|-max_len=8192 -dict=Fuzz/dicts/json.dict -detect_leaks=0"
   "cifar|CIFAR.swift|NSDETensor NSDEData|-max_len=10000 -detect_leaks=0"
   "stl10|STL10.swift|NSDETensor NSDEData|-max_len=60000 -detect_leaks=0"
 )
@@ -36,9 +36,9 @@ TARGETS=(
 # costs a LeakSanitizer scan: with leak detection these targets run 15x slower.
 # Modules that hold parsers get coverage instrumentation (with stack depth as a feature, so the
 # fuzzer is drawn towards deep recursion); the rest only AddressSanitizer.
-INSTRUMENTED=" NSDEData NSDENN NSDEExperiments "
+INSTRUMENTED=" NSDEData NSDENN NSDETraining "
 # Modules that are not fuzzed are built without optimisation: quicker to compile.
-UNOPTIMISED=" NSDECore NSDEModels NSDEExperiments "
+UNOPTIMISED=" NSDECore NSDEModels NSDEPlot NSDETraining "
 
 selected=("$@")
 if [ ${#selected[@]} -eq 0 ]; then
@@ -54,7 +54,7 @@ compiler_version="$(swiftc --version 2>&1)"
 
 # Builds a library module from Sources/NAME unless its stamp (hash of the compiler, the flags,
 # the sources and the stamps of the modules before it in MODULES) is unchanged.
-MODULES=(NSDETensor NSDENN NSDEData NSDECore NSDEModels NSDEExperiments)
+MODULES=(NSDETensor NSDENN NSDEData NSDECore NSDEModels NSDEPlot NSDETraining)
 stamps=""
 build_module() {
   local name="$1" build="$2" flags=() sources stamp

@@ -4,4 +4,8 @@
 @_exported import NSDECore
 @_exported import NSDEData
 @_exported import NSDEModels
+@_exported import NSDEPlot
+@_exported import NSDETraining
+@_exported import NSDERobustness
+@_exported import NSDEStability
 @_exported import NSDEExperiments

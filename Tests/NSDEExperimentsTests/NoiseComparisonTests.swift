@@ -3,6 +3,7 @@ import NSDEData
 import NSDEModels
 import NSDETestSupport
 import XCTest
+@testable import NSDETraining
 @testable import NSDEExperiments
 
 /// The Table 1 experiment (`runNoiseComparison`, `nsde experiment table1`, `nsde demo`) on a tiny

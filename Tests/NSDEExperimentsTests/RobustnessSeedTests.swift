@@ -2,6 +2,8 @@ import Foundation
 import NSDETensor
 import NSDETestSupport
 import XCTest
+@testable import NSDETraining
+@testable import NSDERobustness
 @testable import NSDEExperiments
 
 /// The robustness summary over seeds against hand-computed values, its record round trip, and

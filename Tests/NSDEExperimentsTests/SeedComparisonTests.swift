@@ -5,6 +5,7 @@ import NSDENN
 import NSDETensor
 import NSDETestSupport
 import XCTest
+@testable import NSDETraining
 @testable import NSDEExperiments
 
 /// Validation splits, GroupNorm groups, seeds with paired statistics, shards and the σ search,

@@ -4,7 +4,7 @@ import NSDENN
 import NSDETensor
 
 /// A minimal supervised training loop for image classifiers (test-only: it checks that the layers,
-/// losses and optimisers learn; real training is `Trainer` in NSDEExperiments): one epoch of
+/// losses and optimisers learn; real training is `Trainer` in NSDETraining): one epoch of
 /// mini-batch updates, and evaluation.
 public enum ClassifierTraining {
     /// Statistics of one pass over a data set.

@@ -118,14 +118,14 @@ extension NSDE {
                 if let labels {
                     let array = try NumPy.read(contentsOf: URL(fileURLWithPath: labels))
                     guard array.shape.count == 1, let values = array.integers() else {
-                        throw CorruptionError.badLabels(
+                        throw RobustnessError.badLabels(
                             file: labels, reason: "labels must be a one-dimensional integer array, found \(array.dtype.descr) of shape \(array.shape)")
                     }
                     labelValues = values
                 }
                 let batch = try CorruptionBatch(NumPy.read(contentsOf: URL(fileURLWithPath: inputPath)), file: inputPath)
                 if let labelValues, labelValues.count != batch.count {
-                    throw CorruptionError.badLabels(file: labels!, reason: "\(labelValues.count) labels for \(batch.count) images in \(inputPath)")
+                    throw RobustnessError.badLabels(file: labels!, reason: "\(labelValues.count) labels for \(batch.count) images in \(inputPath)")
                 }
                 let chosen = try selectedCorruptions()
                 if labelValues == nil { status("note: no --labels given, so no labels.npy is written") }

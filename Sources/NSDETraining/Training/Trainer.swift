@@ -1,0 +1,425 @@
+import Foundation
+import NSDECore
+import NSDEData
+import NSDEModels
+import NSDENN
+import NSDEPlot
+import NSDETensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Trains one of the paper's classifiers epoch by epoch, with per-epoch metrics and crash-safe
+/// checkpoints from which a run continues bit-identically.
+///
+/// ```swift
+/// var configuration = TrainingConfiguration.forDataset(.fashionMNIST,
+///     model: ModelConfiguration(noise: .dropout, sigma: 0.5))
+/// configuration.epochs = 2
+/// let (train, test) = try TrainingData.load(configuration)
+/// let trainer = try Trainer(configuration: configuration, trainSet: train, testSet: test,
+///                           outputDirectory: URL(fileURLWithPath: "runs/fmnist"))
+/// trainer.progress = { event in if case .epochFinished(let m) = event { print(m.testAccuracy ?? 0) } }
+/// let result = try trainer.run()
+/// // later, in another process: continue to epoch 4, bit-identical to an uninterrupted run
+/// var more = configuration; more.epochs = 4
+/// let resumed = try Trainer.resume(from: URL(fileURLWithPath: "runs/fmnist"), trainSet: train,
+///                                  testSet: test, configuration: more)
+/// ```
+///
+/// **One epoch** (``trainEpoch()``): the learning rate of the schedule; the model in training
+/// mode; for each batch of the seeded ``DataLoader`` (shuffle and augmentation from
+/// ``TrainingSeeds/dataLoader`` and the epoch): zero the gradients, forward (the SDE block draws
+/// the next Brownian stream of ``TrainingSeeds/noise``), cross-entropy, backward, optimiser step.
+/// Then the test set is evaluated without test-time noise (σ = 0), and with an output directory
+/// the checkpoint is saved (``Checkpoint``) and the metrics line appended to `metrics.jsonl`.
+///
+/// **Reproducibility.** The weights come from `Initializer.manualSeed(seeds.initialization)` (the
+/// global generator is restored afterwards), the data order and augmentation from (data-loader
+/// seed, epoch), the noise from (noise seed, ``PaperClassifier/noiseCounter``). A checkpoint stores
+/// the weights, the optimiser's buffers, the epoch and the noise counter, so `resume` continues
+/// exactly where an uninterrupted run would be (same thread count and build).
+///
+/// **Divergence.** If the loss, a gradient or the SDE state becomes NaN or infinite, training
+/// stops before the optimiser applies it and throws ``TrainingError/diverged(what:epoch:batch:batches:lastCheckpointEpoch:directory:)``;
+/// the last checkpoint (of the last complete epoch) stays in the directory. After any error the
+/// trainer's in-memory model is mid-epoch: resume from the directory instead of calling it again.
+///
+/// **Directory.** `outputDirectory` is created if missing. A new run refuses a directory that
+/// already holds a checkpoint (``TrainingError/checkpointExists(directory:epoch:)``). While an
+/// epoch runs, `OUT/.lock` is locked (`flock`), so two processes never write the same run.
+public final class Trainer {
+    /// The run's configuration (for a resumed run, with the requested number of epochs).
+    public let configuration: TrainingConfiguration
+    /// The model being trained.
+    public let model: PaperClassifier
+    /// The optimiser.
+    public let optimizer: any Optimizer
+    /// The training examples (after ``TrainingConfiguration/trainSubset``).
+    public let trainSet: InMemoryImageDataset
+    /// The test examples evaluated after each epoch, or `nil`.
+    public let testSet: InMemoryImageDataset?
+    /// The validation examples held out of the training split
+    /// (``TrainingConfiguration/validationSize``), evaluated after each epoch, or `nil`.
+    public let validationSet: InMemoryImageDataset?
+    /// The training batches.
+    public let loader: DataLoader<InMemoryImageDataset>
+    /// Where checkpoints and metrics go, or `nil` to keep everything in memory.
+    public let outputDirectory: URL?
+    /// Epochs completed (including those before a resume).
+    public private(set) var epochsCompleted: Int
+    /// Metrics of the completed epochs.
+    public private(set) var history: [EpochMetrics]
+    /// The epoch the run resumed after (0 for a fresh run).
+    public let resumedFromEpoch: Int
+    /// Threads of the process that wrote the checkpoint this run resumed from (`nil` for a fresh
+    /// run or a checkpoint that predates the field).
+    public let resumedFromThreadCount: Int?
+    /// Called with each ``TrainingEvent``, on the training thread.
+    public var progress: ((TrainingEvent) -> Void)?
+
+    private let fingerprint: DataFingerprint
+    private let initializerCounter: UInt64
+
+    // MARK: - Starting and resuming
+
+    /// Starts a new run.
+    ///
+    /// - Parameters:
+    ///   - configuration: the run (checked with ``TrainingConfiguration/validate()``).
+    ///   - trainSet: the whole training split (the trainer takes ``TrainingConfiguration/trainSubset``).
+    ///   - testSet: the whole test split (the trainer takes ``TrainingConfiguration/testSubset``), or `nil`.
+    ///   - outputDirectory: where to write checkpoints and `metrics.jsonl`, or `nil`.
+    /// - Throws: ``TrainingError`` for an invalid setting or an unwritable directory;
+    ///   ``TrainingError`` when the directory holds a checkpoint or is in use, the data do not fit
+    ///   the model, or the solver rejects the model.
+    public convenience init(configuration: TrainingConfiguration, trainSet: InMemoryImageDataset,
+                            testSet: InMemoryImageDataset?, outputDirectory: URL? = nil) throws {
+        try self.init(configuration: configuration, trainSet: trainSet, testSet: testSet,
+                      outputDirectory: outputDirectory, checkpoint: nil)
+    }
+
+    /// Continues the run saved in `directory`.
+    ///
+    /// - Parameters:
+    ///   - directory: a directory written by a ``Trainer``.
+    ///   - trainSet: the whole training split, as given to the original run.
+    ///   - testSet: the whole test split, as given to the original run (or `nil` if it had none).
+    ///   - configuration: the run's configuration with a new ``TrainingConfiguration/epochs``;
+    ///     `nil` keeps the stored one. Anything else that differs is an error.
+    /// - Throws: ``TrainingError``: no or a corrupt checkpoint, a different configuration or
+    ///   different data, a directory in use.
+    public static func resume(from directory: URL, trainSet: InMemoryImageDataset, testSet: InMemoryImageDataset?,
+                              configuration: TrainingConfiguration? = nil) throws -> Trainer {
+        let checkpoint = try withDirectoryLock(directory) { try Checkpoint.read(from: directory) }
+        var resolved = checkpoint.state.configuration
+        if let configuration {
+            guard configuration.isSameRun(as: resolved) else {
+                throw TrainingError.configurationMismatch(directory: directory.path,
+                                                          differences: configuration.differences(from: resolved))
+            }
+            resolved = configuration
+        }
+        return try Trainer(configuration: resolved, trainSet: trainSet, testSet: testSet,
+                           outputDirectory: directory, checkpoint: checkpoint)
+    }
+
+    private init(configuration: TrainingConfiguration, trainSet fullTrain: InMemoryImageDataset,
+                 testSet fullTest: InMemoryImageDataset?, outputDirectory: URL?, checkpoint: Checkpoint?) throws {
+        try configuration.validate()
+        let seeds = configuration.seeds
+        // The validation examples are held out first; the training subset is drawn from the rest.
+        var pool = fullTrain
+        var validation: InMemoryImageDataset?
+        if let n = configuration.validationSize, n > 0 {
+            guard n < fullTrain.count else {
+                throw TrainingError.incompatibleData(
+                    reason: "a validation split of \(n) examples leaves no training data (the training split has \(fullTrain.count))")
+            }
+            (pool, validation) = fullTrain.split(holdingOut: n, seed: configuration.validationSeed)
+        }
+        let train = configuration.trainSubset.map { $0 < pool.count ? pool.subset($0, seed: seeds.trainSubset) : pool } ?? pool
+        var test = fullTest
+        if let n = configuration.testSubset, let full = fullTest { test = n == 0 ? nil : (n < full.count ? full.subset(n) : full) }
+        try Self.check(train, against: configuration.model, split: "training")
+        if let test { try Self.check(test, against: configuration.model, split: "test") }
+        if configuration.dropLast && train.count < configuration.batchSize {
+            throw TrainingError.incompatibleData(
+                reason: "\(train.count) training examples make no full batch of \(configuration.batchSize) (the last partial batch is dropped)")
+        }
+        self.configuration = configuration
+        self.trainSet = train
+        self.testSet = test
+        self.validationSet = validation
+        self.fingerprint = DataFingerprint(trainExamples: train.count, trainDigest: Self.digest(train),
+                                           testExamples: test?.count ?? 0, testDigest: test.map(Self.digest) ?? FNV1a64.hex(FNV1a64.offset))
+        self.outputDirectory = outputDirectory?.standardizedFileURL
+
+        // The model, seeded without disturbing the caller's global generator.
+        let savedGenerator = Initializer.generator
+        Initializer.manualSeed(seeds.initialization)
+        model = configuration.model.makeModel(noiseSeed: seeds.noise)
+        initializerCounter = Initializer.generator.counter
+        Initializer.generator = savedGenerator
+        optimizer = configuration.optimizer.makeOptimizer(parameters: model.parameters)
+        loader = DataLoader(dataset: train, batchSize: configuration.batchSize, shuffle: true, seed: seeds.dataLoader,
+                            dropLast: configuration.dropLast, augmentation: configuration.augmentation, prefetch: 2)
+
+        if let checkpoint {
+            let directory = outputDirectory?.path ?? "?"
+            guard checkpoint.state.data == fingerprint else {
+                throw TrainingError.dataMismatch(directory: directory, reason: Self.describe(checkpoint.state.data, fingerprint))
+            }
+            do {
+                try model.loadStateDict(checkpoint.model)
+                try optimizer.loadStateDict(checkpoint.optimizer)
+            } catch {
+                throw TrainingError.corruptCheckpoint(directory: directory, reason: "\(error)")
+            }
+            model.noiseCounter = checkpoint.state.random.noiseCounter
+            epochsCompleted = checkpoint.state.epoch
+            history = checkpoint.state.history
+            resumedFromEpoch = checkpoint.state.epoch
+            resumedFromThreadCount = checkpoint.state.threads
+        } else {
+            epochsCompleted = 0
+            history = []
+            resumedFromEpoch = 0
+            resumedFromThreadCount = nil
+        }
+        try preflight()
+        if let dir = self.outputDirectory {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Self.withDirectoryLock(dir) {
+                if checkpoint == nil, let existing = try? Checkpoint.readState(from: dir) {
+                    throw TrainingError.checkpointExists(directory: dir.path, epoch: existing.epoch)
+                }
+                if checkpoint == nil, Checkpoint.exists(in: dir) {
+                    throw TrainingError.checkpointExists(directory: dir.path, epoch: 0)
+                }
+                // metrics.jsonl holds exactly the committed epochs (a crash may have cut a line or
+                // left one for an epoch that is redone).
+                try AtomicFile.write(try history.map(Self.metricsLine).joined(), to: dir.appendingPathComponent(Checkpoint.metricsFileName))
+            }
+        }
+    }
+
+    /// One forward pass on one training example, to turn an unsupported solver or gradient
+    /// combination into an error before the first epoch. Leaves no trace (noise counter restored).
+    private func preflight() throws {
+        guard trainSet.count > 0 else { throw TrainingError.incompatibleData(reason: "the training set is empty") }
+        let counter = model.noiseCounter
+        defer { model.noiseCounter = counter }
+        try Self.mappingSolverErrors(diverged: {
+            .diverged(what: $0, epoch: epochsCompleted + 1, batch: 1, batches: loader.batchesPerEpoch,
+                      lastCheckpointEpoch: epochsCompleted, directory: outputDirectory?.path)
+        }, what: "hidden state") {
+            _ = try noGrad { try model.logits(trainSet.batch(indices: [0]).images) }
+        }
+    }
+
+    /// Runs `body`, turning the solver's errors into training errors: a non-finite state is
+    /// `diverged(what)`, any other ``SDEError`` an invalid configuration (an unsupported solver or
+    /// gradient combination).
+    private static func mappingSolverErrors<R>(diverged: (String) -> TrainingError, what: String,
+                                               _ body: () throws -> R) throws -> R {
+        do {
+            return try body()
+        } catch let error as SDEError {
+            if case .nonFiniteState = error { throw diverged(what) }
+            throw TrainingError.invalidConfiguration(reason: error.description)
+        }
+    }
+
+    // MARK: - Training
+
+    /// Trains until ``TrainingConfiguration/epochs`` epochs are complete (nothing when they
+    /// already are), saving a checkpoint after each.
+    ///
+    /// - Throws: ``TrainingError/diverged(what:epoch:batch:batches:lastCheckpointEpoch:directory:)``,
+    ///   and file errors.
+    public func run() throws -> TrainingResult {
+        let start = Date()
+        if epochsCompleted < configuration.epochs, let warning = threadCountWarning { progress?(.warning(warning)) }
+        while epochsCompleted < configuration.epochs { _ = try trainEpoch() }
+        return TrainingResult(configuration: configuration, history: history, resumedFromEpoch: resumedFromEpoch,
+                              stateDict: model.stateDict(), parameterCount: model.parameterCount,
+                              seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Trains one epoch, evaluates the test set without test-time noise, and (with an output
+    /// directory) saves the checkpoint and appends the metrics line.
+    ///
+    /// - Returns: the epoch's metrics.
+    /// - Throws: see ``run()``.
+    @discardableResult
+    public func trainEpoch() throws -> EpochMetrics {
+        if let dir = outputDirectory { return try Self.withDirectoryLock(dir) { try epoch() } }
+        return try epoch()
+    }
+
+    private func epoch() throws -> EpochMetrics {
+        let index = epochsCompleted
+        let number = index + 1
+        let learningRate = configuration.learningRate(atEpoch: index)
+        optimizer.learningRate = learningRate
+        model.train()
+        let batches = loader.batchesPerEpoch
+        progress?(.epochStarted(epoch: number, epochs: configuration.epochs, batches: batches, learningRate: learningRate))
+        let start = Date()
+        var lossSum = 0.0, correct = 0, seen = 0, batch = 0
+        func diverged(_ what: String) -> TrainingError {
+            .diverged(what: what, epoch: number, batch: batch, batches: batches, lastCheckpointEpoch: index,
+                      directory: outputDirectory?.path)
+        }
+        for (images, labels) in loader.epoch(index) {
+            batch += 1
+            optimizer.zeroGrad()
+            // One noise stream per batch; the batch's shards (one per thread) each run their rows
+            // end to end and their gradients are added in shard order.
+            let stream = model.reserveNoiseStream()
+            let parts: [(loss: Float, correct: Int)] = try Self.mappingSolverErrors(diverged: diverged, what: "hidden state") {
+                try BatchParallel.run(batch: labels.count) { shard in
+                    let rows = shard.rows.range
+                    let logits = try model.logits(shard.slice(images), noiseStream: stream)
+                    let shardLabels = Array(labels[rows])
+                    let loss = crossEntropy(logits: logits, labels: shardLabels) * shard.fraction
+                    let value = loss.item
+                    if value.isFinite { loss.backward() }
+                    return (value, zip(logits.detached().argmax(axis: 1), shardLabels).filter { $0 == $1 }.count)
+                }
+            }
+            let value = parts.map(\.loss).reduce(0, +)
+            guard value.isFinite else { throw diverged("loss") }
+            guard model.parameters.allSatisfy({ $0.grad?.isFinite ?? true }) else { throw diverged("gradient") }
+            optimizer.step()
+            lossSum += Double(value)
+            correct += parts.map(\.correct).reduce(0, +)
+            seen += labels.count
+            progress?(.batchFinished(BatchProgress(
+                epoch: number, batch: batch, batches: batches, batchSize: labels.count, loss: Double(value),
+                runningLoss: lossSum / Double(batch), runningAccuracy: Double(correct) / Double(seen),
+                examples: seen, elapsed: Date().timeIntervalSince(start))))
+        }
+        let trainSeconds = Date().timeIntervalSince(start)
+
+        let evaluating = configuration.evaluates(afterEpoch: number)
+        let validationResult = evaluating ? try evaluateAfterEpoch(validationSet, epoch: number, what: "validation", diverged: diverged) : nil
+        let testResult = evaluating ? try evaluateAfterEpoch(testSet, epoch: number, what: "test", diverged: diverged) : nil
+        model.train()
+        let metrics = EpochMetrics(
+            epoch: number, learningRate: learningRate, trainLoss: lossSum / Double(max(batch, 1)),
+            trainAccuracy: Double(correct) / Double(max(seen, 1)), testAccuracy: testResult?.accuracy,
+            testLoss: testResult?.plain.meanNegativeLogLikelihood, seconds: Date().timeIntervalSince(start), trainSeconds: trainSeconds,
+            imagesPerSecond: trainSeconds > 0 ? Double(seen) / trainSeconds : 0,
+            trainExamples: seen, testExamples: testResult?.count ?? 0, validationAccuracy: validationResult?.accuracy,
+            validationLoss: validationResult?.plain.meanNegativeLogLikelihood, validationExamples: validationResult?.count ?? 0)
+        epochsCompleted = number
+        history.append(metrics)
+        if let dir = outputDirectory {
+            try checkpoint().write(to: dir)
+            try Self.append(Self.metricsLine(metrics), to: dir.appendingPathComponent(Checkpoint.metricsFileName))
+        }
+        progress?(.epochFinished(metrics))
+        return metrics
+    }
+
+    /// Evaluates `dataset` (if any) without test-time noise, reporting progress as `.evaluating`.
+    private func evaluateAfterEpoch(_ dataset: InMemoryImageDataset?, epoch: Int, what: String,
+                                    diverged: (String) -> TrainingError) throws -> EvaluationResult? {
+        guard let dataset else { return nil }
+        progress?(.evaluating(epoch: epoch, done: 0, total: dataset.count))
+        return try Self.mappingSolverErrors(diverged: diverged, what: "hidden state (evaluating the \(what) set)") {
+            try evaluate(model, on: dataset, testSigma: 0, ttnSamples: 0,
+                         batchSize: configuration.evaluationBatchSize, seed: 0) { [progress] done, total in
+                progress?(.evaluating(epoch: epoch, done: done, total: total))
+            }
+        }
+    }
+
+    /// Why this resume will not be bit-identical to an uninterrupted run, or `nil`: the checkpoint
+    /// was written with another thread count than `Parallel.threadCount` now.
+    public var threadCountWarning: String? {
+        guard let stored = resumedFromThreadCount, stored != Parallel.threadCount else { return nil }
+        let current = Parallel.threadCount
+        return "the checkpoint in \(outputDirectory?.path ?? "?") was written with \(stored) thread\(stored == 1 ? "" : "s"); "
+            + "resuming with \(current) continues the run correctly but not bit-identically to an uninterrupted one "
+            + "(pass --threads \(stored) for that)"
+    }
+
+    /// The run's current state as a checkpoint (after ``epochsCompleted`` epochs).
+    public func checkpoint() -> Checkpoint {
+        let c = configuration
+        let state = CheckpointState(
+            epoch: epochsCompleted, configuration: c,
+            optimizer: OptimizerRecord(kind: c.optimizer.kind, learningRate: optimizer.learningRate,
+                                       file: Checkpoint.optimizerFileName, parameterNames: model.namedParameters().map(\.name)),
+            schedule: SchedulePosition(nextEpoch: epochsCompleted, nextLearningRate: c.learningRate(atEpoch: epochsCompleted)),
+            dataLoader: DataLoaderPosition(seed: loader.seed, nextEpoch: epochsCompleted, batchSize: loader.batchSize,
+                                           batchesPerEpoch: loader.batchesPerEpoch, dropLast: loader.dropLast),
+            random: RandomState(seeds: c.seeds, noiseCounter: model.noiseCounter, initializerCounter: initializerCounter),
+            data: fingerprint, files: [:], history: history, parameterCount: model.parameterCount, threads: Parallel.threadCount)
+        return Checkpoint(state: state, model: model.stateDict(), optimizer: optimizer.stateDict())
+    }
+
+    // MARK: - Helpers
+
+    /// Throws unless `dataset` is non-empty with the model's input channels, classes and a large
+    /// enough image size (``ModelConfiguration/checkCompatible(with:split:)``).
+    static func check(_ dataset: InMemoryImageDataset, against model: ModelConfiguration, split: String) throws {
+        try model.checkCompatible(with: dataset, split: split)
+    }
+
+    /// FNV-1a 64 of the pixels, then the labels (as little-endian Int64), then the shape.
+    static func digest(_ dataset: InMemoryImageDataset) -> String {
+        var h = FNV1a64.offset
+        dataset.pixels.withUnsafeBytes { FNV1a64.update(&h, $0) }
+        dataset.labels.map { Int64($0).littleEndian }.withUnsafeBytes { FNV1a64.update(&h, $0) }
+        dataset.imageShape.map { Int64($0).littleEndian }.withUnsafeBytes { FNV1a64.update(&h, $0) }
+        return FNV1a64.hex(h)
+    }
+
+    static func describe(_ stored: DataFingerprint, _ found: DataFingerprint) -> String {
+        if stored.trainExamples != found.trainExamples || stored.trainDigest != found.trainDigest {
+            return "the training data differ from the checkpoint's (\(stored.trainExamples) examples, digest \(stored.trainDigest); "
+                + "found \(found.trainExamples), digest \(found.trainDigest))"
+        }
+        return "the test data differ from the checkpoint's (\(stored.testExamples) examples, digest \(stored.testDigest); "
+            + "found \(found.testExamples), digest \(found.testDigest))"
+    }
+
+    /// One `metrics.jsonl` line (with its newline).
+    static func metricsLine(_ metrics: EpochMetrics) throws -> String {
+        String(decoding: try CheckpointCoding.lineEncoder.encode(metrics), as: UTF8.self) + "\n"
+    }
+
+    /// Appends `line` to `url` (created if missing) with one `write(2)` in append mode, then `fsync`.
+    static func append(_ line: String, to url: URL) throws {
+        let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OutputError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let bytes = Array(line.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
+            throw OutputError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
+        }
+        fsync(fd)
+    }
+
+    /// Runs `body` holding an exclusive `flock` on `directory/.lock` (created if missing; the
+    /// directory too).
+    ///
+    /// - Throws: ``TrainingError/directoryInUse(directory:)`` when another process holds it.
+    static func withDirectoryLock<R>(_ directory: URL, _ body: () throws -> R) throws -> R {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent(".lock").path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OutputError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { throw TrainingError.directoryInUse(directory: directory.path) }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+}
