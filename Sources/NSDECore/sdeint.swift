@@ -71,15 +71,8 @@ public func sdeint<S: SDE, Solver: SDESolver>(
     if sde.noise != .additive && solver.calculus != sde.calculus {
         throw SDEError.calculusMismatch(solver: Solver.name, solverCalculus: solver.calculus, sdeCalculus: sde.calculus)
     }
-    switch gradient.kind {
-    case .adjoint where Solver.carriesState:
-        throw SDEError.unsupportedGradient(method: gradient.description,
-                                           reason: "\(Solver.name) carries state between steps, which the adjoint cannot invert; use gradient: .reversibleAdjoint")
-    case .reversibleAdjoint where !(solver is ReversibleHeun):
-        throw SDEError.unsupportedGradient(method: gradient.description,
-                                           reason: "it needs the Reversible Heun solver, got \(Solver.name)")
-    default: break
-    }
+    let algorithm = gradient.algorithm
+    try algorithm.validate(solver, method: gradient)
     let bShape = sde.brownianShape(state: y0.shape)
     // The drift's and the diffusion product's shapes are checked on the solve's first
     // evaluations (no extra drift evaluation); a mismatch ends the solve after its first step.
@@ -111,62 +104,8 @@ public func sdeint<S: SDE, Solver: SDESolver>(
     let integrator = Integrator(sde: checked, solver: solver, motion: motion, controller: stepSize, dt: dt, times: times,
                                 shapeCheck: shapeCheck)
     let backwardStats = BackwardStats()
-    if case .backprop = gradient.kind {
-        let run = try integrator.run(y0: y0)
-        return Solution(states: stackStates(run.outputs), times: times, stats: run.stats, backwardStats: backwardStats)
-    }
-
-    // Memory-saving methods and forward sensitivity: solve off the tape, then attach one node
-    // whose pullback runs the method's backward pass.
-    let parameters = uniqueParameters(sde.parameters)
-    var checkpoints: [SolveCheckpoint] = []
-    let run: ForwardRun
-    if case let .checkpointed(k) = gradient.kind {
-        checkpoints.append(SolveCheckpoint(step: 0, state: y0.detached(), solverState: nil))
-        run = try noGrad {
-            try integrator.run(y0: y0.detached()) { index, _, y, s in
-                if (index + 1) % k == 0 { checkpoints.append(SolveCheckpoint(step: index + 1, state: y, solverState: s)) }
-            }
-        }
-    } else {
-        run = try noGrad { try integrator.run(y0: y0.detached()) }
-    }
-    let value = noGrad { stackStates(run.outputs) }
-    let context = BackwardContext(integrator: integrator, steps: run.steps, outputCount: times.count,
-                                  parameters: parameters, stats: backwardStats)
-    let finalState = run.outputs.last!
-    let pullback: (Tensor) -> [Tensor?]
-    switch gradient.kind {
-    case .backprop:
-        preconditionFailure("unreachable")
-    case let .adjoint(rtol, atol, maxIterations):
-        let adjoint = StochasticAdjoint(context: context, rtol: rtol, atol: atol, maxIterations: maxIterations)
-        pullback = { adjoint.pullback($0, finalState: finalState) }
-    case .reversibleAdjoint:
-        let reversibleContext = BackwardContext(
-            integrator: Integrator(sde: checked, solver: solver as! ReversibleHeun, motion: motion, controller: stepSize, dt: dt,
-                                   times: times, shapeCheck: shapeCheck),
-            steps: run.steps, outputCount: times.count, parameters: parameters, stats: backwardStats)
-        let adjoint = ReversibleAdjoint(context: reversibleContext)
-        let finalSolverState = run.finalSolverState ?? []
-        pullback = { upstream in
-            // With no step taken there is nothing to invert: the output is y₀ itself.
-            finalSolverState.count == 3
-                ? adjoint.pullback(upstream, finalState: finalState, finalSolverState: finalSolverState)
-                : [upstream.sum(axis: 0)] + parameters.map { Tensor(repeating: 0, shape: $0.shape) }
-        }
-    case .checkpointed:
-        let backprop = CheckpointedBackprop(context: context, checkpoints: checkpoints)
-        pullback = { backprop.pullback($0) }
-    case .forwardSensitivity:
-        let sensitivity = ForwardSensitivity(context: context)
-        let start = y0.detached()
-        pullback = { sensitivity.pullback($0, y0: start) }
-    }
-    let states = Tensor.record(value, inputs: [y0] + parameters.map(\.value)) {
-        SolveOp(name: "sdeint(\(gradient))", pullback: pullback)
-    }
-    return Solution(states: states, times: times, stats: run.stats, backwardStats: backwardStats)
+    let (states, stats) = try algorithm.solve(integrator, y0: y0, stats: backwardStats, name: "sdeint(\(gradient))")
+    return Solution(states: states, times: times, stats: stats, backwardStats: backwardStats)
 }
 
 /// ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)`` with a solver chosen by ``SolverKind``.

@@ -10,6 +10,24 @@ struct SolveCheckpoint {
     let solverState: [Tensor]?
 }
 
+/// ``GradientMethod/checkpointed(every:)``: the forward solve stores the state (and solver state)
+/// after every `every`-th step; ``CheckpointedBackprop`` is the backward pass.
+struct CheckpointedAlgorithm: GradientAlgorithm {
+    let every: Int
+
+    func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
+                                          name: String) throws -> (states: Tensor, stats: SolverStats) {
+        var checkpoints = [SolveCheckpoint(step: 0, state: y0.detached(), solverState: nil)]
+        let k = every
+        return try solveOffTape(integrator, y0: y0, stats: stats, name: name, onAccepted: { index, _, y, s in
+            if (index + 1) % k == 0 { checkpoints.append(SolveCheckpoint(step: index + 1, state: y, solverState: s)) }
+        }, pullback: { context, _ in
+            let backprop = CheckpointedBackprop(context: context, checkpoints: checkpoints)
+            return { backprop.pullback($0) }
+        })
+    }
+}
+
 /// The backward pass of ``GradientMethod/checkpointed(every:)``: for each stretch between
 /// checkpoints, last first, re-runs the stretch on the tape from its checkpoint and
 /// backpropagates the cotangent of its end state (plus those of any outputs inside it).

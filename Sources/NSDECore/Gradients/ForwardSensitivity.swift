@@ -1,6 +1,19 @@
 import NSDENN
 import NSDETensor
 
+/// ``GradientMethod/forwardSensitivity``: the forward solve keeps only the outputs;
+/// ``ForwardSensitivity`` computes the gradient by tangent solves on the same path.
+struct ForwardSensitivityAlgorithm: GradientAlgorithm {
+    func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
+                                          name: String) throws -> (states: Tensor, stats: SolverStats) {
+        let start = y0.detached()
+        return try solveOffTape(integrator, y0: y0, stats: stats, name: name) { context, _ in
+            let sensitivity = ForwardSensitivity(context: context)
+            return { sensitivity.pullback($0, y0: start) }
+        }
+    }
+}
+
 /// The backward pass of ``GradientMethod/forwardSensitivity`` (Liu et al. 2019, Theorem 3.1):
 /// for each scalar input w — every element of y₀ and of each parameter — re-runs the forward
 /// solve on the same steps and Brownian increments with a forward-mode tangent on w, so each

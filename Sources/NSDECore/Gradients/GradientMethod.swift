@@ -78,6 +78,17 @@ public struct GradientMethod: Sendable, Equatable, CustomStringConvertible {
     /// few parameters (a 2-D toy, a handful of physical constants), not for networks.
     public static let forwardSensitivity = GradientMethod(kind: .forwardSensitivity)
 
+    /// The algorithm that implements the method (its solver check, forward and backward pass).
+    var algorithm: any GradientAlgorithm {
+        switch kind {
+        case .backprop: return BackpropAlgorithm()
+        case let .adjoint(rtol, atol, iterations): return StochasticAdjointAlgorithm(rtol: rtol, atol: atol, maxIterations: iterations)
+        case .reversibleAdjoint: return ReversibleAdjointAlgorithm()
+        case let .checkpointed(k): return CheckpointedAlgorithm(every: k)
+        case .forwardSensitivity: return ForwardSensitivityAlgorithm()
+        }
+    }
+
     /// The method's family without its settings: "backprop", "adjoint", "reversible-adjoint",
     /// "checkpointed" or "forward-sensitivity".
     public var name: String {

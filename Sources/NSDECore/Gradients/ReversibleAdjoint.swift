@@ -1,6 +1,36 @@
 import NSDENN
 import NSDETensor
 
+/// ``GradientMethod/reversibleAdjoint``: the forward solve keeps only the outputs and the final
+/// solver state; ``ReversibleAdjoint`` is the backward pass. ``ReversibleHeun`` only.
+struct ReversibleAdjointAlgorithm: GradientAlgorithm {
+    func validate<Solver: SDESolver>(_ solver: Solver, method: GradientMethod) throws {
+        guard solver is ReversibleHeun else {
+            throw SDEError.unsupportedGradient(method: method.description,
+                                               reason: "it needs the Reversible Heun solver, got \(Solver.name)")
+        }
+    }
+
+    func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
+                                          name: String) throws -> (states: Tensor, stats: SolverStats) {
+        // validate(_:method:) ran first: the solver is Reversible Heun.
+        let reversible = Integrator(sde: integrator.sde, solver: integrator.solver as! ReversibleHeun, motion: integrator.motion,
+                                    controller: integrator.controller, dt: integrator.dt, times: integrator.times,
+                                    shapeCheck: integrator.shapeCheck)
+        return try solveOffTape(reversible, y0: y0, stats: stats, name: name) { context, run in
+            let adjoint = ReversibleAdjoint(context: context)
+            let finalState = run.outputs.last!, finalSolverState = run.finalSolverState ?? []
+            let parameters = context.parameters
+            return { upstream in
+                // With no step taken there is nothing to invert: the output is y₀ itself.
+                finalSolverState.count == 3
+                    ? adjoint.pullback(upstream, finalState: finalState, finalSolverState: finalSolverState)
+                    : [upstream.sum(axis: 0)] + parameters.map { Tensor(repeating: 0, shape: $0.shape) }
+            }
+        }
+    }
+}
+
 /// The backward pass of ``GradientMethod/reversibleAdjoint`` for ``ReversibleHeun``.
 ///
 /// The forward step maps (yₙ, zₙ, Fₙ, Gₙ) to
@@ -8,8 +38,10 @@ import NSDETensor
 /// yₙ₊₁ = yₙ + (Fₙ + Fₙ₊₁)h/2 + (Gₙ + Gₙ₊₁)·ΔW/2.
 /// Walking back, each step (1) pulls the cotangents (a_y, a_z, a_F, a_G) at n + 1 back through
 /// (Fₙ₊₁, Gₙ₊₁) = (f, g)(zₙ₊₁) — one pullback of the drift and diffusion — and through the two
-/// linear updates, and (2) recovers (yₙ, zₙ, Fₙ, Gₙ) exactly with the algebraic inverse,
-/// evaluating (f, g)(zₙ) on the tape for the next pullback. At t₀, z₀ = y₀ and (F₀, G₀) =
+/// linear updates, and (2) recovers (yₙ, zₙ, Fₙ, Gₙ) exactly with the solver's own algebraic
+/// inverse (``ReversibleHeun/previousCoupledState(noise:dt:state:coupled:drift:diffusion:dW:)`` and
+/// ``ReversibleHeun/previousState(noise:dt:state:drifts:diffusions:dW:)``, the two halves of its
+/// backward step), evaluating (f, g)(zₙ) on the tape between them for the next pullback. At t₀, z₀ = y₀ and (F₀, G₀) =
 /// (f, g)(y₀) close the chain. The result equals backprop through the same forward solve up to
 /// float rounding.
 struct ReversibleAdjoint<S: SDE> {
@@ -59,10 +91,12 @@ struct ReversibleAdjoint<S: SDE> {
                 let aGHat = aG + noise.applyTranspose(aY, dW) * 0.5
                 let aZHat = aZ + pull(taped, aFHat, aGHat)
                 // (2) Recover step n exactly and tape (f, g)(z_n).
-                let zPrev = y * 2 - z - f * h - noise.apply(g, dW)
+                let zPrev = ReversibleHeun.previousCoupledState(noise: noise, dt: h, state: y, coupled: z, drift: f,
+                                                                diffusion: g, dW: dW)
                 taped = tapedCoefficients(record.t0, zPrev)
                 let fPrev = taped.f.detached(), gPrev = taped.g.detached()
-                let yPrev = y - (fPrev + f) * (h / 2) - noise.apply((gPrev + g) * 0.5, dW)
+                let yPrev = ReversibleHeun.previousState(noise: noise, dt: h, state: y, drifts: (fPrev, f),
+                                                         diffusions: (gPrev, g), dW: dW)
                 aF = aY * (h / 2) + aZHat * h
                 aG = noise.applyTranspose(aY * 0.5 + aZHat, dW)
                 aY = aY + aZHat * 2

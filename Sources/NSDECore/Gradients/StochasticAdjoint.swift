@@ -2,6 +2,31 @@ import Foundation
 import NSDENN
 import NSDETensor
 
+/// ``GradientMethod/adjoint``: the forward solve keeps only the outputs; ``StochasticAdjoint``
+/// is the backward pass. Not for solvers that carry state between steps.
+struct StochasticAdjointAlgorithm: GradientAlgorithm {
+    let rtol: Double
+    let atol: Double
+    let maxIterations: Int
+
+    func validate<Solver: SDESolver>(_ solver: Solver, method: GradientMethod) throws {
+        if Solver.carriesState {
+            throw SDEError.unsupportedGradient(
+                method: method.description,
+                reason: "\(Solver.name) carries state between steps, which the adjoint cannot invert; use gradient: .reversibleAdjoint")
+        }
+    }
+
+    func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
+                                          name: String) throws -> (states: Tensor, stats: SolverStats) {
+        try solveOffTape(integrator, y0: y0, stats: stats, name: name) { context, run in
+            let adjoint = StochasticAdjoint(context: context, rtol: rtol, atol: atol, maxIterations: maxIterations)
+            let finalState = run.outputs.last!
+            return { adjoint.pullback($0, finalState: finalState) }
+        }
+    }
+}
+
 /// The backward pass of ``GradientMethod/adjoint``: walks the accepted steps from the end,
 /// reconstructing each step's starting state by inverting the forward step on the replayed
 /// Brownian increment, then pulling the adjoint back through that step (see the method's doc).

@@ -58,10 +58,26 @@ public struct ReversibleHeun: ReversibleSolver {
         precondition(solverState.count == 3, "ReversibleHeun.backwardStep: solver state must be [z, f, g]")
         let h = Float(t1 - t0)
         let (z1, f1, g1) = (solverState[0], solverState[1], solverState[2])
-        let z0 = y1 * 2 - z1 - f1 * h - sde.noise.apply(g1, dW.w)
+        let z0 = Self.previousCoupledState(noise: sde.noise, dt: h, state: y1, coupled: z1, drift: f1, diffusion: g1, dW: dW.w)
         let f0 = sde.drift(t0, z0)
         let g0 = sde.diffusion(t0, z0, drift: f0)
-        let y0 = y1 - (f0 + f1) * (h / 2) - sde.noise.apply((g0 + g1) * 0.5, dW.w)
+        let y0 = Self.previousState(noise: sde.noise, dt: h, state: y1, drifts: (f0, f1), diffusions: (g0, g1), dW: dW.w)
         return StepResult(state: y0, solverState: [z0, f0, g0], driftEvaluations: 1, diffusionEvaluations: 1)
+    }
+
+    /// The first half of ``backwardStep(_:from:to:state:increment:solverState:)``, before the
+    /// coefficients at zₙ are evaluated: zₙ = 2yₙ₊₁ − zₙ₊₁ − fₙ₊₁·Δt − gₙ₊₁·ΔW (`dt` = Δt).
+    /// Exposed so that an adjoint can evaluate (f, g)(tₙ, zₙ) on its own tape between the halves.
+    public static func previousCoupledState(noise: NoiseType, dt h: Float, state y1: Tensor, coupled z1: Tensor,
+                                            drift f1: Tensor, diffusion g1: Tensor, dW: Tensor) -> Tensor {
+        y1 * 2 - z1 - f1 * h - noise.apply(g1, dW)
+    }
+
+    /// The second half of ``backwardStep(_:from:to:state:increment:solverState:)``:
+    /// yₙ = yₙ₊₁ − ½(fₙ + fₙ₊₁)·Δt − ½(gₙ + gₙ₊₁)·ΔW, with `drifts` = (fₙ, fₙ₊₁) and
+    /// `diffusions` = (gₙ, gₙ₊₁).
+    public static func previousState(noise: NoiseType, dt h: Float, state y1: Tensor, drifts: (Tensor, Tensor),
+                                     diffusions: (Tensor, Tensor), dW: Tensor) -> Tensor {
+        y1 - (drifts.0 + drifts.1) * (h / 2) - noise.apply((diffusions.0 + diffusions.1) * 0.5, dW)
     }
 }

@@ -3,13 +3,7 @@ import NSDECore
 import NSDEData
 import NSDEModels
 import NSDENN
-import NSDEPlot
 import NSDETensor
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Trains one of the paper's classifiers epoch by epoch, with per-epoch metrics and crash-safe
 /// checkpoints from which a run continues bit-identically.
@@ -47,9 +41,10 @@ import Darwin
 /// the last checkpoint (of the last complete epoch) stays in the directory. After any error the
 /// trainer's in-memory model is mid-epoch: resume from the directory instead of calling it again.
 ///
-/// **Directory.** `outputDirectory` is created if missing. A new run refuses a directory that
-/// already holds a checkpoint (``TrainingError/checkpointExists(directory:epoch:)``). While an
-/// epoch runs, `OUT/.lock` is locked (`flock`), so two processes never write the same run.
+/// **Directory.** `outputDirectory` is a ``RunDirectory``, created if missing. A new run refuses a
+/// directory that already holds a checkpoint (``TrainingError/checkpointExists(directory:epoch:)``).
+/// While an epoch runs, the directory's lock is held (``RunDirectory/withLock(_:)``), so two
+/// processes never write the same run.
 public final class Trainer {
     /// The run's configuration (for a resumed run, with the requested number of epochs).
     public let configuration: TrainingConfiguration
@@ -67,7 +62,9 @@ public final class Trainer {
     /// The training batches.
     public let loader: DataLoader<InMemoryImageDataset>
     /// Where checkpoints and metrics go, or `nil` to keep everything in memory.
-    public let outputDirectory: URL?
+    public let runDirectory: RunDirectory?
+    /// The run directory's URL, or `nil`.
+    public var outputDirectory: URL? { runDirectory?.url }
     /// Epochs completed (including those before a resume).
     public private(set) var epochsCompleted: Int
     /// Metrics of the completed epochs.
@@ -113,7 +110,7 @@ public final class Trainer {
     ///   different data, a directory in use.
     public static func resume(from directory: URL, trainSet: InMemoryImageDataset, testSet: InMemoryImageDataset?,
                               configuration: TrainingConfiguration? = nil) throws -> Trainer {
-        let checkpoint = try withDirectoryLock(directory) { try Checkpoint.read(from: directory) }
+        let checkpoint = try RunDirectory(directory).withLock { try Checkpoint.read(from: directory) }
         var resolved = checkpoint.state.configuration
         if let configuration {
             guard configuration.isSameRun(as: resolved) else {
@@ -153,9 +150,8 @@ public final class Trainer {
         self.trainSet = train
         self.testSet = test
         self.validationSet = validation
-        self.fingerprint = DataFingerprint(trainExamples: train.count, trainDigest: Self.digest(train),
-                                           testExamples: test?.count ?? 0, testDigest: test.map(Self.digest) ?? FNV1a64.hex(FNV1a64.offset))
-        self.outputDirectory = outputDirectory?.standardizedFileURL
+        self.fingerprint = DataFingerprint(train: train, test: test)
+        self.runDirectory = outputDirectory.map(RunDirectory.init)
 
         // The model, seeded without disturbing the caller's global generator.
         let savedGenerator = Initializer.generator
@@ -170,7 +166,7 @@ public final class Trainer {
         if let checkpoint {
             let directory = outputDirectory?.path ?? "?"
             guard checkpoint.state.data == fingerprint else {
-                throw TrainingError.dataMismatch(directory: directory, reason: Self.describe(checkpoint.state.data, fingerprint))
+                throw TrainingError.dataMismatch(directory: directory, reason: checkpoint.state.data.difference(from: fingerprint))
             }
             do {
                 try model.loadStateDict(checkpoint.model)
@@ -190,18 +186,11 @@ public final class Trainer {
             resumedFromThreadCount = nil
         }
         try preflight()
-        if let dir = self.outputDirectory {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try Self.withDirectoryLock(dir) {
-                if checkpoint == nil, let existing = try? Checkpoint.readState(from: dir) {
-                    throw TrainingError.checkpointExists(directory: dir.path, epoch: existing.epoch)
-                }
-                if checkpoint == nil, Checkpoint.exists(in: dir) {
-                    throw TrainingError.checkpointExists(directory: dir.path, epoch: 0)
-                }
-                // metrics.jsonl holds exactly the committed epochs (a crash may have cut a line or
-                // left one for an epoch that is redone).
-                try AtomicFile.write(try history.map(Self.metricsLine).joined(), to: dir.appendingPathComponent(Checkpoint.metricsFileName))
+        if let run = runDirectory {
+            try run.withLock {
+                if checkpoint == nil { try run.requireNoCheckpoint() }
+                // metrics.jsonl holds exactly the committed epochs.
+                try run.rewriteMetrics(history)
             }
         }
     }
@@ -256,7 +245,7 @@ public final class Trainer {
     /// - Throws: see ``run()``.
     @discardableResult
     public func trainEpoch() throws -> EpochMetrics {
-        if let dir = outputDirectory { return try Self.withDirectoryLock(dir) { try epoch() } }
+        if let run = runDirectory { return try run.withLock { try epoch() } }
         return try epoch()
     }
 
@@ -318,9 +307,9 @@ public final class Trainer {
             validationLoss: validationResult?.plain.meanNegativeLogLikelihood, validationExamples: validationResult?.count ?? 0)
         epochsCompleted = number
         history.append(metrics)
-        if let dir = outputDirectory {
-            try checkpoint().write(to: dir)
-            try Self.append(Self.metricsLine(metrics), to: dir.appendingPathComponent(Checkpoint.metricsFileName))
+        if let run = runDirectory {
+            try checkpoint().write(to: run.url)
+            try run.appendMetrics(metrics)
         }
         progress?(.epochFinished(metrics))
         return metrics
@@ -370,56 +359,5 @@ public final class Trainer {
     /// enough image size (``ModelConfiguration/checkCompatible(with:split:)``).
     static func check(_ dataset: InMemoryImageDataset, against model: ModelConfiguration, split: String) throws {
         try model.checkCompatible(with: dataset, split: split)
-    }
-
-    /// FNV-1a 64 of the pixels, then the labels (as little-endian Int64), then the shape.
-    static func digest(_ dataset: InMemoryImageDataset) -> String {
-        var h = FNV1a64.offset
-        dataset.pixels.withUnsafeBytes { FNV1a64.update(&h, $0) }
-        dataset.labels.map { Int64($0).littleEndian }.withUnsafeBytes { FNV1a64.update(&h, $0) }
-        dataset.imageShape.map { Int64($0).littleEndian }.withUnsafeBytes { FNV1a64.update(&h, $0) }
-        return FNV1a64.hex(h)
-    }
-
-    static func describe(_ stored: DataFingerprint, _ found: DataFingerprint) -> String {
-        if stored.trainExamples != found.trainExamples || stored.trainDigest != found.trainDigest {
-            return "the training data differ from the checkpoint's (\(stored.trainExamples) examples, digest \(stored.trainDigest); "
-                + "found \(found.trainExamples), digest \(found.trainDigest))"
-        }
-        return "the test data differ from the checkpoint's (\(stored.testExamples) examples, digest \(stored.testDigest); "
-            + "found \(found.testExamples), digest \(found.testDigest))"
-    }
-
-    /// One `metrics.jsonl` line (with its newline).
-    static func metricsLine(_ metrics: EpochMetrics) throws -> String {
-        String(decoding: try CheckpointCoding.lineEncoder.encode(metrics), as: UTF8.self) + "\n"
-    }
-
-    /// Appends `line` to `url` (created if missing) with one `write(2)` in append mode, then `fsync`.
-    static func append(_ line: String, to url: URL) throws {
-        let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw OutputError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        let bytes = Array(line.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else {
-            throw OutputError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
-        }
-        fsync(fd)
-    }
-
-    /// Runs `body` holding an exclusive `flock` on `directory/.lock` (created if missing; the
-    /// directory too).
-    ///
-    /// - Throws: ``TrainingError/directoryInUse(directory:)`` when another process holds it.
-    static func withDirectoryLock<R>(_ directory: URL, _ body: () throws -> R) throws -> R {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let path = directory.appendingPathComponent(".lock").path
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw OutputError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { throw TrainingError.directoryInUse(directory: directory.path) }
-        defer { flock(fd, LOCK_UN) }
-        return try body()
     }
 }
