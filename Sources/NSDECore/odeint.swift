@@ -28,8 +28,11 @@ public enum ODESolverKind: String, CaseIterable, Sendable {
 /// Fixed-step methods take steps of `dt` from `times[0]`, shortening the last step before each
 /// output time to land on it. Adaptive methods (``DormandPrince5``) start from `dt` (or a
 /// heuristic when `nil`) and accept a step when the RMS norm of error / (atol + rtol·max(|y₀|, |y₁|))
-/// is at most 1; the next step is Δt·min(5, max(0.2, 0.9·norm^(−1/5))); steps are clipped to land
-/// on each output time. Every accepted state is recorded on the autodiff tape.
+/// is at most 1; the next step is Δt·min(5, max(0.2, 0.9·norm^(−1/5))) (a step clipped to land on
+/// an output time does not shrink the next proposal). Every accepted state is recorded on the
+/// autodiff tape. The steps run on the same loop as ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)``
+/// (the ODE as an SDE without noise, the classical controller as a ``PIController`` with
+/// proportional coefficient 0).
 ///
 /// - Parameters:
 ///   - f: the right-hand side f(t, y), returning y's shape.
@@ -58,75 +61,37 @@ public func odeint<Solver: ODESolver>(
     if let dt, !(dt > 0 && dt.isFinite) { throw SDEError.invalidStepSize(dt) }
     let f0 = f(times[0], y0)
     guard f0.shape == y0.shape else { throw SDEError.shapeMismatch(what: "The right-hand side f(t, y)", expected: y0.shape, found: f0.shape) }
-    var stats = SolverStats()
-    stats.driftEvaluations = 1
-    var states = [y0]
-    var y = y0
-
-    guard Solver.isAdaptive else {
+    // The same stepping loop as sdeint: fixed steps of dt, or the classical controller
+    // h ← h·clamp(0.9·e^(−1/order), 0.2, 5) on the method's embedded error estimate.
+    let controller: any StepSizeController
+    let firstStep: Double
+    if Solver.isAdaptive {
+        let adaptive = PIController(rtol: rtol, atol: atol, pCoefficient: 0, iCoefficient: 1, safety: 0.9, factorMin: 0.2,
+                                    factorMax: 5, maxSteps: maxSteps)
+        try adaptive.validate()
+        controller = adaptive
+        firstStep = dt ?? initialStep(y0: y0, f0: f0, rtol: rtol, atol: atol, span: times.last! - times[0], order: Solver.order)
+    } else {
         guard let dt else { throw SDEError.missingStepSize(solver: Solver.name) }
-        var t = times[0]
-        var derivative: Tensor? = f0
-        for segment in stepSchedule(times: times, dt: dt) {
-            for tNext in segment {
-                let r = solver.step(f, from: t, to: tNext, state: y, firstDerivative: derivative)
-                derivative = nil
-                stats.driftEvaluations += r.evaluations
-                stats.acceptedSteps += 1
-                guard r.state.isFinite else { throw SDEError.nonFiniteState(step: stats.acceptedSteps, time: tNext) }
-                y = r.state
-                t = tNext
-            }
-            states.append(y)
-        }
-        return Solution(states: stackStates(states), times: times, stats: stats)
+        controller = ConstantStepSize()
+        firstStep = dt
     }
-
-    guard rtol > 0, atol > 0, rtol.isFinite, atol.isFinite else { throw SDEError.invalidTolerance(rtol: rtol, atol: atol) }
-    let span = times.last! - times[0]
-    var h = dt ?? initialStep(y0: y0, f0: f0, rtol: rtol, atol: atol, span: span, order: Solver.order)
-    var t = times[0]
-    var derivative = f0
-    for target in times.dropFirst() {
-        while t < target {
-            if stats.acceptedSteps + stats.rejectedSteps >= maxSteps { throw SDEError.tooManySteps(maxSteps: maxSteps, time: t) }
-            let landing = t + h >= target - 1e-12 * Swift.abs(target)
-            let tNext = landing ? target : t + h
-            let hStep = tNext - t
-            guard hStep > Swift.abs(t).ulp * 4 else { throw SDEError.stepSizeUnderflow(time: t) }
-            let r = solver.step(f, from: t, to: tNext, state: y, firstDerivative: derivative)
-            stats.driftEvaluations += r.evaluations
-            let norm = errorNorm(r.error!, y, r.state, rtol: rtol, atol: atol)
-            let factor = norm == 0 ? 5 : min(5, max(0.2, 0.9 * pow(norm, -1.0 / Double(Solver.order))))
-            if norm <= 1 && norm.isFinite {
-                stats.acceptedSteps += 1
-                guard r.state.isFinite else { throw SDEError.nonFiniteState(step: stats.acceptedSteps, time: tNext) }
-                y = r.state
-                t = tNext
-                derivative = r.finalDerivative ?? f(t, y)
-                if r.finalDerivative == nil { stats.driftEvaluations += 1 }
-                h = hStep * factor
-            } else {
-                stats.rejectedSteps += 1
-                h = hStep * (norm.isFinite ? factor : 0.2)
-            }
-        }
-        states.append(y)
+    var run = try withoutActuallyEscaping(f) { f in
+        let integrator = Integrator(sde: ODEProblem(f: f), solver: ODEStepper(method: solver),
+                                    motion: ZeroBrownianMotion(shape: y0.shape, levyArea: false), controller: controller,
+                                    dt: firstStep, times: times)
+        return try integrator.run(y0: y0, initialSolverState: [f0])
     }
-    return Solution(states: stackStates(states), times: times, stats: stats)
-}
-
-/// RMS of error / (atol + rtol·max(|y₀|, |y₁|)), accumulated in Double.
-private func errorNorm(_ error: Tensor, _ y0: Tensor, _ y1: Tensor, rtol: Double, atol: Double) -> Double {
-    scaledRMSNorm(error, y0, y1, rtol: rtol, atol: atol)
+    run.stats.driftEvaluations += 1   // f0
+    return Solution(states: stackStates(run.outputs), times: times, stats: run.stats)
 }
 
 /// Hairer's first-step heuristic (simplified): 0.01·‖y₀‖/‖f₀‖ in the tolerance-weighted RMS
 /// norm, 10⁻⁶ when either is tiny, at most the whole span.
 private func initialStep(y0: Tensor, f0: Tensor, rtol: Double, atol: Double, span: Double, order: Int) -> Double {
     let zero = Tensor(repeating: 0, shape: y0.shape)
-    let d0 = errorNorm(y0, y0, zero, rtol: rtol, atol: atol)
-    let d1 = errorNorm(f0, y0, zero, rtol: rtol, atol: atol)
+    let d0 = scaledRMSNorm(y0, y0, zero, rtol: rtol, atol: atol)
+    let d1 = scaledRMSNorm(f0, y0, zero, rtol: rtol, atol: atol)
     let h = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1
     return min(h, span)
 }

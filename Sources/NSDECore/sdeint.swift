@@ -64,13 +64,7 @@ public func sdeint<S: SDE, Solver: SDESolver>(
     try validateTimes(times)
     guard dt > 0, dt.isFinite else { throw SDEError.invalidStepSize(dt) }
     try stepSize.validate()
-    guard Solver.supportedNoise.contains(sde.noise) else {
-        throw SDEError.unsupportedNoise(solver: Solver.name, noise: sde.noise,
-                                        supported: NoiseType.allCases.filter { Solver.supportedNoise.contains($0) })
-    }
-    if sde.noise != .additive && solver.calculus != sde.calculus {
-        throw SDEError.calculusMismatch(solver: Solver.name, solverCalculus: solver.calculus, sdeCalculus: sde.calculus)
-    }
+    try solver.checkSupport(of: sde)
     let algorithm = gradient.algorithm
     try algorithm.validate(solver, method: gradient)
     let bShape = sde.brownianShape(state: y0.shape)

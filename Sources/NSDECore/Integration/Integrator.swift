@@ -31,12 +31,14 @@ struct Integrator<S: SDE, Solver: SDESolver> {
     /// Where a ``ShapeCheckedSDE`` records a wrong shape; thrown after the step that found it.
     var shapeCheck: ShapeCheck? = nil
 
-    /// Solves from `y0` at `times[0]` to the last time. `onAccepted` sees each accepted step with
-    /// its index, the state and solver state after it.
-    func run(y0: Tensor, onAccepted: ((Int, StepRecord, Tensor, [Tensor]?) -> Void)? = nil) throws -> ForwardRun {
+    /// Solves from `y0` at `times[0]` to the last time. `initialSolverState` is the solver state
+    /// the first step starts from (`nil`: the solver starts fresh). `onAccepted` sees each
+    /// accepted step with its index, the state and solver state after it.
+    func run(y0: Tensor, initialSolverState: [Tensor]? = nil,
+             onAccepted: ((Int, StepRecord, Tensor, [Tensor]?) -> Void)? = nil) throws -> ForwardRun {
         var run = ForwardRun(outputs: [y0], steps: [], finalSolverState: nil, stats: SolverStats())
         var y = y0
-        var solverState: [Tensor]?
+        var solverState = initialSolverState
         func accept(_ record: StepRecord, _ result: StepResult) throws {
             if let error = shapeCheck?.error { throw error }
             guard result.state.isFinite else { throw SDEError.nonFiniteState(step: run.steps.count + 1, time: record.t1) }

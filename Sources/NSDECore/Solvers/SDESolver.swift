@@ -70,6 +70,22 @@ extension SDESolver {
     public static var carriesState: Bool { false }
     /// Default: ``strongOrder(for:)`` + ½.
     public static func errorOrder(for noise: NoiseType) -> Double { strongOrder(for: noise) + 0.5 }
+
+    /// Throws unless this solver can solve `sde`: it supports the SDE's noise type and (unless
+    /// the noise is additive, where the calculi coincide) its calculus. ``sdeint`` checks this
+    /// before the first step; so does anything else that steps a solver by hand.
+    ///
+    /// - Throws: ``SDEError/unsupportedNoise(solver:noise:supported:)`` or
+    ///   ``SDEError/calculusMismatch(solver:solverCalculus:sdeCalculus:)``.
+    public func checkSupport(of sde: some SDE) throws {
+        guard Self.supportedNoise.contains(sde.noise) else {
+            throw SDEError.unsupportedNoise(solver: Self.name, noise: sde.noise,
+                                            supported: NoiseType.allCases.filter { Self.supportedNoise.contains($0) })
+        }
+        if sde.noise != .additive && calculus != sde.calculus {
+            throw SDEError.calculusMismatch(solver: Self.name, solverCalculus: calculus, sdeCalculus: sde.calculus)
+        }
+    }
 }
 
 /// An ``SDESolver`` that can also run a step backwards exactly (up to floating-point rounding),

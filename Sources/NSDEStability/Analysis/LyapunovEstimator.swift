@@ -34,6 +34,10 @@ import NSDETensor
 /// - Note: Assumes the SDE treats the samples of a batch independently (true for every SDE in
 ///   this library: GroupNorm normalises per sample). Solvers that carry state between steps
 ///   (reversible Heun) are not supported: renormalising h̃ would invalidate that state.
+/// - Note: It steps the solver itself (``SDESolver/step(_:from:to:state:increment:solverState:)``)
+///   instead of calling ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)``: h and h̃ must
+///   take each step with the same increment and h̃ is reset between steps, which one solve cannot
+///   do. The solver is checked by the same ``SDESolver/checkSupport(of:)`` as `sdeint`.
 ///
 /// References: Benettin, Galgani, Giorgilli & Strelcyn (1980), Meccanica 15, 9–30; Arnold (1998),
 /// "Random Dynamical Systems", ch. 3 (multiplicative ergodic theorem); Liu et al. (2019), "Neural
@@ -122,7 +126,7 @@ public struct LyapunovEstimator: Equatable, Sendable {
     public func estimate(_ sde: some SDE, from y0: Tensor, recordPoints: Int = 0) throws -> LyapunovEstimate {
         try validate()
         let method = solver.solver
-        try Self.checkSupport(method, sde)
+        try method.checkSupport(of: sde)
         let batch = y0.shape.first ?? 1
         guard y0.rank >= 1, batch >= 1, y0.count > 0 else {
             throw StabilityError.invalidParameter(name: "initial state", value: "\(y0.shape)", expected: "a non-empty [batch, …] tensor")
@@ -174,18 +178,6 @@ public struct LyapunovEstimator: Equatable, Sendable {
     /// The Philox key of the initial directions is `seed ^ directionKey` (streams 0..<draws), so
     /// directions never share counters with the Brownian paths of key `seed`.
     static let directionKey: UInt64 = 0x5EED_D1EC_7104_0000
-
-    /// Throws when `method` does not support the SDE's noise or calculus (as ``sdeint`` does).
-    static func checkSupport(_ method: any SDESolver, _ sde: some SDE) throws {
-        let kind = type(of: method)
-        guard kind.supportedNoise.contains(sde.noise) else {
-            throw SDEError.unsupportedNoise(solver: kind.name, noise: sde.noise,
-                                            supported: NoiseType.allCases.filter { kind.supportedNoise.contains($0) })
-        }
-        if sde.noise != .additive && method.calculus != sde.calculus {
-            throw SDEError.calculusMismatch(solver: kind.name, solverCalculus: method.calculus, sdeCalculus: sde.calculus)
-        }
-    }
 
     /// ‖xᵢ‖₂ per sample of `[batch, …]`, in Double.
     static func sampleNorms(_ x: Tensor) -> [Double] {
