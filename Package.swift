@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "NSDECore", targets: ["NSDECore"]),
         .library(name: "NSDEData", targets: ["NSDEData"]),
         .library(name: "NSDEModels", targets: ["NSDEModels"]),
+        .library(name: "NSDEDistributed", targets: ["NSDEDistributed"]),
         .library(name: "NSDEPlot", targets: ["NSDEPlot"]),
         .library(name: "NSDETraining", targets: ["NSDETraining"]),
         .library(name: "NSDERobustness", targets: ["NSDERobustness"]),
@@ -26,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: - Layers of the library, lowest first
         // Elementwise kernels compiled per instruction-set level (AVX-512 / AVX2 / baseline),
@@ -36,6 +38,8 @@ let package = Package(
         .target(name: "NSDECore", dependencies: ["NSDETensor", "NSDENN"]),
         .target(name: "NSDEData", dependencies: ["NSDETensor", "CZlib"]),
         .target(name: "NSDEModels", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData"]),
+        // Several processes under an MPI launcher (mpirun, srun): the Communicator of NSDENN over Open MPI.
+        .target(name: "NSDEDistributed", dependencies: ["CMPI", "NSDENN"]),
         .target(name: "NSDEPlot"),
         .target(name: "NSDETraining", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "NSDEPlot"]),
         .target(name: "NSDEStability", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEModels", "NSDEPlot"]),
@@ -44,7 +48,8 @@ let package = Package(
         .target(name: "NSDEExperiments", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "NSDEPlot",
                                                        "NSDETraining", "NSDERobustness", "NSDEStability"]),
         .target(name: "NeuralSDE", dependencies: ["NSDETensor", "NSDENN", "NSDECore", "NSDEData", "NSDEModels", "NSDEPlot",
-                                                  "NSDETraining", "NSDERobustness", "NSDEStability", "NSDEExperiments"]),
+                                                  "NSDETraining", "NSDERobustness", "NSDEStability", "NSDEExperiments",
+                                                  "NSDEDistributed"]),
 
         // MARK: - Command-line tool
         .executableTarget(

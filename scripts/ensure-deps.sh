@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what NeuralSDE for Swift needs on Debian, only where missing:
-#   apt: OpenBLAS, oneDNN, zlib headers, the Fashion-MNIST data set
+#   apt: OpenBLAS, oneDNN, zlib and libjpeg headers, Open MPI (library and mpirun), the Fashion-MNIST data set
 #   pip (with --python): numpy + safetensors for the checkpoint interop test
 set -euo pipefail
 want_python=0
 [ "${1:-}" = "--python" ] && want_python=1
 
-apt_packages=(libopenblas-dev libdnnl-dev zlib1g-dev libjpeg-dev dataset-fashion-mnist)
+apt_packages=(libopenblas-dev libdnnl-dev zlib1g-dev libjpeg-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,3 +9,4 @@
 @_exported import NSDERobustness
 @_exported import NSDEStability
 @_exported import NSDEExperiments
+@_exported import NSDEDistributed

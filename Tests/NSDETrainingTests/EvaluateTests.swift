@@ -91,6 +91,42 @@ final class EvaluateTests: XCTestCase {
         }
     }
 
+    /// Evaluation split over 2 and 3 processes (round-robin batches, every process builds the
+    /// result) equals one process bit for bit: predictions, NLL, with and without TTN.
+    func testEvaluationOverProcessesEqualsOneProcess() throws {
+        for noise in [BlockNoise.dropout, .ode] {
+            let single = try evaluate(model(noise: noise), on: Self.data, testSigma: 0.4, ttnSamples: 3, batchSize: 5, seed: 9)
+            for size in [2, 3] {
+                // One model per process, made here (the initialiser's generator is global).
+                let models = (0..<size).map { _ in model(noise: noise) }
+                let results = try LocalGroup.run(size: size) { communicator in
+                    try evaluate(models[communicator.rank], on: Self.data, testSigma: 0.4, ttnSamples: 3, batchSize: 5, seed: 9,
+                                 communicator: communicator)
+                }
+                for (rank, result) in results.enumerated() {
+                    let what = "\(noise), \(size) processes, rank \(rank)"
+                    XCTAssertEqual(result.plain.predictions, single.plain.predictions, what)
+                    XCTAssertEqual(result.ttn?.predictions, single.ttn?.predictions, what)
+                    XCTAssertEqual(result.plain.meanNegativeLogLikelihood.bitPattern,
+                                   single.plain.meanNegativeLogLikelihood.bitPattern, what)
+                    XCTAssertEqual(result.ttn?.meanNegativeLogLikelihood.bitPattern,
+                                   single.ttn?.meanNegativeLogLikelihood.bitPattern, what)
+                    XCTAssertEqual(result.count, Self.data.count, what)
+                }
+            }
+        }
+    }
+
+    /// Batch outputs survive the byte encoding exactly; a cut message is an error, not a crash.
+    func testBatchOutputEncoding() throws {
+        let a = BatchOutput(batch: 3, labels: [1, 0], logProbabilities: [-0.5, -1.25, .leastNonzeroMagnitude, -0],
+                            probabilitySums: [0.25, 1e-300])
+        let b = BatchOutput(batch: 0, labels: [], logProbabilities: [], probabilitySums: [])
+        XCTAssertEqual(try BatchOutput.decodeAll(a.encoded() + b.encoded()), [a, b])
+        XCTAssertThrowsError(try BatchOutput.decodeAll(Array(a.encoded().dropLast(3))))
+        XCTAssertEqual(Array(SingleProcess.shared.share(of: 4)), [0, 1, 2, 3])
+    }
+
     func testBadSettingsAreErrorsNamingTheSetting() {
         let net = model(noise: .ode)
         XCTAssertThrowsError(try evaluate(net, on: Self.data, testSigma: -1, ttnSamples: 1)) {

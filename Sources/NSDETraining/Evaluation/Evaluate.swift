@@ -24,7 +24,13 @@ import NSDETensor
 ///   - ttnSamples: K ≥ 0, noisy passes per example (0: no TTN; the result's `ttn` is `nil`).
 ///   - batchSize: examples per pass (> 0).
 ///   - seed: key of the TTN noise.
-///   - progress: called after each batch with (examples done, total).
+///   - communicator: the processes that share the work (default: this one). With several, the
+///     batches are dealt round-robin over them (``Communicator/share(of:)``), each process runs
+///     its batches, and every process receives every batch's output and builds the same result
+///     in batch order: equal to the one-process result bit for bit (the noise of batch b is its
+///     streams b·K ..< (b + 1)·K wherever it runs). Every process must call with the same
+///     arguments.
+///   - progress: called after each of this process's batches with (its examples done, its total).
 /// - Returns: plain and TTN metrics (accuracy with Wilson 95 % interval, per-class accuracy,
 ///   confusion matrix, mean negative log-likelihood) and the predictions.
 /// - Throws: ``TrainingError/invalidParameter(name:value:expected:)`` for a bad setting or a
@@ -33,7 +39,7 @@ import NSDETensor
 /// - Complexity: (1 + K) forward passes per example (1 when the passes draw no noise).
 public func evaluate<Model: StochasticClassifier, D: Dataset>(
     _ model: Model, on dataset: D, testSigma: Float, ttnSamples: Int, batchSize: Int = 128, seed: UInt64 = 0,
-    progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    communicator: any Communicator = SingleProcess.shared, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
 ) throws -> EvaluationResult {
     guard testSigma.isFinite, testSigma >= 0 else {
         throw TrainingError.invalidParameter(name: "testSigma", value: "\(testSigma)", expected: "a finite value ≥ 0")
@@ -59,16 +65,20 @@ public func evaluate<Model: StochasticClassifier, D: Dataset>(
     model.noiseCounter = 0
     let noisy = ttnSamples > 0 && model.injectsNoise(testSigma: testSigma)
 
-    var plainPredictions: [Int] = [], ttnPredictions: [Int] = []
-    plainPredictions.reserveCapacity(dataset.count)
-    var plainConfusion = ConfusionMatrix(classCount: max(classCount, 1)), ttnConfusion = plainConfusion
-    var plainNLL = 0.0, ttnNLL = 0.0
-    var done = 0
+    // This process's batches: the plain log-probabilities and, with TTN, the sums of the K
+    // passes' probabilities, per batch.
+    let batchCount = (dataset.count + batchSize - 1) / batchSize
+    let mine = Array(communicator.share(of: batchCount))
+    let myTotal = mine.reduce(0) { $0 + min(batchSize, dataset.count - $1 * batchSize) }
+    var outputs: [BatchOutput] = []
+    var myDone = 0
     try noGrad {
-        while done < dataset.count {
-            let indices = Array(done..<min(done + batchSize, dataset.count))
+        for b in mine {
+            let first = b * batchSize
+            let indices = Array(first..<min(first + batchSize, dataset.count))
             let (images, labels) = dataset.batch(indices: indices)
             model.testSigma = 0
+            model.noiseCounter = UInt64(b) &* UInt64(ttnSamples)
             let logProbs = try shardedLogits(model, images).logSoftmax()
             let k = logProbs.shape.last ?? 0
             guard k == classCount else {
@@ -76,31 +86,56 @@ public func evaluate<Model: StochasticClassifier, D: Dataset>(
                     name: "dataset", value: "\(classCount) classes", expected: "as many classes as the model's \(k) outputs")
             }
             let logP = logProbs.scalars
-            try checkFinite(logP, firstExample: done)
-            for (row, label) in labels.enumerated() {
-                let predicted = argmax(logP, row: row, width: k)
-                plainPredictions.append(predicted)
-                plainConfusion.add(truth: label, predicted: predicted)
-                plainNLL -= Double(logP[row * k + label])
-            }
+            try checkFinite(logP, firstExample: first)
+            var sums: [Double] = []
             if noisy {
                 model.testSigma = testSigma
-                var sums = [Double](repeating: 0, count: labels.count * k)
-                for _ in 0..<ttnSamples {
+                sums = [Double](repeating: 0, count: indices.count * k)
+                for i in 0..<ttnSamples {
+                    // TTN pass i of batch b draws stream b·K + i, wherever the batch runs.
+                    model.noiseCounter = UInt64(b) &* UInt64(ttnSamples) &+ UInt64(i)
                     let lp = try shardedLogits(model, images).logSoftmax().scalars
-                    try checkFinite(lp, firstExample: done)
-                    for i in 0..<sums.count { sums[i] += Foundation.exp(Double(lp[i])) }
-                }
-                let scale = 1 / Double(ttnSamples)
-                for (row, label) in labels.enumerated() {
-                    let predicted = argmax(sums, row: row, width: k)
-                    ttnPredictions.append(predicted)
-                    ttnConfusion.add(truth: label, predicted: predicted)
-                    ttnNLL -= Foundation.log(sums[row * k + label] * scale)
+                    try checkFinite(lp, firstExample: first)
+                    for j in 0..<sums.count { sums[j] += Foundation.exp(Double(lp[j])) }
                 }
             }
-            done = indices.last.map { $0 + 1 } ?? dataset.count
-            progress?(done, dataset.count)
+            outputs.append(BatchOutput(batch: b, labels: labels, logProbabilities: logP, probabilitySums: sums))
+            myDone += indices.count
+            progress?(myDone, myTotal)
+        }
+    }
+    if communicator.size > 1 {
+        outputs = try communicator.allGather(outputs.flatMap { $0.encoded() }).flatMap(BatchOutput.decodeAll)
+        outputs.sort { $0.batch < $1.batch }
+        guard outputs.map(\.batch) == Array(0..<batchCount) else {
+            throw TrainingError.invalidParameter(name: "processes", value: "batches \(outputs.map(\.batch))",
+                                                 expected: "every batch 0..<\(batchCount) once (the same arguments on every process)")
+        }
+    }
+
+    // Every batch's output, in batch order.
+    var plainPredictions: [Int] = [], ttnPredictions: [Int] = []
+    plainPredictions.reserveCapacity(dataset.count)
+    var plainConfusion = ConfusionMatrix(classCount: max(classCount, 1)), ttnConfusion = plainConfusion
+    var plainNLL = 0.0, ttnNLL = 0.0
+    let k = classCount
+    for output in outputs {
+        let labels = output.labels, logP = output.logProbabilities
+        for (row, label) in labels.enumerated() {
+            let predicted = argmax(logP, row: row, width: k)
+            plainPredictions.append(predicted)
+            plainConfusion.add(truth: label, predicted: predicted)
+            plainNLL -= Double(logP[row * k + label])
+        }
+        if noisy {
+            let sums = output.probabilitySums
+            let scale = 1 / Double(ttnSamples)
+            for (row, label) in labels.enumerated() {
+                let predicted = argmax(sums, row: row, width: k)
+                ttnPredictions.append(predicted)
+                ttnConfusion.add(truth: label, predicted: predicted)
+                ttnNLL -= Foundation.log(sums[row * k + label] * scale)
+            }
         }
     }
     let n = Double(max(dataset.count, 1))
@@ -133,6 +168,56 @@ private func argmax<T: Comparable>(_ values: [T], row: Int, width: Int) -> Int {
     var best = 0
     for c in 1..<max(width, 1) where values[row * width + c] > values[row * width + best] { best = c }
     return best
+}
+
+/// One evaluation batch's output: its index, its labels, the plain pass's log-probabilities
+/// `[rows · K]` and, with TTN, the sums over the noisy passes of the probabilities `[rows · K]`
+/// (empty without).
+struct BatchOutput: Equatable {
+    let batch: Int
+    let labels: [Int]
+    let logProbabilities: [Float]
+    let probabilitySums: [Double]
+
+    /// Little-endian bytes: batch, label count, float count, double count (Int64 each), the
+    /// labels (Int64), the floats, the doubles.
+    func encoded() -> [UInt8] {
+        var bytes: [UInt8] = []
+        for v in [Int64(batch), Int64(labels.count), Int64(logProbabilities.count), Int64(probabilitySums.count)]
+            + labels.map(Int64.init) {
+            withUnsafeBytes(of: v.littleEndian) { bytes += $0 }
+        }
+        for v in logProbabilities { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+        for v in probabilitySums { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+        return bytes
+    }
+
+    /// The outputs encoded one after another by ``encoded()``.
+    static func decodeAll(_ bytes: [UInt8]) throws -> [BatchOutput] {
+        var outputs: [BatchOutput] = [], offset = 0
+        func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            guard offset + MemoryLayout<T>.size <= bytes.count else {
+                throw TrainingError.invalidParameter(name: "evaluation message", value: "\(bytes.count) bytes",
+                                                     expected: "whole batch outputs from every process")
+            }
+            var v: T = 0
+            withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: bytes[offset..<offset + MemoryLayout<T>.size]) }
+            offset += MemoryLayout<T>.size
+            return T(littleEndian: v)
+        }
+        while offset < bytes.count {
+            let batch = Int(try read(Int64.self)), rows = Int(try read(Int64.self))
+            let floats = Int(try read(Int64.self)), doubles = Int(try read(Int64.self))
+            guard batch >= 0, rows >= 0, floats >= 0, doubles >= 0, rows + floats + doubles <= bytes.count else {
+                throw TrainingError.invalidParameter(name: "evaluation message", value: "batch \(batch)", expected: "valid counts")
+            }
+            let labels = try (0..<rows).map { _ in Int(try read(Int64.self)) }
+            let logP = try (0..<floats).map { _ in Float(bitPattern: try read(UInt32.self)) }
+            let sums = try (0..<doubles).map { _ in Double(bitPattern: try read(UInt64.self)) }
+            outputs.append(BatchOutput(batch: batch, labels: labels, logProbabilities: logP, probabilitySums: sums))
+        }
+        return outputs
+    }
 }
 
 /// The model's logits for a batch, its rows split into ``BatchParallel`` shards (one per kernel
