@@ -71,7 +71,8 @@ final class AttackCommandTests: XCTestCase {
         let base = ["attack", "--checkpoint", checkpoint, "--steps", "1", "--test-subset", "2"]
         let badNorm = try NSDEExecutable.run(base + ["--norm", "l3", "--json"])
         XCTAssertNotEqual(badNorm.status, 0)
-        XCTAssertTrue(badNorm.stderr.contains("--norm must be l2 or linf, got 'l3'"), badNorm.stderr)
+        XCTAssertTrue(badNorm.stderr.contains("The value 'l3' is invalid for '--norm <norm>'. Please provide one of 'l2' and 'linf'."),
+                      badNorm.stderr)
         XCTAssertEqual(badNorm.stdout, "")
         let negative = try NSDEExecutable.run(base + ["--eps", "0,-0.5"])
         XCTAssertNotEqual(negative.status, 0)

@@ -22,6 +22,7 @@ final class BenchEvalCommandTests: XCTestCase {
         XCTAssertEqual(json["passes_ttn"] as? Int, 4)
         let bad = try NSDEExecutable.run(["bench", "eval", "--noise", "nope"])
         XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.stderr.contains("--noise must be one of"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("The value 'nope' is invalid for '--noise <noise>'. Please provide one of "
+                                          + "'ode', 'additive', 'multiplicative', 'dropout' or 'learned'."), bad.stderr)
     }
 }

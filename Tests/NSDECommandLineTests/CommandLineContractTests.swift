@@ -70,6 +70,7 @@ final class CommandLineContractTests: XCTestCase {
         let (status, stdout, stderr) = try run(["bench", "train-step", "--model", "resnet"])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(stdout.isEmpty)
-        XCTAssertTrue(stderr.contains("--model must be paper-small or paper-big, got 'resnet'"), stderr)
+        XCTAssertTrue(stderr.contains("The value 'resnet' is invalid for '--model <model>'. Please provide one of 'paper-small' and 'paper-big'."),
+                      stderr)
     }
 }

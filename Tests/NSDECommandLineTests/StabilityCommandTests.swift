@@ -1,4 +1,5 @@
 import Foundation
+import NeuralSDE
 import NSDETestSupport
 import XCTest
 
@@ -112,6 +113,33 @@ final class StabilityCommandTests: XCTestCase {
         XCTAssertEqual(results[1]["perturbation_noise"] as? String, "multiplicative-diagonal")
     }
 
+    /// `--model-file FILE` reads a state_dict without nsde metadata (architecture from --model,
+    /// --width, --noise); `--weights FILE`, its older spelling, does the same with the same JSON
+    /// (`source` "weights", the path in `weights`); giving both spellings is an error.
+    func testModelFileAndItsOlderSpellingWeights() throws {
+        let file = directory.appendingPathComponent("model.safetensors")
+        try SafeTensors.write(ModelConfiguration(inChannels: 1, classes: 10, width: 4).makeModel().stateDict(), to: file)
+        let common = ["stability", "model", "--width", "4", "--dataset", "random", "--images", "1", "--image-size", "8",
+                      "--sigmas", "0", "--t-end", "1", "--transient", "0.2", "--lipschitz-points", "0", "--json"]
+        var reports: [[String: Any]] = []
+        for spelling in ["--model-file", "--weights"] {
+            let (status, stdout, stderr) = try run(common + [spelling, file.path])
+            XCTAssertEqual(status, 0, "\(spelling): \(stderr)")
+            let json = try object(stdout)
+            XCTAssertEqual(json["source"] as? String, "weights", spelling)
+            XCTAssertEqual(json["weights"] as? String, file.standardizedFileURL.path, spelling)
+            XCTAssertTrue(json["checkpoint"] is NSNull, spelling)
+            reports.append(json)
+        }
+        let lyapunov = reports.map { (($0["results"] as? [[String: Any]])?.first?["lyapunov"] as? Double) }
+        XCTAssertNotNil(lyapunov[0])
+        XCTAssertEqual(lyapunov[0], lyapunov[1])
+        let (status, stdout, stderr) = try run(common + ["--model-file", file.path, "--weights", file.path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(stdout.isEmpty)
+        XCTAssertTrue(stderr.contains("--weights is the older spelling of --model-file: give one of them, not both"), stderr)
+    }
+
     /// Model options are checked before any work.
     func testModelBadArgumentsAreClearErrors() throws {
         let (status, stdout, stderr) = try run(["stability", "model", "--sigma", "1", "--sigmas", "0,1"])
@@ -120,7 +148,8 @@ final class StabilityCommandTests: XCTestCase {
         XCTAssertTrue(stderr.contains("give --sigma or --sigmas, not both"), stderr)
         let (status2, _, stderr2) = try run(["stability", "model", "--noise", "brownian"])
         XCTAssertNotEqual(status2, 0)
-        XCTAssertTrue(stderr2.contains("--noise must be one of"), stderr2)
+        XCTAssertTrue(stderr2.contains("The value 'brownian' is invalid for '--noise <noise>'. Please provide one of "
+                                       + "'ode', 'additive', 'multiplicative', 'dropout' or 'learned'."), stderr2)
     }
 }
 

@@ -144,7 +144,8 @@ final class NoiseComparisonTests: XCTestCase {
         }
 
         for (arguments, message) in [
-            (["experiment", "table1", "--preset", "huge"], "--preset must be one of quick, overfit, more-data, paper"),
+            (["experiment", "table1", "--preset", "huge"],
+             "The value 'huge' is invalid for '--preset <preset>'. Please provide one of 'quick', 'overfit', 'more-data' or 'paper'."),
             (["experiment", "table1", "--gn-groups", "0"], "--gn-groups must be a positive integer"),
             (["experiment", "table1", "--shard", "3/2"], "--shard must be I/N"),
             (["experiment", "sigma-search", "--sigmas", "0.1,-1"], "--sigmas must be comma-separated numbers > 0"),

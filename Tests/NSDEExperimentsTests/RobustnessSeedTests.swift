@@ -172,7 +172,8 @@ final class RobustnessSeedTests: XCTestCase {
     func testModelsPresetIsCheckedAndMoreDataIsATablePreset() throws {
         let bad = try NSDEExecutable.run(["experiment", "robustness", "--models-preset", "huge"])
         XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.stderr.contains("--models-preset must be one of quick, overfit, more-data, paper, got 'huge'"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("The value 'huge' is invalid for '--models-preset <preset>'. "
+                                          + "Please provide one of 'quick', 'overfit', 'more-data' or 'paper'."), bad.stderr)
         let c = ComparisonPreset.moreData.configuration(dataset: .fashionMNIST)
         XCTAssertEqual(c.training.trainSubset, 8_000)
         XCTAssertEqual(c.training.epochs, 16)

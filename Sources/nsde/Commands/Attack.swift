@@ -28,9 +28,12 @@ extension NSDE {
             each atomically.
             """)
 
+        /// `--method`: the PGD update rule.
+        enum UpdateRule: String, CaseIterable, ExpressibleByArgument { case adam, madry }
+
         @OptionGroup var models: CheckpointSetOptions
-        @Option(help: "Threat-model norm: l2 (the paper's) or linf.")
-        var norm: String = "l2"
+        @Option(help: "Threat-model norm (l2 is the paper's).")
+        var norm: AttackNorm = .l2
         @Option(help: ArgumentHelp("Comma-separated radii ε ≥ 0 in pixel units (default L2: 0,0.5,1,1.5,2 for 1-channel datasets, 0,0.1,...,0.5 otherwise; L∞: 0,0.05,0.1,0.2,0.3 and 0,2/255,4/255,8/255).",
                                    valueName: "list"))
         var eps: String?
@@ -39,7 +42,7 @@ extension NSDE {
         @Option(help: "K, noisy passes averaged per input gradient (EOT) for noisy models (default 10; ODE models always use 1).")
         var eot: Int?
         @Option(help: "Update rule: adam (the authors' attack) or madry (standard PGD).")
-        var method: String = "adam"
+        var method: UpdateRule = .adam
         @Option(help: "Adam learning rate (default 0.005) or Madry step size (default 2.5·ε/steps), in pixel units per step.")
         var stepSize: Float?
         @Flag(inversion: .prefixedNo, help: "With --method madry: start from a uniform random point in the ε-ball.")
@@ -84,10 +87,6 @@ extension NSDE {
         }
 
         func validate() throws {
-            guard AttackNorm(rawValue: norm) != nil else {
-                throw ValidationError("--norm must be l2 or linf, got '\(norm)'")
-            }
-            guard ["adam", "madry"].contains(method) else { throw ValidationError("--method must be adam or madry, got '\(method)'") }
             _ = try parsedEpsilons()
             guard steps >= 1 else { throw ValidationError("--steps must be >= 1, got \(steps)") }
             if let eot, eot < 1 { throw ValidationError("--eot must be >= 1, got \(eot)") }
@@ -124,14 +123,14 @@ extension NSDE {
 
         func run() throws {
             try threadOptions.apply()
-            let attackNorm = AttackNorm(rawValue: norm)!
+            let attackNorm = norm
             let outDirectory = out.map { URL(fileURLWithPath: NSString(string: $0).expandingTildeInPath).standardizedFileURL }
             if let outDirectory { try FileManager.default.createDirectory(at: outDirectory, withIntermediateDirectories: true) }
             let loaded = try models.loadModels()
             let datasetName = models.datasetName(loaded)
             let test = try models.testSet(loaded, count: testSubset)
             let epsilons = try parsedEpsilons() ?? Self.defaultEpsilons(dataset: datasetName, norm: attackNorm)
-            let update: PGDUpdateRule = method == "adam" ? .adam(learningRate: stepSize ?? 0.005)
+            let update: PGDUpdateRule = method == .adam ? .adam(learningRate: stepSize ?? 0.005)
                                                          : .madry(stepSize: stepSize, randomStart: randomStart)
             let settings = RobustAccuracy(norm: attackNorm, epsilons: epsilons, steps: steps, update: update, eotSamples: eot,
                                           ttnSamples: ttn, batchSize: batchSize, seed: seed)
@@ -140,7 +139,7 @@ extension NSDE {
             var reports: [ModelReport] = []
             for entry in loaded {
                 let k = settings.effectiveEOTSamples(for: entry.model)
-                status("Attacking \(entry.name) on \(test.count) \(datasetName) test images: \(norm) PGD (\(method)), \(steps) steps, "
+                status("Attacking \(entry.name) on \(test.count) \(datasetName) test images: \(norm.rawValue) PGD (\(method.rawValue)), \(steps) steps, "
                        + "EOT K = \(k)\(k > 1 ? " and K = 1" : ""), ε ∈ {\(epsilons.map { String(format: "%g", Double($0)) }.joined(separator: ", "))}, "
                        + "\(Parallel.threadCount) threads")
                 var bar = ProgressBar(title: "attack", total: 1, unit: "batch")
@@ -154,9 +153,9 @@ extension NSDE {
                                            ttn_samples: ttn, results: result.points, seconds: result.seconds))
             }
             var files: [String] = []
-            let isAdam = method == "adam"
+            let isAdam = method == .adam
             let report = { (files: [String]) in
-                Report(norm: norm, steps: steps, method: method, step_size: isAdam ? (stepSize ?? 0.005) : stepSize,
+                Report(norm: norm.rawValue, steps: steps, method: method.rawValue, step_size: isAdam ? (stepSize ?? 0.005) : stepSize,
                        random_start: isAdam ? nil : randomStart, epsilons: epsilons, n: test.count, dataset: datasetName, seed: seed,
                        ttn_samples: ttn, models: reports, results: reports[0].results, files: files, threads: Parallel.threadCount)
             }
@@ -171,7 +170,7 @@ extension NSDE {
             }
             if json { try printJSON(report(files)); return }
 
-            print("\(norm) PGD (\(method), \(steps) steps) on \(test.count) \(datasetName) test images; accuracy in %")
+            print("\(norm.rawValue) PGD (\(method.rawValue), \(steps) steps) on \(test.count) \(datasetName) test images; accuracy in %")
             for curve in curves {
                 let r = curve.result
                 print("\(curve.name): test σ = \(r.testSigma), EOT K = \(r.eotSamples), TTN K = \(r.ttnSamples)")

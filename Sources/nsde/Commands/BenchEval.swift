@@ -17,18 +17,9 @@ extension NSDE.Bench {
             skipped, as in `evaluate`.
             """)
 
-        @Option(help: "Model preset: paper-small or paper-big.")
-        var model: String = "paper-small"
-        @Option(help: "Channels of the SDE block (default: the paper's, 64 for paper-small, 256 for paper-big).")
-        var width: Int?
-        @Option(help: "Noise of the SDE block: ode, additive, multiplicative, dropout, learned.")
-        var noise: String = "dropout"
-        @Option(help: "Noise scale σ (also the TTN σ).")
-        var sigma: Float = 0.5
-        @Option(help: "Euler–Maruyama steps in the SDE block.")
-        var steps: Int = 11
+        @OptionGroup var modelOptions: BenchModelOptions
         @Option(help: "Dataset whose image shape and class count the synthetic inputs take.")
-        var dataset: String = "cifar10"
+        var dataset: DatasetName = .cifar10
         @Option(help: "Images per forward pass (the synthetic set holds one batch).")
         var batch: Int = 128
         @Option(help: "K, noisy passes averaged per image for TTN.")
@@ -50,15 +41,7 @@ extension NSDE.Bench {
         }
 
         func validate() throws {
-            guard ModelConfiguration.Architecture(rawValue: model) != nil else {
-                throw ValidationError("--model must be paper-small or paper-big, got '\(model)'")
-            }
-            guard BlockNoise(rawValue: noise) != nil else {
-                throw ValidationError("--noise must be one of \(BlockNoise.allCases.map(\.rawValue).joined(separator: ", ")), got '\(noise)'")
-            }
-            guard DatasetName(rawValue: dataset) != nil else {
-                throw ValidationError("--dataset must be one of \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")), got '\(dataset)'")
-            }
+            let (sigma, width, steps) = (modelOptions.sigma, modelOptions.width, modelOptions.steps)
             guard sigma.isFinite, sigma >= 0 else { throw ValidationError("--sigma must be a finite number >= 0, got \(sigma)") }
             if let width, width < 1 { throw ValidationError("--width must be positive, got \(width)") }
             guard batch > 0, steps > 0, iterations > 0, ttn >= 0, warmup >= 0 else {
@@ -69,10 +52,10 @@ extension NSDE.Bench {
         func run() throws {
             try threadOptions.apply()
             Initializer.manualSeed(0)
-            let info = DatasetName(rawValue: dataset)!.info
-            let configuration = ModelConfiguration(architecture: ModelConfiguration.Architecture(rawValue: model)!,
-                                                   inChannels: info.channels, classes: info.classCount, width: width,
-                                                   noise: BlockNoise(rawValue: noise)!, sigma: sigma, steps: steps)
+            let (model, noise, sigma, steps) = (modelOptions.model, modelOptions.noise, modelOptions.sigma, modelOptions.steps)
+            let info = dataset.info
+            let configuration = ModelConfiguration(architecture: model, inChannels: info.channels, classes: info.classCount,
+                                                   width: modelOptions.width, noise: noise, sigma: sigma, steps: steps)
             try configuration.validate()
             let net = configuration.makeModel()
             var generator = PhiloxGenerator(seed: 1)
@@ -91,7 +74,7 @@ extension NSDE.Bench {
             if let failure { throw failure }
             let (m, mt) = (median(plain), median(withTTN))
             let report = Report(
-                model: model, width: configuration.width, noise: noise, sigma: sigma, steps: steps, dataset: dataset,
+                model: model.rawValue, width: configuration.width, noise: noise.rawValue, sigma: sigma, steps: steps, dataset: dataset.rawValue,
                 image_shape: info.imageShape, parameters: net.parameterCount, batch: batch, ttn: ttn, iterations: iterations,
                 warmup: warmup, threads: Parallel.threadCount,
                 median_ms: 1000 * m, min_ms: 1000 * (plain.min() ?? 0), images_per_second: Double(batch) / m,
@@ -99,7 +82,7 @@ extension NSDE.Bench {
                 passes_ttn: 1 + (ttn > 0 && net.injectsNoise(testSigma: sigma) ? ttn : 0))
             if json { try printJSON(report); return }
             print(String(format: "%@ width %d (%d parameters), %@ noise σ = %g, %d steps, batch %d of %@ %@ (%d threads):",
-                         model, report.width, report.parameters, noise, Double(sigma), steps, batch, dataset,
+                         report.model, report.width, report.parameters, report.noise, Double(sigma), steps, batch, report.dataset,
                          info.imageShape.map(String.init).joined(separator: "x"), report.threads))
             print(String(format: "  w/o TTN:        median %9.2f ms per batch, %10.1f images/s", report.median_ms, report.images_per_second))
             print(String(format: "  TTN (K = %3d):  median %9.2f ms per batch, %10.1f images/s (%d passes per image)", ttn,

@@ -21,10 +21,10 @@ extension NSDE.Bench {
             the same process (flop_floor_ms). Compare peers with Benchmarks/compare_mlp_sde.sh.
             """)
 
-        @Option(help: "Diffusion: additive, multiplicative or dropout.")
-        var noise: String = "additive"
-        @Option(help: "What to time: forward, backprop or adjoint.")
-        var mode: String = "backprop"
+        @Option(help: "Diffusion of the SDE.")
+        var noise: NoiseKind = .additive
+        @Option(help: "What to time: the forward solve, backpropagation through it, or the adjoint.")
+        var mode: Mode = .backprop
         @Option(help: "Noise scale σ.")
         var sigma: Float = 0.1
         @Option(help: "State dimension d.")
@@ -48,8 +48,10 @@ extension NSDE.Bench {
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
 
-        static let noises = ["additive", "multiplicative", "dropout"]
-        static let modes = ["forward", "backprop", "adjoint"]
+        /// `--noise`: the diffusions the benchmark can time.
+        enum NoiseKind: String, CaseIterable, ExpressibleByArgument { case additive, multiplicative, dropout }
+        /// `--mode`: what is timed.
+        enum Mode: String, CaseIterable, ExpressibleByArgument { case forward, backprop, adjoint }
 
         struct Report: Encodable {
             let benchmark = "mlp-sde"
@@ -75,24 +77,18 @@ extension NSDE.Bench {
         /// dim`, 4·batch·dim·hidden FLOPs); backprop adds its two backward products (dX, dW) per
         /// evaluation, 2x the forward; the adjoint runs the forward solve, then per step
         /// `backwardEvaluations` evaluations of which the last is differentiated.
-        static func flopFloor(mode: String, batch: Int, dim: Int, hidden: Int, steps: Int, backwardEvaluations: Double?) -> Double {
+        static func flopFloor(mode: Mode, batch: Int, dim: Int, hidden: Int, steps: Int, backwardEvaluations: Double?) -> Double {
             let evaluation = 4 * Double(batch) * Double(dim) * Double(hidden)
             let perStep: Double
             switch mode {
-            case "forward": perStep = 1
-            case "backprop": perStep = 3
-            default: perStep = 1 + (backwardEvaluations ?? 1) + 2
+            case .forward: perStep = 1
+            case .backprop: perStep = 3
+            case .adjoint: perStep = 1 + (backwardEvaluations ?? 1) + 2
             }
             return Double(steps) * perStep * evaluation
         }
 
         func validate() throws {
-            guard Self.noises.contains(noise) else {
-                throw ValidationError("--noise must be one of \(Self.noises.joined(separator: ", ")), got '\(noise)'")
-            }
-            guard Self.modes.contains(mode) else {
-                throw ValidationError("--mode must be one of \(Self.modes.joined(separator: ", ")), got '\(mode)'")
-            }
             guard dim > 0, hidden > 0, batch > 0, steps > 0, repeats > 0, warmup >= 0 else {
                 throw ValidationError("--dim, --hidden, --batch, --steps and --repeats must be positive and --warmup non-negative")
             }
@@ -107,18 +103,18 @@ extension NSDE.Bench {
             Initializer.manualSeed(seed)
             let drift = Sequential([Linear(dim, hidden), Tanh(), Linear(hidden, dim)])
             let y0 = Tensor.randomNormal([batch, dim], std: 1, seed: seed &+ 1)
-            let gradient: GradientMethod = mode == "adjoint" ? .adjoint : .backprop
+            let gradient: GradientMethod = mode == .adjoint ? .adjoint : .backprop
             var loss: Float = 0
             var backwardStats: BackwardStats?
             let shardCount = min(shards ?? Parallel.threadCount, batch)
             func solveOnce<D: Diffusion>(_ diffusion: D) throws {
                 let sde = NeuralDriftSDE(drift: drift, diffusion: diffusion)
-                if mode != "forward" { for p in drift.parameters { p.zeroGrad() } }
+                if mode != .forward { for p in drift.parameters { p.zeroGrad() } }
                 // Each shard solves its rows of the batch; the loss is the batch mean, so each
                 // shard's mean is weighted by its share of the batch.
                 let parts = try BatchParallel.run(batch: batch, shards: shardCount) { shard -> (Float, BackwardStats?) in
                     let start = shard.slice(y0)
-                    if mode == "forward" {
+                    if mode == .forward {
                         let sol = try noGrad {
                             try sdeint(sde, y0: start, times: [0, 1], solver: .eulerMaruyama, dt: 1 / Double(steps),
                                        brownian: .grid(seed: seed &+ 2))
@@ -136,9 +132,9 @@ extension NSDE.Bench {
             }
             func once() throws {
                 switch noise {
-                case "additive": try solveOnce(AdditiveDiffusion(sigma: sigma))
-                case "multiplicative": try solveOnce(MultiplicativeDiffusion(sigma: sigma))
-                default: try solveOnce(DropoutDiffusion(sigma: sigma))
+                case .additive: try solveOnce(AdditiveDiffusion(sigma: sigma))
+                case .multiplicative: try solveOnce(MultiplicativeDiffusion(sigma: sigma))
+                case .dropout: try solveOnce(DropoutDiffusion(sigma: sigma))
                 }
             }
             var failure: Error?
@@ -152,11 +148,11 @@ extension NSDE.Bench {
             }
             if let failure { throw failure }
             let ms = times.map { $0 * 1000 }
-            let evaluationsPerStep = mode == "adjoint" ? backwardStats.map { Double($0.stepEvaluations) / Double(max($0.steps, 1)) } : nil
+            let evaluationsPerStep = mode == .adjoint ? backwardStats.map { Double($0.stepEvaluations) / Double(max($0.steps, 1)) } : nil
             let flops = Self.flopFloor(mode: mode, batch: batch, dim: dim, hidden: hidden, steps: steps,
                                        backwardEvaluations: evaluationsPerStep)
             let gemmRate = measureReferenceGEMMGFLOPs()
-            let report = Report(noise: noise, mode: mode, sigma: sigma, dim: dim, hidden: hidden, batch: batch, steps: steps,
+            let report = Report(noise: noise.rawValue, mode: mode.rawValue, sigma: sigma, dim: dim, hidden: hidden, batch: batch, steps: steps,
                                 repeats: repeats, warmup: warmup, threads: Parallel.threadCount, seed: seed, shards: shardCount,
                                 median_ms: median(ms), min_ms: ms.min() ?? 0, times_ms: ms,
                                 peak_rss_mib: peakRSSMiB(), peak_tensor_mib: Double(peakTensorBytes) / 1_048_576, loss: loss,
@@ -164,7 +160,7 @@ extension NSDE.Bench {
                                 gemm_flops: flops, gemm_gflops: gemmRate, flop_floor_ms: flops / (gemmRate * 1e9) * 1000)
             if json { try printJSON(report); return }
             print(String(format: "mlp-sde %@ noise, %@: median %.2f ms (min %.2f) over %d runs; %d steps, batch %d, dim %d, hidden %d, %d threads, %d batch shards",
-                         noise, mode, report.median_ms, report.min_ms, repeats, steps, batch, dim, hidden, report.threads,
+                         report.noise, report.mode, report.median_ms, report.min_ms, repeats, steps, batch, dim, hidden, report.threads,
                          shardCount))
             print(String(format: "  peak RSS %.1f MiB, peak live tensors %.2f MiB, loss %.6f", report.peak_rss_mib,
                          report.peak_tensor_mib, loss))

@@ -18,24 +18,15 @@ extension NSDE.Bench {
             effective_gflops / gemm_gflops. Compare with Benchmarks/pytorch_train_step.py.
             """)
 
-        @Option(help: "Model preset: paper-small or paper-big.")
-        var model: String = "paper-small"
+        @OptionGroup var modelOptions: BenchModelOptions
         @Option(help: "Mini-batch size.")
         var batch: Int = 128
         @Option(help: "Input channels.")
         var inChannels: Int = 3
         @Option(help: "Input height and width in pixels (default 32 for paper-small, 96 for paper-big).")
         var size: Int?
-        @Option(help: "Channels of the SDE block (default: the paper's, 64 for paper-small, 256 for paper-big).")
-        var width: Int?
         @Option(help: "GroupNorm groups on the block's channels (default: the paper's min(32, width)).")
         var gnGroups: Int?
-        @Option(help: "Euler–Maruyama steps in the SDE block.")
-        var steps: Int = 11
-        @Option(help: "Noise type: ode, additive, multiplicative, dropout.")
-        var noise: String = "dropout"
-        @Option(help: "Noise scale sigma.")
-        var sigma: Float = 0.5
         @Option(help: "Timed repetitions (after warm-up).")
         var repeats: Int = 5
         @Option(help: "Untimed warm-up steps.")
@@ -62,19 +53,14 @@ extension NSDE.Bench {
         }
 
         func validate() throws {
-            guard ["paper-small", "paper-big"].contains(model) else {
-                throw ValidationError("--model must be paper-small or paper-big, got '\(model)'")
-            }
-            guard BlockNoise(rawValue: noise) != nil else {
-                throw ValidationError("--noise must be one of \(BlockNoise.allCases.map(\.rawValue).joined(separator: ", ")), got '\(noise)'")
-            }
+            let (width, steps) = (modelOptions.width, modelOptions.steps)
             guard batch > 0, steps > 0, repeats > 0, warmup >= 0, inChannels > 0 else {
                 throw ValidationError("--batch, --steps, --repeats and --in-channels must be positive and --warmup non-negative")
             }
             if let width, !(1...ModelConfiguration.maxWidth).contains(width) {
                 throw ValidationError("--width must be in 1...\(ModelConfiguration.maxWidth), got \(width)")
             }
-            let channels = width ?? (model == "paper-small" ? 64 : 256)
+            let channels = width ?? modelOptions.model.defaultWidth
             if let gnGroups, gnGroups < 1 || channels % gnGroups != 0 {
                 throw ValidationError("--gn-groups must divide the width \(channels), got \(gnGroups)")
             }
@@ -87,10 +73,11 @@ extension NSDE.Bench {
         func run() throws {
             try threadOptions.apply()
             Initializer.manualSeed(0)
-            let size: PaperClassifier.Size = model == "paper-small" ? .small : .big
+            let (model, noise, sigma, steps) = (modelOptions.model, modelOptions.noise, modelOptions.sigma, modelOptions.steps)
+            let size: PaperClassifier.Size = model == .paperSmall ? .small : .big
             let pixels = self.size ?? (size == .small ? 32 : 96)
-            let net = PaperClassifier(size: size, inChannels: inChannels, classes: 10, width: width,
-                                      noise: BlockNoise(rawValue: noise)!, sigma: sigma, steps: steps, groupNormGroups: gnGroups)
+            let net = PaperClassifier(size: size, inChannels: inChannels, classes: 10, width: modelOptions.width,
+                                      noise: noise, sigma: sigma, steps: steps, groupNormGroups: gnGroups)
             let optimizer = SGD(parameters: net.parameters, learningRate: 0.01, momentum: 0.9)
             let x = Tensor.randomUniform([batch, inChannels, pixels, pixels], seed: 1)
             let labels = (0..<batch).map { $0 % 10 }
@@ -116,7 +103,7 @@ extension NSDE.Bench {
             let rss = peakRSSMiB()
             let flops = net.trainingStepFlops(height: pixels, width: pixels)
             let imagesPerSecond = Double(batch) / med
-            let report = Report(model: model, batch: batch, steps: steps, noise: noise, sigma: sigma,
+            let report = Report(model: model.rawValue, batch: batch, steps: steps, noise: noise.rawValue, sigma: sigma,
                                 threads: Parallel.threadCount, parameters: net.parameterCount, median_s: med,
                                 min_s: times.min() ?? 0, images_per_s: imagesPerSecond, peak_rss_mib: rss,
                                 in_channels: inChannels, size: pixels, width: net.channels, gn_groups: net.groupNormGroups,
@@ -125,7 +112,7 @@ extension NSDE.Bench {
                                 gemm_gflops: measureReferenceGEMMGFLOPs())
             if json { try printJSON(report); return }
             print(String(format: "%@ width %d (%d parameters), %dx%dx%d, batch %d, %d EM steps, %@ noise: median %.3f s/step, %.1f images/s (%d threads, %d batch shards)",
-                         model, report.width, report.parameters, inChannels, pixels, pixels, batch, steps, noise, med,
+                         model.rawValue, report.width, report.parameters, inChannels, pixels, pixels, batch, steps, noise.rawValue, med,
                          report.images_per_s, report.threads, report.shards))
             print(String(format: "  %.1f MFLOP per image and step (direct convolution): %.1f effective GFLOP/s, %.0f%% of the 512³ GEMM rate (%.1f GFLOP/s)",
                          flops / 1e6, report.effective_gflops, 100 * report.effective_gflops / report.gemm_gflops, report.gemm_gflops))

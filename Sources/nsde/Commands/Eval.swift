@@ -23,12 +23,9 @@ extension NSDE {
             (rows true class, columns predicted; TTN predictions when --ttn > 0) as CSV, atomically.
             """)
 
-        @Option(help: ArgumentHelp("A `nsde train` output directory (checkpoint.json + model.safetensors).", valueName: "dir"))
-        var checkpoint: String?
-        @Option(help: ArgumentHelp("A model.safetensors file (instead of --checkpoint).", valueName: "file"))
-        var modelFile: String?
+        @OptionGroup var modelSource: ModelSourceOptions
         @Option(help: "Dataset (default: the checkpoint's; fashion-mnist for a model file without one).")
-        var dataset: String?
+        var dataset: DatasetName?
         @Option(help: ArgumentHelp("Directory of the dataset's files (default: the checkpoint's, else the dataset's standard place).", valueName: "dir"))
         var dataDir: String?
         @Option(help: "σ of the TTN passes (default: the model's test σ, i.e. its training σ unless training set --test-sigma).")
@@ -43,16 +40,16 @@ extension NSDE {
         var batchSize: Int = 128
         @Option(help: ArgumentHelp("Write the confusion matrix as CSV to this file (its directory must exist).", valueName: "file.csv"))
         var confusion: String?
-        @Option(help: "With --model-file without nsde metadata: paper-small or paper-big.")
-        var model: String?
+        @Option(help: "With --model-file without nsde metadata: the architecture.")
+        var model: ModelConfiguration.Architecture?
         @Option(help: "With --model-file without nsde metadata: channels of the SDE block.")
         var width: Int?
-        @Option(help: "With --model-file without nsde metadata: noise of the SDE block (\(BlockNoise.allCases.map(\.rawValue).joined(separator: ", "))).")
-        var noise: String?
+        @Option(help: "With --model-file without nsde metadata: noise of the SDE block.")
+        var noise: BlockNoise?
         @Option(help: "Solver steps on [0, 1] (default: the model's, else 11).")
         var steps: Int?
         @Option(help: "SDE solver (default: the model's, else euler-maruyama).")
-        var solver: String?
+        var solver: SolverKind?
         @Flag(help: "Print one JSON object: accuracy, accuracy_ttn, ttn_samples, ci95, ci95_ttn, per_class, n, nll, nll_ttn, test_sigma, …")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
@@ -104,20 +101,8 @@ extension NSDE {
         }
 
         func validate() throws {
-            guard (checkpoint == nil) != (modelFile == nil) else {
+            guard modelSource.givenCount == 1 else {
                 throw ValidationError("give exactly one of --checkpoint DIR and --model-file FILE")
-            }
-            if let dataset, DatasetName(rawValue: dataset) == nil {
-                throw ValidationError("--dataset must be one of \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")), got '\(dataset)'")
-            }
-            if let model, ModelConfiguration.Architecture(rawValue: model) == nil {
-                throw ValidationError("--model must be paper-small or paper-big, got '\(model)'")
-            }
-            if let noise, BlockNoise(rawValue: noise) == nil {
-                throw ValidationError("--noise must be one of \(BlockNoise.allCases.map(\.rawValue).joined(separator: ", ")), got '\(noise)'")
-            }
-            if let solver, SolverKind(rawValue: solver) == nil {
-                throw ValidationError("--solver must be one of \(SolverKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(solver)'")
             }
             if let testSigma, !(testSigma.isFinite && testSigma >= 0) { throw ValidationError("--test-sigma must be a finite number >= 0, got \(testSigma)") }
             guard ttn >= 0 else { throw ValidationError("--ttn must be >= 0, got \(ttn)") }
@@ -135,44 +120,27 @@ extension NSDE {
             if let confusionURL { try AtomicFile.checkWritable(confusionURL) }   // fail before evaluating
 
             // The model's configuration and weights.
-            var modelConfiguration: ModelConfiguration
-            let weights: [String: Tensor]
-            var datasetName = dataset
-            var epoch: Int?
-            var checkpointPath: String?, modelFilePath: String?
-            var storedDataDirectory: String?
-            if let checkpoint {
-                let dir = URL(fileURLWithPath: NSString(string: checkpoint).expandingTildeInPath).standardizedFileURL
-                let saved = try Checkpoint.read(from: dir)
-                modelConfiguration = saved.state.configuration.model
-                weights = saved.model
-                datasetName = datasetName ?? saved.state.configuration.dataset
-                if datasetName == saved.state.configuration.dataset { storedDataDirectory = saved.state.configuration.dataDirectory }
-                epoch = saved.state.epoch
-                checkpointPath = dir.path
-            } else {
-                let url = URL(fileURLWithPath: NSString(string: modelFile!).expandingTildeInPath).standardizedFileURL
-                let (tensors, metadata) = try SafeTensors.read(from: url)
-                weights = tensors
-                modelFilePath = url.path
-                let name = try DatasetName(parsing: datasetName ?? DatasetName.fashionMNIST.rawValue)
-                datasetName = name.rawValue
-                modelConfiguration = try Checkpoint.modelConfiguration(metadata: metadata)
-                    ?? ModelConfiguration(architecture: model.flatMap(ModelConfiguration.Architecture.init(rawValue:)) ?? .paperSmall,
-                                          inChannels: name.info.channels, classes: name.info.classCount, width: width,
-                                          noise: noise.flatMap(BlockNoise.init(rawValue:)) ?? .ode)
-            }
-            if let model, let a = ModelConfiguration.Architecture(rawValue: model) { modelConfiguration.architecture = a }
+            let fileDataset = dataset ?? .fashionMNIST
+            let stored = try modelSource.read {
+                ModelConfiguration(architecture: model ?? .paperSmall, inChannels: fileDataset.info.channels,
+                                   classes: fileDataset.info.classCount, width: width, noise: noise ?? .ode)
+            }!
+            let trained = stored.checkpointState?.configuration
+            let name = dataset?.rawValue ?? trained?.dataset ?? fileDataset.rawValue
+            let storedDataDirectory = name == trained?.dataset ? trained?.dataDirectory : nil
+            let epoch = stored.checkpointState?.epoch
+            let checkpointPath = trained == nil ? nil : stored.url.path, modelFilePath = trained == nil ? stored.url.path : nil
+            var modelConfiguration = stored.configuration
+            if let model { modelConfiguration.architecture = model }
             if let width { modelConfiguration.width = width }
-            if let noise, let n = BlockNoise(rawValue: noise) { modelConfiguration.noise = n }
+            if let noise { modelConfiguration.noise = noise }
             if let steps { modelConfiguration.steps = steps }
-            if let solver, let s = SolverKind(rawValue: solver) { modelConfiguration.solver = s }
+            if let solver { modelConfiguration.solver = solver }
             try modelConfiguration.validate()
             let net = modelConfiguration.makeModel()
-            try net.loadStateDict(weights)
+            try net.loadStateDict(stored.tensors)
 
             // The data.
-            let name = datasetName ?? DatasetName.fashionMNIST.rawValue
             var test = try TrainingData.load(name, split: .test, dataDirectory: dataDir ?? storedDataDirectory)
             if let testSubset, testSubset < test.count { test = test.subset(testSubset) }
             try modelConfiguration.checkCompatible(with: test, split: "\(name) test")

@@ -35,7 +35,7 @@ extension NSDE {
                                    valueName: "dir"))
         var checkpoint: [String] = []
         @Option(help: "Dataset of the clean test set (default: the first checkpoint's).")
-        var dataset: String?
+        var dataset: DatasetName?
         @Option(help: ArgumentHelp("Directory of the dataset's files (default: the checkpoint's, else the dataset's standard place).",
                                    valueName: "dir"))
         var dataDir: String?
@@ -96,9 +96,6 @@ extension NSDE {
                     throw ValidationError("--checkpoint \(dir): no checkpoint found (\(url.path) does not exist; expected a `nsde train` output directory)")
                 }
             }
-            if let dataset, DatasetName(rawValue: dataset) == nil {
-                throw ValidationError("--dataset must be one of \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")), got '\(dataset)'")
-            }
             _ = try corruptionNames()
             _ = try severityList()
             guard ttn >= 0 else { throw ValidationError("--ttn must be >= 0, got \(ttn)") }
@@ -131,7 +128,7 @@ extension NSDE {
                 return (url, model, state)
             }
             let first = loaded[0].state.configuration
-            let name = dataset ?? first.dataset
+            let name = dataset?.rawValue ?? first.dataset
             if cifar10cURL != nil {
                 for m in loaded where m.state.configuration.model.inChannels != 3 || m.state.configuration.model.classes != 10 {
                     let c = m.state.configuration.model

@@ -55,18 +55,12 @@ extension NSDE.Experiment {
             checkpoint. A directory holding a different run is an error, never overwritten.
             """)
 
-        @Option(help: "Preset: \(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", ")).")
-        var preset: String = ComparisonPreset.quick.rawValue
+        @Option(help: "Preset: the budget, described above.")
+        var preset = TablePreset(.quick)
         @OptionGroup var options: ComparisonOptions
 
-        func validate() throws {
-            guard let p = ComparisonPreset(rawValue: preset), ComparisonPreset.tablePresets.contains(p) else {
-                throw ValidationError("--preset must be one of \(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", ")), got '\(preset)'")
-            }
-        }
-
         func run() throws {
-            let preset = ComparisonPreset(rawValue: self.preset)!
+            let preset = self.preset.preset
             try options.run(try options.configuration(preset: preset), name: "table1", preset: preset)
         }
     }
@@ -91,8 +85,8 @@ extension NSDE.Experiment {
             shares with the search (the ODE and the chosen σ) instead of training them again.
             """)
 
-        @Option(help: "Preset: \(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", ")) (see `nsde experiment table1 --help`).")
-        var preset: String = ComparisonPreset.overfit.rawValue
+        @Option(help: "Preset: the budget (see `nsde experiment table1 --help`).")
+        var preset = TablePreset(.overfit)
         @Option(help: ArgumentHelp("Comma-separated noise types to search (default additive,multiplicative,dropout).", valueName: "list"))
         var noises: String = "additive,multiplicative,dropout"
         @Option(help: ArgumentHelp("Comma-separated σ grid (default 0.05,0.1,0.2,0.5,1).", valueName: "list"))
@@ -111,9 +105,6 @@ extension NSDE.Experiment {
         }
 
         func validate() throws {
-            guard let p = ComparisonPreset(rawValue: preset), ComparisonPreset.tablePresets.contains(p) else {
-                throw ValidationError("--preset must be one of \(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", ")), got '\(preset)'")
-            }
             guard parsedNoises != nil else {
                 throw ValidationError("--noises must be distinct names among additive, multiplicative, dropout, learned, got '\(noises)'")
             }
@@ -123,7 +114,7 @@ extension NSDE.Experiment {
 
         func run() throws {
             try options.threadOptions.apply()
-            let preset = ComparisonPreset(rawValue: self.preset)!
+            let preset = self.preset.preset
             var base = try options.configuration(preset: preset)
             if (base.training.validationSize ?? 0) < 1 { base.training.validationSize = ComparisonPreset.defaultValidationSize }
             let search = SigmaSearchConfiguration(base: base, noises: parsedNoises!, sigmas: parsedSigmas!)
@@ -195,10 +186,10 @@ extension NSDE.Experiment {
               paper   the paper's protocol (full test sets, 40-step PGD on 1,000 images, K = 100): days here.
             """)
 
-        @Option(help: "quick or paper: the measurement budget (and, without --models-preset, the models' training budget).")
-        var preset: String = RobustnessPreset.quick.rawValue
-        @Option(help: ArgumentHelp("Train (or reuse) the models with this `nsde experiment table1` preset's budget and seeds (\(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", "))) instead of --preset's; the default --runs is then runs/table1-<it>.", valueName: "preset"))
-        var modelsPreset: String?
+        @Option(help: "The measurement budget (and, without --models-preset, the models' training budget).")
+        var preset: RobustnessPreset = .quick
+        @Option(help: ArgumentHelp("Train (or reuse) the models with this `nsde experiment table1` preset's budget and seeds instead of --preset's; the default --runs is then runs/table1-<it>.", valueName: "preset"))
+        var modelsPreset: TablePreset?
         @Option(help: ArgumentHelp("Where the models' `nsde train` runs are or go (default: runs/table1-<preset>).", valueName: "dir"))
         var runs: String?
         @OptionGroup var options: ComparisonOptions
@@ -219,10 +210,6 @@ extension NSDE.Experiment {
         @Option(help: "Noise draws per expectation in Figure 4 (default: the preset's).")
         var draws: Int?
         func validate() throws {
-            guard RobustnessPreset(rawValue: preset) != nil else { throw ValidationError("--preset must be quick or paper, got '\(preset)'") }
-            if let modelsPreset, ComparisonPreset(rawValue: modelsPreset).map(ComparisonPreset.tablePresets.contains) != true {
-                throw ValidationError("--models-preset must be one of \(ComparisonPreset.tablePresets.map(\.rawValue).joined(separator: ", ")), got '\(modelsPreset)'")
-            }
             for (flag, value) in [("--corruption-images", corruptionImages), ("--attack-images", attackImages), ("--attack-steps", attackSteps),
                                   ("--eot", eot), ("--perturb-images", perturbImages), ("--draws", draws)] {
                 if let value, value < 1 { throw ValidationError("\(flag) must be a positive integer, got \(value)") }
@@ -239,8 +226,7 @@ extension NSDE.Experiment {
         }
 
         func configuration() throws -> RobustnessExperimentConfiguration {
-            let p = RobustnessPreset(rawValue: preset)!
-            var c = try p.configuration(dataset: DatasetName(rawValue: options.dataset)!)
+            var c = try preset.configuration(dataset: options.dataset)
             let trainingOverrides = try options.configuration(preset: modelsComparisonPreset)
             if modelsPreset != nil {
                 // The whole comparison of that preset (budget, seeds, TTN), with the robustness models.
@@ -287,8 +273,8 @@ extension NSDE.Experiment {
 
         /// The comparison preset the models are trained with.
         var modelsComparisonPreset: ComparisonPreset {
-            if let modelsPreset { return ComparisonPreset(rawValue: modelsPreset)! }
-            return RobustnessPreset(rawValue: preset)! == .quick ? .quick : .paper
+            if let modelsPreset { return modelsPreset.preset }
+            return preset == .quick ? .quick : .paper
         }
 
         struct Report: Encodable {
@@ -305,10 +291,9 @@ extension NSDE.Experiment {
         func run() throws {
             try options.threadOptions.apply()
             let configuration = try configuration()
-            let dataset = options.dataset, dataDir = options.dataDir
-            let p = RobustnessPreset(rawValue: preset)!
+            let dataset = options.dataset.rawValue, dataDir = options.dataDir
             func url(_ path: String) -> URL { URL(fileURLWithPath: NSString(string: path).expandingTildeInPath).standardizedFileURL }
-            let runsURL = url(runs ?? "runs/table1-\(modelsPreset ?? p.rawValue)"), outURL = url(options.out ?? "runs/robustness-\(p.rawValue)")
+            let runsURL = url(runs ?? "runs/table1-\(modelsPreset?.preset.rawValue ?? preset.rawValue)"), outURL = url(options.out ?? "runs/robustness-\(preset.rawValue)")
             status("robustness (preset \(configuration.preset)) on \(dataset), \(Parallel.threadCount) threads; models in \(runsURL.path), reports in \(outURL.path)")
             for line in configuration.budgetDescription { status("  " + line) }
             let models = NoiseComparisonDisplay(ttnSamples: configuration.models.ttnSamples)

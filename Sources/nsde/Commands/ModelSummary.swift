@@ -12,8 +12,8 @@ extension NSDE.Model {
             model.safetensors.
             """)
 
-        @Option(help: "Model: paper-small or paper-big.")
-        var model: String = "paper-small"
+        @Option(help: "Model architecture.")
+        var model: ModelConfiguration.Architecture = .paperSmall
         @Option(help: "Input channels (1 grey, 3 colour).")
         var inChannels: Int = 3
         @Option(help: "Number of classes.")
@@ -22,8 +22,8 @@ extension NSDE.Model {
         var width: Int?
         @Option(help: "GroupNorm groups of the SDE block and head; must divide the width (default: the paper's min(32, width)). Parameter counts do not depend on it.")
         var gnGroups: Int?
-        @Option(help: "Noise of the SDE block: \(BlockNoise.allCases.map(\.rawValue).joined(separator: ", ")) (learned adds a diffusion network).")
-        var noise: String = "ode"
+        @Option(help: "Noise of the SDE block (learned adds a diffusion network).")
+        var noise: BlockNoise = .ode
         @Flag(help: "Print one JSON object: model, in_channels, classes, width, gn_groups, noise, parameters, modules [{name, parameters}], state_dict [{name, shape}].")
         var json = false
 
@@ -37,16 +37,9 @@ extension NSDE.Model {
         }
 
         func validate() throws {
-            guard ModelConfiguration.Architecture(rawValue: model) != nil else {
-                throw ValidationError("--model must be paper-small or paper-big, got '\(model)'")
-            }
-            guard BlockNoise(rawValue: noise) != nil else {
-                throw ValidationError("--noise must be one of \(BlockNoise.allCases.map(\.rawValue).joined(separator: ", ")), got '\(noise)'")
-            }
             guard inChannels > 0, classes > 0 else { throw ValidationError("--in-channels and --classes must be positive") }
             if let width, width < 1 { throw ValidationError("--width must be positive, got \(width)") }
-            let configuration = ModelConfiguration(architecture: ModelConfiguration.Architecture(rawValue: model)!, width: width,
-                                                   groupNormGroups: gnGroups)
+            let configuration = ModelConfiguration(architecture: model, width: width, groupNormGroups: gnGroups)
             if let gnGroups, !(gnGroups >= 1 && configuration.width % gnGroups == 0) {
                 throw ValidationError("--gn-groups must be a positive divisor of the width \(configuration.width), got \(gnGroups)")
             }
@@ -57,9 +50,8 @@ extension NSDE.Model {
         }
 
         func run() throws {
-            let configuration = ModelConfiguration(architecture: ModelConfiguration.Architecture(rawValue: model)!,
-                                                   inChannels: inChannels, classes: classes, width: width,
-                                                   noise: BlockNoise(rawValue: noise)!, groupNormGroups: gnGroups)
+            let configuration = ModelConfiguration(architecture: model, inChannels: inChannels, classes: classes, width: width,
+                                                   noise: noise, groupNormGroups: gnGroups)
             let net = configuration.makeModel()
             let named = net.namedParameters()
             // Every module path that owns parameters (directly or below), in first-appearance order.
@@ -72,8 +64,8 @@ extension NSDE.Model {
                     counts[prefix, default: 0] += parameter.value.count
                 }
             }
-            let report = Report(model: model, in_channels: inChannels, classes: classes, width: configuration.width,
-                                gn_groups: configuration.effectiveGroupNormGroups, noise: noise, parameters: net.parameterCount,
+            let report = Report(model: model.rawValue, in_channels: inChannels, classes: classes, width: configuration.width,
+                                gn_groups: configuration.effectiveGroupNormGroups, noise: noise.rawValue, parameters: net.parameterCount,
                                 modules: order.map { ModuleCount(name: $0, parameters: counts[$0]!) },
                                 state_dict: named.map { Entry(name: $0.name, shape: $0.parameter.shape) })
             if json { try printJSON(report); return }

@@ -23,16 +23,11 @@ extension NSDE {
             --seed. The file is written atomically (no partial file on failure).
             """)
 
-        @Option(help: "Diffusion scale σ (dimensionless, per √time).")
-        var sigma: Float = 2.8
+        @OptionGroup var toy: ToySDEOptions
         @Option(help: "End time T, in model time units.")
         var tEnd: Double = 5.0
-        @Option(help: "Number of sample paths.")
-        var paths: Int = 1000
         @Option(help: "Euler–Maruyama steps on [0, T] (dt = T / steps).")
         var steps: Int = 1000
-        @Option(help: "Seed of the Brownian paths (Philox key).")
-        var seed: UInt64 = 0
         @Option(help: ArgumentHelp("Also write the Figure 1 plot (SVG) to this file; its directory must exist.",
                                    valueName: "file.svg"))
         var plot: String?
@@ -57,7 +52,7 @@ extension NSDE {
         }
 
         var experiment: StabilityToy {
-            StabilityToy(sigma: sigma, tEnd: tEnd, paths: paths, steps: steps, seed: seed)
+            StabilityToy(sigma: toy.sigma, tEnd: tEnd, paths: toy.paths, steps: steps, seed: toy.seed)
         }
 
         /// The σ values of --plot-sigmas.
@@ -70,15 +65,14 @@ extension NSDE {
         }
 
         func validate() throws {
-            guard paths > 1, steps > 0, tEnd > 0, tEnd.isFinite else {
+            guard toy.paths > 1, steps > 0, tEnd > 0, tEnd.isFinite else {
                 throw ValidationError("--paths must be at least 2, and --steps and --t-end positive")
             }
-            guard sigma >= 0, sigma.isFinite else { throw ValidationError("--sigma must be non-negative, got \(sigma)") }
             guard parsedPlotSigmas != nil else {
                 throw ValidationError("--plot-sigmas must be a comma-separated list of non-negative numbers, got '\(plotSigmas)'")
             }
-            guard (0...paths).contains(plotSamples) else {
-                throw ValidationError("--plot-samples must be between 0 and --paths (\(paths)), got \(plotSamples)")
+            guard (0...toy.paths).contains(plotSamples) else {
+                throw ValidationError("--plot-samples must be between 0 and --paths (\(toy.paths)), got \(plotSamples)")
             }
             if let plot, plot.isEmpty { throw ValidationError("--plot needs a file name") }
         }
@@ -105,9 +99,9 @@ extension NSDE {
                 try printJSON(report)
                 return
             }
-            let s = Double(sigma)
+            let s = Double(c.sigma)
             print(String(format: "dx = x dt + %.3g x dB, T = %g, %d paths, %d Euler–Maruyama steps (dt = %.3g), seed %llu",
-                         s, tEnd, paths, steps, c.dt, seed))
+                         s, c.tEnd, c.paths, c.steps, c.dt, c.seed))
             print(String(format: "  E log|x_T| (Euler–Maruyama)  %.4f ± %.4f", result.meanLogAbs, result.standardError))
             print(String(format: "  E log|x_T| (exact, same paths) %.4f ± %.4f", result.exactMeanLogAbs, result.exactStandardError))
             print(String(format: "  Itô theory (1 − σ²/2)T          %.4f", result.theory))

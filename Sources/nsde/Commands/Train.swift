@@ -27,14 +27,14 @@ extension NSDE {
             otherwise); --json prints one JSON object on stdout at the end.
             """)
 
-        @Option(help: "Dataset: \(DatasetName.allCases.filter { $0 != .cifar10c }.map(\.rawValue).joined(separator: ", ")) (default fashion-mnist).")
-        var dataset: String?
+        @Option(help: "Dataset (default fashion-mnist).")
+        var dataset: TrainableDataset?
         @Option(help: ArgumentHelp("Directory of the dataset's files (default: the dataset's standard place; fashion-mnist: /usr/share/datasets/fashion-mnist).", valueName: "dir"))
         var dataDir: String?
-        @Option(help: "Model: paper-small or paper-big (default paper-big for stl10, paper-small otherwise).")
-        var model: String?
-        @Option(help: "Noise of the SDE block: \(BlockNoise.allCases.map(\.rawValue).joined(separator: ", ")) (default ode).")
-        var noise: String?
+        @Option(help: "Model (default paper-big for stl10, paper-small otherwise).")
+        var model: ModelConfiguration.Architecture?
+        @Option(help: "Noise of the SDE block (default ode).")
+        var noise: BlockNoise?
         @Option(help: "Noise scale σ in training (default: 0 for ode, 0.7 additive, 1.0 multiplicative, 0.5 dropout and learned; the released CIFAR settings).")
         var sigma: Float?
         @Option(help: "σ at test time, stored as the default of `nsde eval --test-sigma` (default: --sigma). Per-epoch test accuracy always uses σ = 0.")
@@ -59,8 +59,8 @@ extension NSDE {
         var out: String
         @Flag(help: "Continue the run saved in --out.")
         var resume = false
-        @Option(help: "Optimiser: sgd or adam (default sgd).")
-        var optimizer: String?
+        @Option(help: "Optimiser (default sgd).")
+        var optimizer: OptimizerConfiguration.Kind?
         @Option(help: "Base learning rate (default 0.1 for sgd, 0.001 for adam).")
         var lr: Float?
         @Option(help: "SGD momentum (default 0.9).")
@@ -73,8 +73,8 @@ extension NSDE {
         var gnGroups: Int?
         @Option(help: "Solver steps on [0, T = 1] (default 11).")
         var steps: Int?
-        @Option(help: "SDE solver: \(SolverKind.allCases.map(\.rawValue).joined(separator: ", ")) (default euler-maruyama).")
-        var solver: String?
+        @Option(help: "SDE solver (default euler-maruyama).")
+        var solver: SolverKind?
         @Option(help: "Gradient through the block: backprop, adjoint, reversible-adjoint or checkpointed:K (K >= 1) (default backprop).")
         var gradient: String?
         @Option(help: "Random-crop zero padding in pixels (default 4; 8 for stl10; 0: no crop).")
@@ -113,34 +113,13 @@ extension NSDE {
 
         // MARK: - Parsed choices
 
-        var datasetName: DatasetName? { DatasetName(rawValue: dataset ?? DatasetName.fashionMNIST.rawValue) }
-        var architecture: ModelConfiguration.Architecture? { model.flatMap(ModelConfiguration.Architecture.init(rawValue:)) }
-        var blockNoise: BlockNoise? { noise.flatMap(BlockNoise.init(rawValue:)) }
-        var solverKind: SolverKind? { solver.flatMap(SolverKind.init(rawValue:)) }
+        var datasetName: DatasetName { dataset?.name ?? .fashionMNIST }
         var gradientMethod: GradientMethod? { gradient.flatMap(GradientMethod.init) }
-        var optimizerKind: OptimizerConfiguration.Kind? { optimizer.flatMap(OptimizerConfiguration.Kind.init(rawValue:)) }
         var parsedStages: [Int]? { stages.flatMap(ScheduleConfiguration.parseStages) }
 
         func validate() throws {
-            func choices(_ values: [String]) -> String { values.joined(separator: ", ") }
-            guard let name = datasetName, name != .cifar10c else {
-                throw ValidationError("--dataset must be one of \(choices(DatasetName.allCases.filter { $0 != .cifar10c }.map(\.rawValue))), got '\(dataset ?? "")'")
-            }
-            _ = name
-            if let model, architecture == nil {
-                throw ValidationError("--model must be paper-small or paper-big, got '\(model)'")
-            }
-            if let noise, blockNoise == nil {
-                throw ValidationError("--noise must be one of \(choices(BlockNoise.allCases.map(\.rawValue))), got '\(noise)'")
-            }
-            if let solver, solverKind == nil {
-                throw ValidationError("--solver must be one of \(choices(SolverKind.allCases.map(\.rawValue))), got '\(solver)'")
-            }
             if let gradient, gradientMethod == nil || gradientMethod?.name == "forward-sensitivity" {
                 throw ValidationError("--gradient must be backprop, adjoint, reversible-adjoint or checkpointed:K (K >= 1), got '\(gradient)'")
-            }
-            if let optimizer, optimizerKind == nil {
-                throw ValidationError("--optimizer must be sgd or adam, got '\(optimizer)'")
             }
             if let stages, parsedStages == nil {
                 throw ValidationError("--stages must be comma-separated positive epoch counts such as 40,40,20,20, got '\(stages)'")
@@ -160,24 +139,24 @@ extension NSDE {
             if let cropPadding, !(0...TrainingConfiguration.maxCropPadding).contains(cropPadding) {
                 throw ValidationError("--crop-padding must be 0...\(TrainingConfiguration.maxCropPadding), got \(cropPadding)")
             }
-            if blockNoise == .ode, let sigma, sigma != 0 {
+            if noise == .ode, let sigma, sigma != 0 {
                 throw ValidationError("--sigma \(sigma) has no effect with --noise ode (no diffusion); drop it or choose a noise "
-                                      + "(\(choices(BlockNoise.allCases.filter { $0 != .ode }.map(\.rawValue))))")
+                                      + "(\(BlockNoise.allCases.filter { $0 != .ode }.map(\.rawValue).joined(separator: ", ")))")
             }
             if out.isEmpty { throw ValidationError("--out needs a directory") }
         }
 
         /// The configuration of a new run: the dataset's paper defaults, then the options given.
         func newConfiguration() -> TrainingConfiguration {
-            let name = datasetName!
-            let noise = blockNoise ?? .ode
+            let name = datasetName
+            let noise = self.noise ?? .ode
             let sigma = self.sigma ?? noise.paperDefaultSigma
-            let architecture = self.architecture ?? (name == .stl10 ? .paperBig : .paperSmall)
+            let architecture = model ?? (name == .stl10 ? .paperBig : .paperSmall)
             let model = ModelConfiguration(architecture: architecture, width: width, noise: noise, sigma: sigma,
-                                           testSigma: testSigma, steps: steps ?? 11, solver: solverKind ?? .eulerMaruyama,
+                                           testSigma: testSigma, steps: steps ?? 11, solver: solver ?? .eulerMaruyama,
                                            gradient: gradientMethod ?? .backprop)
             var c = TrainingConfiguration.forDataset(name, model: model)
-            let kind = optimizerKind ?? .sgd
+            let kind = optimizer ?? .sgd
             c.optimizer = OptimizerConfiguration(kind: kind, learningRate: OptimizerConfiguration.defaultLearningRate(kind),
                                                  momentum: kind == .sgd ? 0.9 : 0)
             c = overriding(c)
@@ -189,17 +168,17 @@ extension NSDE {
         /// `base` with every option that was given applied (the model's width only when given).
         func overriding(_ base: TrainingConfiguration) -> TrainingConfiguration {
             var c = base
-            if let dataset { c.dataset = dataset }
-            if let architecture { c.model.architecture = architecture }
+            if let dataset { c.dataset = dataset.name.rawValue }
+            if let model { c.model.architecture = model }
             if let width { c.model.width = width }
             if let gnGroups { c.model.groupNormGroups = gnGroups }
-            if let blockNoise { c.model.noise = blockNoise }
+            if let noise { c.model.noise = noise }
             if let sigma { c.model.sigma = sigma }
             if let testSigma { c.model.testSigma = testSigma }
             if let steps { c.model.steps = steps }
-            if let solverKind { c.model.solver = solverKind }
+            if let solver { c.model.solver = solver }
             if let gradientMethod { c.model.gradient = gradientMethod }
-            if let optimizerKind { c.optimizer.kind = optimizerKind }
+            if let optimizer { c.optimizer.kind = optimizer }
             if let lr { c.optimizer.learningRate = lr }
             if let momentum { c.optimizer.momentum = momentum }
             if let weightDecay { c.optimizer.weightDecay = weightDecay }

@@ -10,7 +10,7 @@ struct CheckpointSetOptions: ParsableArguments {
                                valueName: "dir"))
     var checkpoints: [String] = []
     @Option(help: "Dataset (default: the first checkpoint's).")
-    var dataset: String?
+    var dataset: DatasetName?
     @Option(help: ArgumentHelp("Directory of the dataset's files (default: the first checkpoint's, else the dataset's standard place).",
                                valueName: "dir"))
     var dataDir: String?
@@ -40,9 +40,6 @@ struct CheckpointSetOptions: ParsableArguments {
         for url in directories where !FileManager.default.fileExists(atPath: url.appendingPathComponent(Checkpoint.stateFileName).path) {
             throw ValidationError("--checkpoint: no nsde checkpoint at \(url.path) (expected \(url.appendingPathComponent(Checkpoint.stateFileName).path), written by `nsde train --out`)")
         }
-        if let dataset, DatasetName(rawValue: dataset) == nil {
-            throw ValidationError("--dataset must be one of \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")), got '\(dataset)'")
-        }
     }
 
     /// Loads every checkpoint (in evaluation mode).
@@ -55,7 +52,7 @@ struct CheckpointSetOptions: ParsableArguments {
     }
 
     /// The dataset's name: --dataset, else the first model's.
-    func datasetName(_ models: [LoadedModel]) -> String { dataset ?? models[0].dataset }
+    func datasetName(_ models: [LoadedModel]) -> String { dataset?.rawValue ?? models[0].dataset }
 
     /// The first `count` test images of ``datasetName(_:)`` (all when `nil`), from --data-dir, else the
     /// first model's data directory when it trained on that dataset.

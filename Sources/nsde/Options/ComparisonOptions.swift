@@ -5,8 +5,8 @@ import NeuralSDE
 /// Options shared by `nsde experiment table1` and `nsde demo`: the dataset, where the runs go,
 /// and overrides of a preset's budget.
 struct ComparisonOptions: ParsableArguments {
-    @Option(help: "Dataset (\(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var dataset: String = DatasetName.fashionMNIST.rawValue
+    @Option(help: "Dataset every model is trained and tested on.")
+    var dataset: DatasetName = .fashionMNIST
     @Option(help: ArgumentHelp("Directory of the dataset's files (default: the dataset's standard place).", valueName: "dir"))
     var dataDir: String?
     @Option(help: ArgumentHelp("Output directory of the runs and reports (default: runs/demo for `demo`, runs/table1-<preset> for `experiment table1`, runs/robustness-<preset> for `experiment robustness`).", valueName: "dir"))
@@ -22,7 +22,7 @@ struct ComparisonOptions: ParsableArguments {
     @Option(help: "Base learning rate (default: the preset's), divided by 10 at each stage.")
     var lr: Float?
     @Option(help: "Optimiser: sgd (momentum 0.9) or adam (default: the preset's).")
-    var optimizer: String?
+    var optimizer: OptimizerConfiguration.Kind?
     @Option(help: ArgumentHelp("Epochs per learning-rate stage, e.g. 40,40,20,20 (lr 0.1, divided by 10 per stage).", valueName: "list"))
     var stages: String?
     @Option(help: "Training images (the first N of a seeded shuffle; default: the preset's).")
@@ -48,9 +48,6 @@ struct ComparisonOptions: ParsableArguments {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard DatasetName(rawValue: dataset) != nil else {
-            throw ValidationError("--dataset must be one of \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")), got '\(dataset)'")
-        }
         for (flag, value) in [("--width", width), ("--steps", steps), ("--train-subset", trainSubset),
                               ("--test-subset", testSubset), ("--batch-size", batchSize), ("--gn-groups", gnGroups),
                               ("--eval-every", evalEvery), ("--seeds", seeds)] {
@@ -59,9 +56,6 @@ struct ComparisonOptions: ParsableArguments {
         if let ttn, ttn < 0 { throw ValidationError("--ttn must be >= 0, got \(ttn)") }
         if let valSize, valSize < 0 { throw ValidationError("--val-size must be >= 0, got \(valSize)") }
         if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive number, got \(lr)") }
-        if let optimizer, OptimizerConfiguration.Kind(rawValue: optimizer) == nil {
-            throw ValidationError("--optimizer must be sgd or adam, got '\(optimizer)'")
-        }
         if let stages, ScheduleConfiguration.parseStages(stages) == nil {
             throw ValidationError("--stages must be comma-separated positive integers like 40,40,20,20, got '\(stages)'")
         }
@@ -82,7 +76,7 @@ struct ComparisonOptions: ParsableArguments {
 
     /// `preset` on the chosen dataset with every given override applied.
     func configuration(preset: ComparisonPreset) throws -> NoiseComparisonConfiguration {
-        var c = preset.configuration(dataset: DatasetName(rawValue: dataset)!)
+        var c = preset.configuration(dataset: dataset)
         if let models { c.models = try parsedModels(models) }
         if let width {
             c.training.model.width = width
@@ -91,7 +85,7 @@ struct ComparisonOptions: ParsableArguments {
         }
         if let gnGroups { c.training.model.groupNormGroups = gnGroups }
         if let steps { c.training.model.steps = steps }
-        if let optimizer, let kind = OptimizerConfiguration.Kind(rawValue: optimizer), kind != c.training.optimizer.kind {
+        if let kind = optimizer, kind != c.training.optimizer.kind {
             c.training.optimizer = OptimizerConfiguration(kind: kind, learningRate: OptimizerConfiguration.defaultLearningRate(kind),
                                                           momentum: kind == .sgd ? 0.9 : 0)
         }

@@ -2,42 +2,30 @@ import ArgumentParser
 import Foundation
 import NeuralSDE
 
-/// How `nsde stability model` finds its classifier: a checkpoint directory, a weights file, or random
+/// How `nsde stability model` finds its classifier: a checkpoint directory, a model file, or random
 /// initial weights of the configuration the options describe.
 extension NSDE.Stability.ModelExponent {
     func loadModel() throws -> (net: PaperClassifier, configuration: ModelConfiguration, source: String, path: String?, dataset: String?) {
-        func expand(_ path: String) -> URL { URL(fileURLWithPath: NSString(string: path).expandingTildeInPath).standardizedFileURL }
-        let requestedDataset = dataset.flatMap(DatasetName.init(rawValue:)) ?? .fashionMNIST
+        let requestedDataset: DatasetName
+        if case .dataset(let name) = dataset { requestedDataset = name } else { requestedDataset = .fashionMNIST }
+        func described(sigma: Float) -> ModelConfiguration {
+            ModelConfiguration(architecture: model ?? .paperSmall, inChannels: requestedDataset.info.channels,
+                               classes: requestedDataset.info.classCount, width: width, noise: noise ?? .ode, sigma: sigma)
+        }
         var configuration: ModelConfiguration
         var tensors: [String: Tensor]?
         var source = "random-init", path: String?, datasetName: String?
-        if let checkpoint {
-            let dir = expand(checkpoint)
-            let saved = try Checkpoint.read(from: dir)
-            configuration = saved.state.configuration.model
-            tensors = saved.model
-            datasetName = saved.state.configuration.dataset
-            source = "checkpoint"; path = dir.path
-        } else if let weights {
-            let url = expand(weights)
-            let (read, metadata) = try SafeTensors.read(from: url)
-            tensors = read
-            configuration = try Checkpoint.modelConfiguration(metadata: metadata)
-                ?? ModelConfiguration(architecture: model.flatMap(ModelConfiguration.Architecture.init(rawValue:)) ?? .paperSmall,
-                                      inChannels: requestedDataset.info.channels, classes: requestedDataset.info.classCount, width: width,
-                                      noise: noise.flatMap(BlockNoise.init(rawValue:)) ?? .ode)
-            source = "weights"; path = url.path
-        } else {
-            configuration = ModelConfiguration(architecture: model.flatMap(ModelConfiguration.Architecture.init(rawValue:)) ?? .paperSmall,
-                                               inChannels: requestedDataset.info.channels, classes: requestedDataset.info.classCount,
-                                               width: width, noise: noise.flatMap(BlockNoise.init(rawValue:)) ?? .ode,
-                                               sigma: sigma ?? 0)
-        }
-        if tensors != nil {
-            if let model, let a = ModelConfiguration.Architecture(rawValue: model) { configuration.architecture = a }
+        if let stored = try modelSource.read(fallback: { described(sigma: 0) }) {
+            configuration = stored.configuration
+            tensors = stored.tensors
+            datasetName = stored.checkpointState?.configuration.dataset
+            source = stored.checkpointState == nil ? "weights" : "checkpoint"; path = stored.url.path
+            if let model { configuration.architecture = model }
             if let width { configuration.width = width }
+        } else {
+            configuration = described(sigma: sigma ?? 0)
         }
-        if let solver, let s = SolverKind(rawValue: solver) { configuration.solver = s }
+        if let solver { configuration.solver = solver }
         try configuration.validate()
         let saved = Initializer.generator
         Initializer.manualSeed(initSeed)

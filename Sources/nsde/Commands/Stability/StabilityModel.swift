@@ -10,7 +10,7 @@ extension NSDE.Stability {
             commandName: "model",
             abstract: "Measure the top Lyapunov exponent of a classifier's SDE block and check Corollary 3.2.1.",
             discussion: """
-            The model comes from --checkpoint DIR (a `nsde train` directory), --weights FILE.safetensors \
+            The model comes from --checkpoint DIR (a `nsde train` directory), --model-file FILE.safetensors \
             (a state_dict; its nsde metadata, else --model/--width/--noise, give the architecture), or \
             neither: a randomly initialised --model with --init-seed (the theory holds for any weights). \
             h_0 is the stem's output for the first --images test images of --dataset (`random`: uniform \
@@ -41,16 +41,13 @@ extension NSDE.Stability {
 
         enum DriftTimeChoice: String, CaseIterable, ExpressibleByArgument { case frozen, running }
 
-        @Option(help: ArgumentHelp("A `nsde train` output directory (checkpoint.json + model.safetensors).", valueName: "dir"))
-        var checkpoint: String?
-        @Option(help: ArgumentHelp("A model.safetensors file (a state_dict) instead of --checkpoint.", valueName: "file"))
-        var weights: String?
-        @Option(help: "Architecture for a random model or weights without nsde metadata: paper-small or paper-big.")
-        var model: String?
+        @OptionGroup var modelSource: ModelSourceOptions
+        @Option(help: "Architecture for a random model or weights without nsde metadata (default paper-small).")
+        var model: ModelConfiguration.Architecture?
         @Option(help: "Channels of the SDE block for a random model or weights without metadata (default: the paper's, 64 or 256).")
         var width: Int?
-        @Option(help: "Noise G of the analysed block: \(BlockNoise.allCases.map(\.rawValue).joined(separator: ", ")) (default: the model's, multiplicative for an ODE or random model).")
-        var noise: String?
+        @Option(help: "Noise G of the analysed block (default: the model's, multiplicative for an ODE or random model).")
+        var noise: BlockNoise?
         @Option(help: "One Brownian motion per element (diagonal, the paper's blocks) or per sample (scalar: Corollary 3.2.1's m = 1).")
         var noiseShape: PaperBlockStability.NoiseShape = .diagonal
         @Option(help: "σ to compare with σ = 0 (dimensionless, per √time; default: the model's σ, else 1). Shorthand for --sigmas 0,S.")
@@ -59,8 +56,8 @@ extension NSDE.Stability {
         var sigmas: String?
         @Option(help: "Seed of a randomly initialised model's weights.")
         var initSeed: UInt64 = 0
-        @Option(help: "Dataset of h_0: \(DatasetName.allCases.filter { $0 != .cifar10c }.map(\.rawValue).joined(separator: ", ")), or random (default: the checkpoint's, else fashion-mnist).")
-        var dataset: String?
+        @Option(help: "Dataset of h_0, or random: uniform pixels (default: the checkpoint's, else fashion-mnist).")
+        var dataset: InitialStateSource?
         @Option(help: ArgumentHelp("Directory of the dataset's files (default: its standard place).", valueName: "dir"))
         var dataDir: String?
         @Option(help: "Number of test images (the first ones) giving h_0.")
@@ -82,7 +79,7 @@ extension NSDE.Stability {
         @Option(help: "Seed of the Brownian paths, perturbation directions and power-iteration starts.")
         var seed: UInt64 = 0
         @Option(help: "SDE solver (default: the model's, euler-maruyama); one that carries no state between steps.")
-        var solver: String?
+        var solver: SolverKind?
         @Option(help: "When the drift reads its time input: frozen (at --frozen-t) or running (t up to --t-end).")
         var driftTime: DriftTimeChoice = .frozen
         @Option(help: "The frozen time t*, model time units (default: half the model's horizon, 0.5).")
@@ -96,18 +93,8 @@ extension NSDE.Stability {
         @OptionGroup var threadOptions: ThreadOptions
 
         func validate() throws {
-            if checkpoint != nil && weights != nil { throw ValidationError("give at most one of --checkpoint DIR and --weights FILE") }
-            if let model, ModelConfiguration.Architecture(rawValue: model) == nil {
-                throw ValidationError("--model must be paper-small or paper-big, got '\(model)'")
-            }
-            if let noise, BlockNoise(rawValue: noise) == nil {
-                throw ValidationError("--noise must be one of \(BlockNoise.allCases.map(\.rawValue).joined(separator: ", ")), got '\(noise)'")
-            }
-            if let solver, SolverKind(rawValue: solver) == nil {
-                throw ValidationError("--solver must be one of \(SolverKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(solver)'")
-            }
-            if let dataset, dataset != "random", DatasetName(rawValue: dataset) == nil || dataset == DatasetName.cifar10c.rawValue {
-                throw ValidationError("--dataset must be one of \(DatasetName.allCases.filter { $0 != .cifar10c }.map(\.rawValue).joined(separator: ", ")) or random, got '\(dataset)'")
+            if modelSource.givenCount > 1 {
+                throw ValidationError("give at most one of --checkpoint DIR and --model-file FILE (--weights FILE)")
             }
             if sigma != nil && sigmas != nil { throw ValidationError("give --sigma or --sigmas, not both") }
             if let sigma, !(sigma.isFinite && sigma >= 0) { throw ValidationError("--sigma must be a finite number >= 0, got \(sigma)") }
@@ -137,9 +124,9 @@ extension NSDE.Stability {
             let (net, config, source, path, checkpointDataset) = try loadModel()
 
             // h_0's images.
-            let datasetName = dataset ?? checkpointDataset ?? DatasetName.fashionMNIST.rawValue
+            let datasetName = dataset?.defaultValueDescription ?? checkpointDataset ?? DatasetName.fashionMNIST.rawValue
             let pixels: Tensor
-            if datasetName == "random" {
+            if dataset == .random {
                 guard imageSize >= config.minimumImageSide else {
                     throw ValidationError("--image-size \(imageSize) is too small for \(config.architecture.rawValue): expected at least \(config.minimumImageSide)")
                 }
@@ -157,7 +144,7 @@ extension NSDE.Stability {
             }
 
             // The analysis.
-            let analysedNoise = noise.flatMap(BlockNoise.init(rawValue:)) ?? (config.noise == .ode ? .multiplicative : config.noise)
+            let analysedNoise = noise ?? (config.noise == .ode ? .multiplicative : config.noise)
             let compareSigma = sigma ?? (config.sigma > 0 ? config.sigma : 1)
             let sigmaList = sigmas.flatMap(parseSigmaList) ?? (compareSigma == 0 ? [0] : [0, compareSigma])
             let step = dt ?? Double(config.horizon) / Double(config.steps)
@@ -181,7 +168,7 @@ extension NSDE.Stability {
 
             let report = Report(
                 model: config.architecture.rawValue, width: config.width, parameters: net.parameterCount, source: source,
-                checkpoint: checkpoint != nil ? path : nil, weights: weights != nil ? path : nil,
+                checkpoint: modelSource.checkpoint != nil ? path : nil, weights: modelSource.file != nil ? path : nil,
                 init_seed: source == "random-init" ? initSeed : nil, trained_noise: config.noise.rawValue,
                 trained_sigma: config.sigma, dataset: datasetName, images: h0.shape[0], state_shape: Array(h0.shape.dropFirst()),
                 noise: analysedNoise.rawValue, noise_shape: noiseShape.rawValue, drift_time: driftTime.rawValue,

@@ -28,16 +28,11 @@ extension NSDE.Stability {
             with ±2 standard errors, the theory curve and λ = 0. The file is written atomically.
             """)
 
-        @Option(help: "Diffusion scale σ (dimensionless, per √time).")
-        var sigma: Float = 2.8
+        @OptionGroup var toy: ToySDEOptions
         @Option(help: "Horizon T, in model time units.")
         var tEnd: Double = 20
-        @Option(help: "Number of independent sample paths.")
-        var paths: Int = 1000
         @Option(help: "Steps on [0, T] (dt = T / steps).")
         var steps: Int = 10_000
-        @Option(help: "Seed of the Brownian paths (Philox key).")
-        var seed: UInt64 = 0
         @Option(help: "Step factor: exact (log-normal, unbiased) or euler-maruyama (1 + dt + σΔW, O(dt) bias).")
         var scheme: ToyLyapunov.Scheme = .exact
         @Option(help: "euler-maruyama: steps multiplied between log-and-reset renormalisations (1...1000).")
@@ -67,15 +62,14 @@ extension NSDE.Stability {
         }
 
         var experiment: ToyLyapunov {
-            ToyLyapunov(sigma: sigma, tEnd: tEnd, paths: paths, steps: steps, seed: seed, scheme: scheme,
+            ToyLyapunov(sigma: toy.sigma, tEnd: tEnd, paths: toy.paths, steps: steps, seed: toy.seed, scheme: scheme,
                         renormalizeEvery: renormalizeEvery)
         }
 
         func validate() throws {
-            guard paths > 1, steps > 0, tEnd > 0, tEnd.isFinite else {
+            guard toy.paths > 1, steps > 0, tEnd > 0, tEnd.isFinite else {
                 throw ValidationError("--paths must be at least 2, and --steps and --t-end positive")
             }
-            guard sigma >= 0, sigma.isFinite else { throw ValidationError("--sigma must be non-negative, got \(sigma)") }
             guard (1...1000).contains(renormalizeEvery) else {
                 throw ValidationError("--renormalize-every must be between 1 and 1000, got \(renormalizeEvery)")
             }
@@ -113,7 +107,7 @@ extension NSDE.Stability {
                 return
             }
             print(String(format: "dx = x dt + %g x dB (Itô): top Lyapunov exponent from %d paths, T = %g, %d steps (dt = %.3g), %@ scheme, seed %llu",
-                         Double(sigma), paths, tEnd, steps, c.dt, scheme.rawValue, seed))
+                         Double(c.sigma), c.paths, c.tEnd, c.steps, c.dt, scheme.rawValue, c.seed))
             print(String(format: "  λ estimate          %.4f ± %.4f (1 standard error)", result.lyapunov, result.standardError))
             print(String(format: "  theory 1 − σ²/2     %.4f", result.theory))
             if scheme == .eulerMaruyama {
