@@ -48,7 +48,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// launcher such as Slurm's `srun`), judged from the environment it sets.
     public static var isLaunched: Bool {
         let environment = ProcessInfo.processInfo.environment
-        return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"].contains { environment[$0] != nil }
+        return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"].contains { !(environment[$0] ?? "").isEmpty }
     }
 
     /// The world communicator, initialising MPI on the first call.

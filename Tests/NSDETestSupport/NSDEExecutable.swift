@@ -44,9 +44,38 @@ public enum NSDEExecutable {
     /// Runs `nsde arguments` to completion; returns (exit status, stdout, stderr).
     public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let out = Pipe(), err = Pipe()
-        let process = try process(arguments, stdout: out, stderr: err, environment: environment)
+        return try complete(try process(arguments, stdout: out, stderr: err, environment: environment), out, err)
+    }
+
+    /// Runs an MPI job of `nsde` processes to completion with Open MPI's `mpirun` (as root too:
+    /// `--allow-run-as-root`; more processes than cores: `--oversubscribe`): process r runs
+    /// `nsde perRank[r]` (the same arguments for all in the usual case). Fails the test when
+    /// `mpirun` is missing (`scripts/ensure-deps.sh` installs it).
+    public static func runUnderMPI(perRank: [[String]]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let nsde = try require()
+        let mpirun = try XCTUnwrap(["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                   "mpirun not found: run scripts/ensure-deps.sh (Debian package openmpi-bin)")
+        var arguments = ["--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader"]
+        for (r, rankArguments) in perRank.enumerated() {
+            if r > 0 { arguments.append(":") }
+            arguments += ["-np", "1", nsde.path] + rankArguments
+        }
+        let out = Pipe(), err = Pipe()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["GOMP_SPINCOUNT"] = environment["GOMP_SPINCOUNT"] ?? "10000"
+        process.environment = environment
+        process.standardOutput = out
+        process.standardError = err
+        return try complete(process, out, err)
+    }
+
+    /// Starts `process` and waits for it, reading both pipes at once so neither fills up and
+    /// blocks the child.
+    private static func complete(_ process: Process, _ out: Pipe, _ err: Pipe) throws -> (status: Int32, stdout: String, stderr: String) {
         try process.run()
-        // Read both pipes concurrently so neither fills up and blocks the child.
         final class Box: @unchecked Sendable { var data = Data() }
         let errData = Box()
         let group = DispatchGroup()

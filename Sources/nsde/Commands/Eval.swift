@@ -21,6 +21,8 @@ extension NSDE {
             model.safetensors written by nsde carries its configuration in its metadata; for other \
             files give --model, --width, --noise, --steps). --confusion writes the confusion matrix \
             (rows true class, columns predicted; TTN predictions when --ttn > 0) as CSV, atomically.
+
+            Under an MPI launcher, --distributed deals the batches over the processes             (mpirun -np K nsde eval --distributed …): the numbers equal a single process's exactly,             rank 0 prints them and writes --confusion, and the JSON gains `ranks`.
             """)
 
         @OptionGroup var modelSource: ModelSourceOptions
@@ -53,6 +55,7 @@ extension NSDE {
         @Flag(help: "Print one JSON object: accuracy, accuracy_ttn, ttn_samples, ci95, ci95_ttn, per_class, n, nll, nll_ttn, test_sigma, …")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
+        @OptionGroup var distributedOptions: DistributedOptions
 
         struct ClassReport: Encodable {
             let label: Int, name: String, n: Int
@@ -76,13 +79,15 @@ extension NSDE {
             let dataset: String, model: String, width: Int, noise: String, sigma: Float, steps: Int, solver: String
             let parameters: Int, checkpoint: String?, model_file: String?, epoch: Int?
             let confusion: String?, seconds: Double, threads: Int
+            /// The processes of a `--distributed` run (absent otherwise).
+            let ranks: Int?
 
             func encode(to encoder: Encoder) throws {
                 // Every key is always present (null when there is no value).
                 enum K: String, CodingKey {
                     case accuracy, accuracy_ttn, ttn_samples, ci95, ci95_ttn, ci_method, correct, correct_ttn, n, nll, nll_ttn
                     case per_class, test_sigma, seed, batch_size, dataset, model, width, noise, sigma, steps, solver
-                    case parameters, checkpoint, model_file, epoch, confusion, seconds, threads
+                    case parameters, checkpoint, model_file, epoch, confusion, seconds, threads, ranks
                 }
                 var c = encoder.container(keyedBy: K.self)
                 try c.encode(accuracy, forKey: .accuracy); try c.encode(accuracy_ttn, forKey: .accuracy_ttn)
@@ -97,6 +102,7 @@ extension NSDE {
                 try c.encode(checkpoint, forKey: .checkpoint); try c.encode(model_file, forKey: .model_file)
                 try c.encode(epoch, forKey: .epoch); try c.encode(confusion, forKey: .confusion)
                 try c.encode(seconds, forKey: .seconds); try c.encode(threads, forKey: .threads)
+                try c.encodeIfPresent(ranks, forKey: .ranks)
             }
         }
 
@@ -116,8 +122,12 @@ extension NSDE {
 
         func run() throws {
             try threadOptions.apply()
+            try distributedOptions.run(evaluate)
+        }
+
+        private func evaluate(_ communicator: any Communicator) throws {
             let confusionURL = confusion.map { URL(fileURLWithPath: NSString(string: $0).expandingTildeInPath).standardizedFileURL }
-            if let confusionURL { try AtomicFile.checkWritable(confusionURL) }   // fail before evaluating
+            if let confusionURL, communicator.isRoot { try AtomicFile.checkWritable(confusionURL) }   // fail before evaluating
 
             // The model's configuration and weights.
             let fileDataset = dataset ?? .fashionMNIST
@@ -148,12 +158,16 @@ extension NSDE {
 
             let start = Date()
             var bar = ProgressBar(title: "eval", total: test.count, unit: "img")
-            status("Evaluating \(modelConfiguration.architecture.rawValue) (\(net.parameterCount) parameters, \(modelConfiguration.noise.rawValue) noise) "
+            let processes = communicator.size > 1 ? ", \(communicator.size) processes" : ""
+            if communicator.isRoot { status("Evaluating \(modelConfiguration.architecture.rawValue) (\(net.parameterCount) parameters, \(modelConfiguration.noise.rawValue) noise) "
                    + "on \(test.count) \(name) test images: w/o TTN" + (ttn > 0 ? " and TTN with K = \(ttn), σ = \(sigma)" : "")
-                   + ", \(Parallel.threadCount) threads")
-            let result = try evaluate(net, on: test, testSigma: sigma, ttnSamples: ttn, batchSize: batchSize, seed: seed) { done, _ in
-                bar.update(done)
+                   + ", \(Parallel.threadCount) threads\(processes)") }
+            let result = try NeuralSDE.evaluate(net, on: test, testSigma: sigma, ttnSamples: ttn, batchSize: batchSize, seed: seed,
+                                                communicator: communicator) { done, total in
+                // Rank 0's share, scaled to the whole set.
+                if communicator.isRoot { bar.update(min(test.count, done * test.count / max(total, 1))) }
             }
+            guard communicator.isRoot else { return }
             let headline = result.ttn ?? result.plain
             if let confusionURL { try AtomicFile.write(headline.confusion.csv(classNames: test.classes), to: confusionURL) }
 
@@ -173,7 +187,8 @@ extension NSDE {
                 noise: modelConfiguration.noise.rawValue, sigma: modelConfiguration.sigma, steps: modelConfiguration.steps,
                 solver: modelConfiguration.solver.rawValue, parameters: net.parameterCount, checkpoint: checkpointPath,
                 model_file: modelFilePath, epoch: epoch, confusion: confusionURL?.path,
-                seconds: Date().timeIntervalSince(start), threads: Parallel.threadCount)
+                seconds: Date().timeIntervalSince(start), threads: Parallel.threadCount,
+                ranks: distributedOptions.distributed ? communicator.size : nil)
             if json { try printJSON(report); return }
 
             func line(_ label: String, _ m: ClassificationMetrics) -> String {
