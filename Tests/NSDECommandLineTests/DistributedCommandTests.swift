@@ -1,10 +1,64 @@
 import Foundation
+import NSDENN
+import NSDETensor
 import NSDETestSupport
 import XCTest
 
 /// `--distributed` under Open MPI's `mpirun` (2 processes on this machine): the contract of
-/// issue 14 for evaluation, the error without a launcher, and ranks started differently.
+/// issue 14 for training and evaluation, the error without a launcher, and ranks started
+/// differently.
 final class DistributedCommandTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("nsde-distributed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    /// Two epochs of 16 batches of 16 synthetic 8x8 images (dropout noise).
+    func trainArguments(out: String, threads: Int = 1) -> [String] {
+        ["train", "--dataset", "mnist", "--data-dir", directory.appendingPathComponent("data").path,
+         "--width", "4", "--steps", "2", "--noise", "dropout", "--sigma", "0.3", "--stages", "1,1",
+         "--batch-size", "16", "--crop-padding", "1", "--seed", "3", "--threads", "\(threads)", "--json",
+         "--out", directory.appendingPathComponent(out).path]
+    }
+
+    func weights(_ out: String) throws -> [String: Tensor] {
+        try SafeTensors.read(from: directory.appendingPathComponent(out).appendingPathComponent("model.safetensors")).tensors
+    }
+
+    /// Data-parallel training: 2 processes of 1 thread (each half of every global batch,
+    /// gradients summed in rank order) follow the 1-process run of 2 threads (2 shards of the
+    /// same halves, same per-sample noise) up to the order of floating-point sums, and two
+    /// 2-process runs are bit-identical; rank 0 alone prints and writes, its JSON has `ranks`.
+    func testTwoProcessTrainingFollowsOneProcessAndIsReproducible() throws {
+        try SyntheticImages.writeMNISTLayout(to: directory.appendingPathComponent("data"), train: 256, test: 32)
+        let single = try NSDEExecutable.run(trainArguments(out: "one", threads: 2))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let one = try NSDEExecutable.object(single.stdout)
+        var runs: [[String: Any]] = []
+        for name in ["two-a", "two-b"] {
+            let job = try NSDEExecutable.runUnderMPI(perRank: Array(repeating: trainArguments(out: name) + ["--distributed"], count: 2))
+            XCTAssertEqual(job.status, 0, job.stderr)
+            runs.append(try NSDEExecutable.object(job.stdout))
+        }
+        XCTAssertEqual(runs[0]["ranks"] as? Int, 2)
+        XCTAssertEqual(runs[0]["epochs_completed"] as? Int, 2)
+        let (w1, wa, wb) = (try weights("one"), try weights("two-a"), try weights("two-b"))
+        XCTAssertEqual(Set(w1.keys), Set(wa.keys))
+        for (name, reference) in w1 {
+            let a = try XCTUnwrap(wa[name]), b = try XCTUnwrap(wb[name])
+            XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "\(name): two 2-process runs differ")
+            let scale = max(reference.scalars.map(abs).max() ?? 0, 1e-3)
+            let worst = zip(a.scalars, reference.scalars).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst / scale, 1e-4, "\(name): 2 processes against 1")
+        }
+        let loss1 = try XCTUnwrap(one["train_loss"] as? Double), loss2 = try XCTUnwrap(runs[0]["train_loss"] as? Double)
+        XCTAssertEqual(loss2, loss1, accuracy: 1e-5 * max(1, abs(loss1)))
+        XCTAssertEqual(runs[0]["test_acc"] as? Double, one["test_acc"] as? Double)
+    }
     /// The shipped demo SDE model (`models/demo` of this checkout).
     private static let model = ShippedDemoModelsTests.root.appendingPathComponent("dropout-0.3")
 

@@ -1,6 +1,6 @@
 import NSDETensor
 
-/// One shard of a batch inside ``BatchParallel/run(batch:shards:_:)``: which rows of the batch it
+/// One shard of a batch inside ``BatchParallel/run(batch:rows:shards:_:)``: which rows of the batch it
 /// holds and what share of a batch mean they carry.
 public struct BatchShard: Sendable, CustomStringConvertible {
     /// The shard's number, `0..<count`.
@@ -14,22 +14,22 @@ public struct BatchShard: Sendable, CustomStringConvertible {
     /// shard's share of the mean over the batch (scale a per-shard mean loss by it).
     public var fraction: Float { Float(rows.range.count) / Float(rows.batch) }
 
-    /// The shard the calling thread is running, or `nil` outside ``BatchParallel/run(batch:shards:_:)``.
+    /// The shard the calling thread is running, or `nil` outside ``BatchParallel/run(batch:rows:shards:_:)``.
     /// Solvers read it to draw each sample's Brownian noise as the whole batch would
     /// (`sdeint` with a grid or interval Brownian motion whose first axis has the shard's size).
     @TaskLocal public static var current: BatchShard?
 
     /// This shard's rows of `batch`, a tensor holding the whole batch along axis 0 (`batch` itself
-    /// when the batch is not split).
+    /// when the shard holds the whole batch).
     public func slice(_ batch: Tensor) -> Tensor {
         precondition(batch.shape.first == rows.batch, "BatchShard.slice: \(batch.shape) does not hold a batch of \(rows.batch)")
-        return count > 1 ? batch.rows(rows.range) : batch
+        return rows.range.count < rows.batch ? batch.rows(rows.range) : batch
     }
 
-    /// `rows` when a tensor of `shape` holds this shard's samples along axis 0 (and the batch is
-    /// really split), else `nil`.
+    /// `rows` when a tensor of `shape` holds this shard's samples along axis 0 (and they are not
+    /// the whole batch), else `nil`.
     public func rows(forShape shape: [Int]) -> BatchRows? {
-        count > 1 && shape.first == rows.range.count ? rows : nil
+        rows.range.count < rows.batch && shape.first == rows.range.count ? rows : nil
     }
 
     public var description: String { "shard \(index + 1) of \(count) (\(rows))" }
@@ -68,27 +68,43 @@ public struct BatchShard: Sendable, CustomStringConvertible {
 /// The body must not change state shared between shards (module attributes, optimisers), and
 /// must not use forward-mode tangents on parameters (the shard's leaves carry none).
 public enum BatchParallel {
-    /// Runs `body` once per shard of `0..<batch`, concurrently on the kernel threads, and returns
-    /// the shards' results in shard order.
+    /// Runs `body` once per shard of `rows` (default: the whole batch `0..<batch`), concurrently
+    /// on the kernel threads, and returns the shards' results in shard order.
     ///
     /// - Parameters:
     ///   - batch: the number of samples (≥ 1).
-    ///   - shards: how many shards; default ``defaultShardCount(batch:)``; capped at `batch`. With
-    ///     one shard `body` runs directly on the calling thread with the full thread count.
+    ///   - rows: the part of the batch this process runs (non-empty, inside `0..<batch`): in a
+    ///     data-parallel job each process runs its rows of the global batch, and every shard's
+    ///     ``BatchShard/rows`` (and so its noise and ``BatchShard/fraction``) refers to the
+    ///     global batch.
+    ///   - shards: how many shards; default ``defaultShardCount(batch:)`` of the rows; capped at
+    ///     their count. With one shard over the whole batch `body` runs directly on the calling
+    ///     thread with the full thread count.
     /// - Throws: the first error (in shard order) that a shard threw; the parameters' gradients are
     ///   then unchanged.
-    public static func run<R>(batch: Int, shards: Int? = nil, _ body: (BatchShard) throws -> R) throws -> [R] {
+    public static func run<R>(batch: Int, rows: Range<Int>? = nil, shards: Int? = nil,
+                              _ body: (BatchShard) throws -> R) throws -> [R] {
         precondition(batch >= 1, "BatchParallel.run: batch must be at least 1, got \(batch)")
-        let count = min(max(shards ?? defaultShardCount(batch: batch), 1), batch)
+        let part = rows ?? 0..<batch
+        precondition(!part.isEmpty && part.lowerBound >= 0 && part.upperBound <= batch,
+                     "BatchParallel.run: rows \(part) are not a non-empty part of a batch of \(batch)")
+        let count = min(max(shards ?? defaultShardCount(batch: part.count), 1), part.count)
+        func shardRows(_ i: Int) -> BatchRows {
+            let r = shardRange(i, of: count, batch: part.count)
+            return BatchRows((part.lowerBound + r.lowerBound)..<(part.lowerBound + r.upperBound), of: batch)
+        }
         if count == 1 {
-            return [try body(BatchShard(index: 0, count: 1, rows: BatchRows(0..<batch, of: batch)))]
+            let shard = BatchShard(index: 0, count: 1, rows: shardRows(0))
+            if part.count == batch { return [try body(shard)] }
+            // A part of the batch: the shard's rows select its noise (gradients go straight to the parameters).
+            return [try BatchShard.$current.withValue(shard) { try body(shard) }]
         }
         let leaves = (0..<count).map { _ in ShardLeaves() }
         var results = [Result<R, Error>?](repeating: nil, count: count)
         results.withUnsafeMutableBufferPointer { out in
             Parallel.forEachChunk(count, grain: 1) { range in
                 for i in range {
-                    let shard = BatchShard(index: i, count: count, rows: BatchRows(shardRange(i, of: count, batch: batch), of: batch))
+                    let shard = BatchShard(index: i, count: count, rows: shardRows(i))
                     out[i] = Result {
                         try Parallel.withThreadLimit(1) {
                             try BatchShard.$current.withValue(shard) {
@@ -118,7 +134,7 @@ public enum BatchParallel {
         return values
     }
 
-    /// The shard count ``run(batch:shards:_:)`` uses by default, which `nsde train` and evaluation
+    /// The shard count ``run(batch:rows:shards:_:)`` uses by default, which `nsde train` and evaluation
     /// use: one per kernel thread (``Parallel/threadCount``), at most one per sample. The shard
     /// count changes the order of floating-point sums, so it is part of what makes a run
     /// bit-reproducible (training checkpoints record the thread count).

@@ -76,6 +76,10 @@ public final class Trainer {
     public let resumedFromThreadCount: Int?
     /// Called with each ``TrainingEvent``, on the training thread.
     public var progress: ((TrainingEvent) -> Void)?
+    /// The processes training this model together (data parallelism): each runs its rows of every
+    /// global batch, the gradients are summed over the processes in rank order, and rank 0 alone
+    /// writes the run directory. ``SingleProcess`` for an ordinary run.
+    public let communicator: any Communicator
 
     private let fingerprint: DataFingerprint
     private let initializerCounter: UInt64
@@ -93,9 +97,10 @@ public final class Trainer {
     ///   ``TrainingError`` when the directory holds a checkpoint or is in use, the data do not fit
     ///   the model, or the solver rejects the model.
     public convenience init(configuration: TrainingConfiguration, trainSet: InMemoryImageDataset,
-                            testSet: InMemoryImageDataset?, outputDirectory: URL? = nil) throws {
+                            testSet: InMemoryImageDataset?, outputDirectory: URL? = nil,
+                            communicator: any Communicator = SingleProcess.shared) throws {
         try self.init(configuration: configuration, trainSet: trainSet, testSet: testSet,
-                      outputDirectory: outputDirectory, checkpoint: nil)
+                      outputDirectory: outputDirectory, checkpoint: nil, communicator: communicator)
     }
 
     /// Continues the run saved in `directory`.
@@ -109,8 +114,12 @@ public final class Trainer {
     /// - Throws: ``TrainingError``: no or a corrupt checkpoint, a different configuration or
     ///   different data, a directory in use.
     public static func resume(from directory: URL, trainSet: InMemoryImageDataset, testSet: InMemoryImageDataset?,
-                              configuration: TrainingConfiguration? = nil) throws -> Trainer {
-        let checkpoint = try RunDirectory(directory).withLock { try Checkpoint.read(from: directory) }
+                              configuration: TrainingConfiguration? = nil,
+                              communicator: any Communicator = SingleProcess.shared) throws -> Trainer {
+        // Rank 0 holds the lock; the other processes only read.
+        let checkpoint = communicator.isRoot
+            ? try RunDirectory(directory).withLock { try Checkpoint.read(from: directory) }
+            : try Checkpoint.read(from: directory)
         var resolved = checkpoint.state.configuration
         if let configuration {
             guard configuration.isSameRun(as: resolved) else {
@@ -120,11 +129,13 @@ public final class Trainer {
             resolved = configuration
         }
         return try Trainer(configuration: resolved, trainSet: trainSet, testSet: testSet,
-                           outputDirectory: directory, checkpoint: checkpoint)
+                           outputDirectory: directory, checkpoint: checkpoint, communicator: communicator)
     }
 
     private init(configuration: TrainingConfiguration, trainSet fullTrain: InMemoryImageDataset,
-                 testSet fullTest: InMemoryImageDataset?, outputDirectory: URL?, checkpoint: Checkpoint?) throws {
+                 testSet fullTest: InMemoryImageDataset?, outputDirectory: URL?, checkpoint: Checkpoint?,
+                 communicator: any Communicator) throws {
+        self.communicator = communicator
         try configuration.validate()
         let seeds = configuration.seeds
         // The validation examples are held out first; the training subset is drawn from the rest.
@@ -151,7 +162,8 @@ public final class Trainer {
         self.testSet = test
         self.validationSet = validation
         self.fingerprint = DataFingerprint(train: train, test: test)
-        self.runDirectory = outputDirectory.map(RunDirectory.init)
+        // Only rank 0 writes (and locks) the run directory.
+        self.runDirectory = communicator.isRoot ? outputDirectory.map(RunDirectory.init) : nil
 
         // The model, seeded without disturbing the caller's global generator.
         let savedGenerator = Initializer.generator
@@ -184,6 +196,13 @@ public final class Trainer {
             history = []
             resumedFromEpoch = 0
             resumedFromThreadCount = nil
+        }
+        if communicator.size > 1 {
+            if configuration.batchSize < communicator.size {
+                throw TrainingError.invalidParameter(name: "batch size", value: "\(configuration.batchSize)",
+                                                     expected: "at least one image per process (\(communicator.size) processes)")
+            }
+            try synchronizeParameters()
         }
         try preflight()
         if let run = runDirectory {
@@ -269,8 +288,10 @@ public final class Trainer {
             // One noise stream per batch; the batch's shards (one per thread) each run their rows
             // end to end and their gradients are added in shard order.
             let stream = model.reserveNoiseStream()
-            let parts: [(loss: Float, correct: Int)] = try Self.mappingSolverErrors(diverged: diverged, what: "hidden state") {
-                try BatchParallel.run(batch: labels.count) { shard in
+            // This process's rows of the global batch (all of it in a one-process run).
+            let mine = BatchParallel.shardRange(communicator.rank, of: communicator.size, batch: labels.count)
+            let parts: [(loss: Float, correct: Int)] = mine.isEmpty ? [] : try Self.mappingSolverErrors(diverged: diverged, what: "hidden state") {
+                try BatchParallel.run(batch: labels.count, rows: mine) { shard in
                     let rows = shard.rows.range
                     let logits = try model.logits(shard.slice(images), noiseStream: stream)
                     let shardLabels = Array(labels[rows])
@@ -280,12 +301,14 @@ public final class Trainer {
                     return (value, zip(logits.detached().argmax(axis: 1), shardLabels).filter { $0 == $1 }.count)
                 }
             }
-            let value = parts.map(\.loss).reduce(0, +)
+            var value = parts.map(\.loss).reduce(0, +)
+            var batchCorrect = parts.map(\.correct).reduce(0, +)
+            if communicator.size > 1 { try sumOverProcesses(loss: &value, correct: &batchCorrect) }
             guard value.isFinite else { throw diverged("loss") }
             guard model.parameters.allSatisfy({ $0.grad?.isFinite ?? true }) else { throw diverged("gradient") }
             optimizer.step()
             lossSum += Double(value)
-            correct += parts.map(\.correct).reduce(0, +)
+            correct += batchCorrect
             seen += labels.count
             progress?(.batchFinished(BatchProgress(
                 epoch: number, batch: batch, batches: batches, batchSize: labels.count, loss: Double(value),
@@ -322,8 +345,10 @@ public final class Trainer {
         progress?(.evaluating(epoch: epoch, done: 0, total: dataset.count))
         return try Self.mappingSolverErrors(diverged: diverged, what: "hidden state (evaluating the \(what) set)") {
             try evaluate(model, on: dataset, testSigma: 0, ttnSamples: 0,
-                         batchSize: configuration.evaluationBatchSize, seed: 0) { [progress] done, total in
-                progress?(.evaluating(epoch: epoch, done: done, total: total))
+                         batchSize: configuration.evaluationBatchSize, seed: 0, communicator: communicator) { [progress] done, total in
+                // This process's share, scaled to the whole set (the same with one process).
+                progress?(.evaluating(epoch: epoch, done: min(dataset.count, done * dataset.count / max(total, 1)),
+                                      total: dataset.count))
             }
         }
     }
@@ -351,6 +376,47 @@ public final class Trainer {
             random: RandomState(seeds: c.seeds, noiseCounter: model.noiseCounter, initializerCounter: initializerCounter),
             data: fingerprint, files: [:], history: history, parameterCount: model.parameterCount, threads: Parallel.threadCount)
         return Checkpoint(state: state, model: model.stateDict(), optimizer: optimizer.stateDict())
+    }
+
+    // MARK: - Several processes
+
+    /// Sets every process's parameters to rank 0's (they start equal from the same seed or
+    /// checkpoint; this makes sure).
+    private func synchronizeParameters() throws {
+        let parameters = model.parameters
+        var flat: [Float] = communicator.isRoot ? parameters.flatMap(\.value.scalars) : []
+        let bytes = try communicator.broadcast(flat.withUnsafeBytes { Array($0) }, root: 0)
+        flat = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        var offset = 0
+        noGrad {
+            for p in parameters {
+                let n = p.shape.reduce(1, *)
+                p.assign(Tensor(shape: p.shape, scalars: Array(flat[offset..<offset + n])))
+                offset += n
+            }
+        }
+    }
+
+    /// Sums the batch's gradients, loss and correct count over the processes (rank order), so
+    /// every process steps the optimiser with the global batch's gradient.
+    private func sumOverProcesses(loss: inout Float, correct: inout Int) throws {
+        let parameters = model.parameters
+        var flat = [Float]()
+        flat.reserveCapacity(parameters.reduce(0) { $0 + $1.shape.reduce(1, *) } + 2)
+        for p in parameters { flat += p.grad?.scalars ?? [Float](repeating: 0, count: p.shape.reduce(1, *)) }
+        flat += [loss, Float(correct)]
+        try communicator.allReduceSum(&flat)
+        var offset = 0
+        noGrad {
+            for p in parameters {
+                let n = p.shape.reduce(1, *)
+                p.zeroGrad()
+                p.accumulateGradient(Tensor(shape: p.shape, scalars: Array(flat[offset..<offset + n])))
+                offset += n
+            }
+        }
+        loss = flat[offset]
+        correct = Int(flat[offset + 1].rounded())
     }
 
     // MARK: - Helpers

@@ -82,6 +82,7 @@ extension NSDE {
         @Flag(help: "Print one JSON object with the final metrics (out, epochs_completed, train_loss, train_acc, test_acc, best_test_acc, images_per_s, parameters, …).")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
+        @OptionGroup var distributedOptions: DistributedOptions
 
         struct Report: Encodable {
             let out: String, checkpoint: String, metrics: String
@@ -90,13 +91,15 @@ extension NSDE {
             let epochs: Int, epochs_completed: Int, resumed_from_epoch: Int
             let lr: Float?, train_loss: Double?, train_acc: Double?, test_acc: Double?, best_test_acc: Double?
             let images_per_s: Double?, seconds: Double
+            /// The processes of a `--distributed` run (absent otherwise).
+            let ranks: Int?
 
             func encode(to encoder: Encoder) throws {
                 // Every key is always present (null when there is no value), as scripts expect.
                 enum K: String, CodingKey {
                     case out, checkpoint, metrics, dataset, model, noise, sigma, test_sigma, width, parameters, seed, threads
                     case epochs, epochs_completed, resumed_from_epoch, lr, train_loss, train_acc, test_acc, best_test_acc
-                    case images_per_s, seconds
+                    case images_per_s, seconds, ranks
                 }
                 var c = encoder.container(keyedBy: K.self)
                 try c.encode(out, forKey: .out); try c.encode(checkpoint, forKey: .checkpoint); try c.encode(metrics, forKey: .metrics)
@@ -108,6 +111,7 @@ extension NSDE {
                 try c.encode(train_loss, forKey: .train_loss); try c.encode(train_acc, forKey: .train_acc)
                 try c.encode(test_acc, forKey: .test_acc); try c.encode(best_test_acc, forKey: .best_test_acc)
                 try c.encode(images_per_s, forKey: .images_per_s); try c.encode(seconds, forKey: .seconds)
+                try c.encodeIfPresent(ranks, forKey: .ranks)
             }
         }
 
@@ -203,6 +207,12 @@ extension NSDE {
 
         func run() throws {
             try threadOptions.apply()
+            try distributedOptions.run(train)
+        }
+
+        /// Trains as one of `communicator`'s processes (the only one in an ordinary run); rank 0
+        /// prints and writes the run directory.
+        private func train(_ communicator: any Communicator) throws {
             let outURL = URL(fileURLWithPath: NSString(string: out).expandingTildeInPath).standardizedFileURL
             let configuration: TrainingConfiguration
             if resume {
@@ -221,20 +231,26 @@ extension NSDE {
             }
             let (trainSet, testSet) = try TrainingData.load(configuration)
             let trainer = resume
-                ? try Trainer.resume(from: outURL, trainSet: trainSet, testSet: testSet, configuration: configuration)
-                : try Trainer(configuration: configuration, trainSet: trainSet, testSet: testSet, outputDirectory: outURL)
+                ? try Trainer.resume(from: outURL, trainSet: trainSet, testSet: testSet, configuration: configuration,
+                                     communicator: communicator)
+                : try Trainer(configuration: configuration, trainSet: trainSet, testSet: testSet, outputDirectory: outURL,
+                              communicator: communicator)
             let m = configuration.model
             let start = Date()
-            if trainer.epochsCompleted >= configuration.epochs {
+            let processes = communicator.size > 1 ? " × \(communicator.size) processes" : ""
+            if !communicator.isRoot {
+                // Only rank 0 reports.
+            } else if trainer.epochsCompleted >= configuration.epochs {
                 status("\(outURL.path) already holds \(trainer.epochsCompleted) of \(configuration.epochs) epochs; nothing to train")
             } else {
                 status("Training \(m.architecture.rawValue) (\(trainer.model.parameterCount) parameters, \(m.noise.rawValue) noise, σ \(m.sigma)) "
                        + "on \(trainer.trainSet.count) \(configuration.dataset) images"
                        + (trainer.resumedFromEpoch > 0 ? ", resuming after epoch \(trainer.resumedFromEpoch)" : "")
-                       + ", \(configuration.epochs) epochs, \(Parallel.threadCount) threads; output in \(outURL.path)")
+                       + ", \(configuration.epochs) epochs, \(Parallel.threadCount) threads\(processes); output in \(outURL.path)")
             }
-            trainer.progress = TrainingProgressDisplay().handler
+            if communicator.isRoot { trainer.progress = TrainingProgressDisplay().handler }
             let result = try trainer.run()
+            guard communicator.isRoot else { return }
             let last = result.final
             let report = Report(
                 out: outURL.path, checkpoint: outURL.appendingPathComponent(Checkpoint.stateFileName).path,
@@ -244,7 +260,8 @@ extension NSDE {
                 threads: Parallel.threadCount, epochs: configuration.epochs, epochs_completed: trainer.epochsCompleted,
                 resumed_from_epoch: result.resumedFromEpoch, lr: last?.learningRate, train_loss: last?.trainLoss,
                 train_acc: last?.trainAccuracy, test_acc: last?.testAccuracy, best_test_acc: result.bestTestAccuracy,
-                images_per_s: last?.imagesPerSecond, seconds: Date().timeIntervalSince(start))
+                images_per_s: last?.imagesPerSecond, seconds: Date().timeIntervalSince(start),
+                ranks: distributedOptions.distributed ? communicator.size : nil)
             if json { try printJSON(report); return }
             func percent(_ x: Double?) -> String { x.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
             print("Trained \(m.architecture.rawValue) on \(configuration.dataset): \(trainer.epochsCompleted) epochs, "
