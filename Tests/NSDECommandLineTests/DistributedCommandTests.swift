@@ -85,6 +85,24 @@ final class DistributedCommandTests: XCTestCase {
         XCTAssertNotNil(one["per_class"] as? NSArray)
     }
 
+    /// `bench train-step --distributed` reports the scaling contract: ranks, images_per_s (one
+    /// process's share) and images_per_s_total, and allreduce_ms_per_step.
+    func testDistributedTrainStepBenchmarkReportsRanks() throws {
+        let arguments = ["bench", "train-step", "--batch", "8", "--in-channels", "1", "--size", "8", "--width", "4",
+                         "--gn-groups", "2", "--steps", "2", "--repeats", "2", "--warmup", "1", "--threads", "1", "--json",
+                         "--distributed"]
+        let job = try NSDEExecutable.runUnderMPI(perRank: [arguments, arguments])
+        XCTAssertEqual(job.status, 0, job.stderr)
+        let report = try NSDEExecutable.object(job.stdout)
+        XCTAssertEqual(report["ranks"] as? Int, 2)
+        let perRank = try XCTUnwrap(report["images_per_s"] as? Double), total = try XCTUnwrap(report["images_per_s_total"] as? Double)
+        XCTAssertEqual(total, 2 * perRank, accuracy: 1e-6 * total)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(report["allreduce_ms_per_step"] as? Double), 0)
+        let single = try NSDEExecutable.object(try NSDEExecutable.run(Array(arguments.dropLast())).stdout)
+        XCTAssertNil(single["ranks"])
+        XCTAssertNil(single["images_per_s_total"])
+    }
+
     /// Without an MPI launcher, --distributed is one clear line and a non-zero exit.
     func testDistributedWithoutLauncherIsAnError() throws {
         let run = try NSDEExecutable.run(evalArguments + ["--distributed"])

@@ -1,4 +1,5 @@
 import Foundation
+import NSDETensor
 
 /// The processes of one job and the collective operations between them: what data-parallel
 /// training, evaluation and sweeps need to split work over several processes (possibly on several
@@ -60,6 +61,28 @@ extension Communicator {
             offset += n
         }
         return result
+    }
+
+    /// Replaces each parameter's gradient with its sum over the processes (rank order; a missing
+    /// gradient counts as zeros) and `extra` (any other per-process sums, such as a loss) with
+    /// theirs, in one ``allReduceSum(_:)``: the data-parallel step after each process's backward
+    /// pass. Every process passes the same parameters (shapes, order) and `extra` count.
+    public func allReduceGradients(of parameters: [Parameter], extra: inout [Float]) throws {
+        let counts = parameters.map { $0.shape.reduce(1, *) }
+        var flat = [Float]()
+        flat.reserveCapacity(counts.reduce(0, +) + extra.count)
+        for (p, n) in zip(parameters, counts) { flat += p.grad?.scalars ?? [Float](repeating: 0, count: n) }
+        flat += extra
+        try allReduceSum(&flat)
+        var offset = 0
+        noGrad {
+            for (p, n) in zip(parameters, counts) {
+                p.zeroGrad()
+                p.accumulateGradient(Tensor(shape: p.shape, scalars: Array(flat[offset..<offset + n])))
+                offset += n
+            }
+        }
+        extra = Array(flat[offset...])
     }
 
     /// The indices of `0 ..< count` this process takes when `count` work items (batches, runs)

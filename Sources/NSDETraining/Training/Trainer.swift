@@ -400,23 +400,10 @@ public final class Trainer {
     /// Sums the batch's gradients, loss and correct count over the processes (rank order), so
     /// every process steps the optimiser with the global batch's gradient.
     private func sumOverProcesses(loss: inout Float, correct: inout Int) throws {
-        let parameters = model.parameters
-        var flat = [Float]()
-        flat.reserveCapacity(parameters.reduce(0) { $0 + $1.shape.reduce(1, *) } + 2)
-        for p in parameters { flat += p.grad?.scalars ?? [Float](repeating: 0, count: p.shape.reduce(1, *)) }
-        flat += [loss, Float(correct)]
-        try communicator.allReduceSum(&flat)
-        var offset = 0
-        noGrad {
-            for p in parameters {
-                let n = p.shape.reduce(1, *)
-                p.zeroGrad()
-                p.accumulateGradient(Tensor(shape: p.shape, scalars: Array(flat[offset..<offset + n])))
-                offset += n
-            }
-        }
-        loss = flat[offset]
-        correct = Int(flat[offset + 1].rounded())
+        var sums = [loss, Float(correct)]
+        try communicator.allReduceGradients(of: model.parameters, extra: &sums)
+        loss = sums[0]
+        correct = Int(sums[1].rounded())
     }
 
     // MARK: - Helpers

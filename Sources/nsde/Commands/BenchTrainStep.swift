@@ -16,6 +16,12 @@ extension NSDE.Bench {
             convolution counted as direct convolutions, whatever algorithm ran) and, measured in the \
             same process afterwards, the GEMM rate (gemm_gflops, 512³ sgemm), so the efficiency is \
             effective_gflops / gemm_gflops. Compare with Benchmarks/pytorch_train_step.py.
+
+            Under an MPI launcher, --distributed times the data-parallel step of `nsde train \
+            --distributed`: each process runs its part of the batch, then the gradients are summed \
+            over the processes. Rank 0 reports images_per_s (its share of the batch per second), \
+            images_per_s_total (the whole batch per second), ranks and allreduce_ms_per_step (the \
+            median time of the gradient sum, waiting for the slowest process included).
             """)
 
         @OptionGroup var modelOptions: BenchModelOptions
@@ -34,9 +40,10 @@ extension NSDE.Bench {
         @Option(help: ArgumentHelp("Batch shards run side by side, one per thread, as `nsde train` does (BatchParallel); 1 splits each operation across the threads instead.",
                                    discussion: "Default: what `nsde train` uses, the thread count (at most the batch size)."))
         var shards: Int?
-        @Flag(help: "Print one JSON object with images_per_s, median_s, effective_gflops, gemm_gflops, flops_per_image, parameters, shards, and the settings.")
+        @Flag(help: "Print one JSON object with images_per_s, median_s, effective_gflops, gemm_gflops, flops_per_image, parameters, shards, and the settings (with --distributed also ranks, images_per_s_total, allreduce_ms_per_step).")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
+        @OptionGroup var distributedOptions: DistributedOptions
 
         struct Report: Encodable {
             let model: String, batch: Int, steps: Int, noise: String, sigma: Float, threads: Int
@@ -50,6 +57,8 @@ extension NSDE.Bench {
             let effective_gflops: Double
             /// 512³ sgemm GFLOP/s measured in the same process after the timed steps.
             let gemm_gflops: Double
+            /// `--distributed` only (absent otherwise).
+            let ranks: Int?, images_per_s_total: Double?, allreduce_ms_per_step: Double?
         }
 
         func validate() throws {
@@ -72,6 +81,10 @@ extension NSDE.Bench {
 
         func run() throws {
             try threadOptions.apply()
+            try distributedOptions.run(measureStep)
+        }
+
+        private func measureStep(_ communicator: any Communicator) throws {
             Initializer.manualSeed(0)
             let (model, noise, sigma, steps) = (modelOptions.model, modelOptions.noise, modelOptions.sigma, modelOptions.steps)
             let size: PaperClassifier.Size = model == .paperSmall ? .small : .big
@@ -81,35 +94,50 @@ extension NSDE.Bench {
             let optimizer = SGD(parameters: net.parameters, learningRate: 0.01, momentum: 0.9)
             let x = Tensor.randomUniform([batch, inChannels, pixels, pixels], seed: 1)
             let labels = (0..<batch).map { $0 % 10 }
-            let shardCount = shards ?? BatchParallel.defaultShardCount(batch: batch)
+            // This process's rows of the batch (all of them in one process).
+            let mine = BatchParallel.shardRange(communicator.rank, of: communicator.size, batch: batch)
+            guard !mine.isEmpty else { throw ValidationError("--batch \(batch) gives no image to some of the \(communicator.size) processes") }
+            let shardCount = min(shards ?? BatchParallel.defaultShardCount(batch: mine.count), mine.count)
             var failure: Error?
+            var allReduceTimes: [Double] = []
             let times = measure(warmup: warmup, repeats: repeats) {
                 optimizer.zeroGrad()
                 // The training step of `nsde train` (Trainer): one noise stream, the batch's shards
                 // side by side, their gradients added in shard order.
                 let stream = net.reserveNoiseStream()
                 do {
-                    _ = try BatchParallel.run(batch: batch, shards: shardCount) { shard in
+                    _ = try BatchParallel.run(batch: batch, rows: mine, shards: shardCount) { shard in
                         let rows = shard.rows.range
                         let logits = try net.forward(shard.slice(x), noiseStream: stream)
                         let loss = crossEntropy(logits: logits, labels: Array(labels[rows])) * shard.fraction
                         loss.backward()
                     }
+                    if communicator.size > 1 {
+                        var none: [Float] = []
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        try communicator.allReduceGradients(of: net.parameters, extra: &none)
+                        allReduceTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                    }
                 } catch { failure = error }
                 optimizer.step()
             }
             if let failure { throw failure }
+            guard communicator.isRoot else { return }
             let med = median(times)
             let rss = peakRSSMiB()
             let flops = net.trainingStepFlops(height: pixels, width: pixels)
-            let imagesPerSecond = Double(batch) / med
+            let imagesPerSecond = Double(mine.count) / med
             let report = Report(model: model.rawValue, batch: batch, steps: steps, noise: noise.rawValue, sigma: sigma,
                                 threads: Parallel.threadCount, parameters: net.parameterCount, median_s: med,
                                 min_s: times.min() ?? 0, images_per_s: imagesPerSecond, peak_rss_mib: rss,
                                 in_channels: inChannels, size: pixels, width: net.channels, gn_groups: net.groupNormGroups,
-                                shards: min(shardCount, batch),
+                                shards: shardCount,
                                 flops_per_image: flops, effective_gflops: flops * imagesPerSecond / 1e9,
-                                gemm_gflops: measureReferenceGEMMGFLOPs())
+                                gemm_gflops: measureReferenceGEMMGFLOPs(),
+                                ranks: distributedOptions.distributed ? communicator.size : nil,
+                                images_per_s_total: distributedOptions.distributed ? Double(batch) / med : nil,
+                                allreduce_ms_per_step: distributedOptions.distributed
+                                    ? median(Array(allReduceTimes.suffix(repeats))) : nil)
             if json { try printJSON(report); return }
             print(String(format: "%@ width %d (%d parameters), %dx%dx%d, batch %d, %d EM steps, %@ noise: median %.3f s/step, %.1f images/s (%d threads, %d batch shards)",
                          model.rawValue, report.width, report.parameters, inChannels, pixels, pixels, batch, steps, noise.rawValue, med,
