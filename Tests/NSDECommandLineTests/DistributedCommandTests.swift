@@ -2,6 +2,7 @@ import Foundation
 import NSDENN
 import NSDETensor
 import NSDETestSupport
+import NSDETraining
 import XCTest
 
 /// `--distributed` under Open MPI's `mpirun` (2 processes on this machine): the contract of
@@ -83,6 +84,71 @@ final class DistributedCommandTests: XCTestCase {
         }
         XCTAssertEqual(two["per_class"] as? NSArray, one["per_class"] as? NSArray)
         XCTAssertNotNil(one["per_class"] as? NSArray)
+    }
+
+    /// A process killed mid-run ends the whole job with a non-zero status; the checkpoint on disk
+    /// is the last complete epoch and loads; `--resume --distributed` finishes the run, bit-identical
+    /// to an uninterrupted 2-process run.
+    func testKilledProcessEndsTheJobAndTheRunResumes() throws {
+        try SyntheticImages.writeMNISTLayout(to: directory.appendingPathComponent("data"), train: 512, test: 32)
+        func arguments(_ out: String) -> [String] {
+            trainArguments(out: out).map { $0 == "1,1" ? "2,3" : $0 } + ["--distributed"]
+        }
+        let reference = try NSDEExecutable.runUnderMPI(perRank: [arguments("reference"), arguments("reference")])
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+
+        let killedDir = directory.appendingPathComponent("killed")
+        let out = Pipe(), err = Pipe()
+        let job = try NSDEExecutable.mpiProcess(perRank: [arguments("killed"), arguments("killed")], stdout: out, stderr: err)
+        final class Box: @unchecked Sendable { var data = Data() }
+        let stderrText = Box()
+        let drained = DispatchGroup()
+        drained.enter()
+        try job.run()
+        DispatchQueue.global().async {
+            stderrText.data = err.fileHandleForReading.readDataToEndOfFile()
+            drained.leave()
+        }
+        DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
+        let deadline = Date().addingTimeInterval(120)
+        var committed = 0
+        while Date() < deadline, job.isRunning {
+            if let state = try? Checkpoint.readState(from: killedDir), state.epoch >= 1 { committed = state.epoch; break }
+            usleep(2_000)
+        }
+        // Kill one of the two nsde processes (not mpirun): those whose command line names the run.
+        let ranks = try processes(naming: killedDir.path).filter { $0 != job.processIdentifier }
+        XCTAssertEqual(ranks.count, 2, "the job's nsde processes: \(ranks)")
+        if let victim = ranks.max() { kill(victim, SIGKILL) }
+        job.waitUntilExit()
+        drained.wait()
+        XCTAssertNotEqual(job.terminationStatus, 0, "the job must fail when a process dies")
+        XCTAssertGreaterThanOrEqual(committed, 1, "no epoch was committed before the kill")
+
+        let left = try Checkpoint.read(from: killedDir)
+        XCTAssertGreaterThanOrEqual(left.state.epoch, 1)
+        XCTAssertLessThan(left.state.epoch, 5)
+        let resumeArguments = ["train", "--out", killedDir.path, "--resume", "--threads", "1", "--json", "--distributed"]
+        let resumed = try NSDEExecutable.runUnderMPI(perRank: [resumeArguments, resumeArguments])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let json = try NSDEExecutable.object(resumed.stdout)
+        XCTAssertEqual(json["epochs_completed"] as? Int, 5)
+        XCTAssertEqual(json["resumed_from_epoch"] as? Int, left.state.epoch)
+        let (a, b) = (try weights("reference"), try weights("killed"))
+        for (name, tensor) in a {
+            XCTAssertEqual(b[name]?.scalars.map(\.bitPattern), tensor.scalars.map(\.bitPattern), name)
+        }
+        _ = stderrText.data
+    }
+
+    /// The processes whose command line contains `text` (from /proc).
+    private func processes(naming text: String) throws -> [Int32] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in
+            guard let pid = Int32(entry),
+                  let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let line = String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return line.contains(text) && line.contains("nsde") && !line.contains("mpirun") ? pid : nil
+        }
     }
 
     /// `bench train-step --distributed` reports the scaling contract: ranks, images_per_s (one

@@ -52,6 +52,12 @@ public enum NSDEExecutable {
     /// `nsde perRank[r]` (the same arguments for all in the usual case). Fails the test when
     /// `mpirun` is missing (`scripts/ensure-deps.sh` installs it).
     public static func runUnderMPI(perRank: [[String]]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let out = Pipe(), err = Pipe()
+        return try complete(try mpiProcess(perRank: perRank, stdout: out, stderr: err), out, err)
+    }
+
+    /// A configured, not yet started `mpirun` process for ``runUnderMPI(perRank:)``.
+    public static func mpiProcess(perRank: [[String]], stdout: Pipe, stderr: Pipe) throws -> Process {
         let nsde = try require()
         let mpirun = try XCTUnwrap(["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) },
                                    "mpirun not found: run scripts/ensure-deps.sh (Debian package openmpi-bin)")
@@ -60,16 +66,15 @@ public enum NSDEExecutable {
             if r > 0 { arguments.append(":") }
             arguments += ["-np", "1", nsde.path] + rankArguments
         }
-        let out = Pipe(), err = Pipe()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: mpirun)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["GOMP_SPINCOUNT"] = environment["GOMP_SPINCOUNT"] ?? "10000"
         process.environment = environment
-        process.standardOutput = out
-        process.standardError = err
-        return try complete(process, out, err)
+        process.standardOutput = stdout
+        process.standardError = stderr
+        return process
     }
 
     /// Starts `process` and waits for it, reading both pipes at once so neither fills up and
