@@ -151,6 +151,41 @@ final class DistributedCommandTests: XCTestCase {
         }
     }
 
+    /// A 2-process Table 1 sweep (runs dealt over the processes, rank 0 writes the report) gives
+    /// every run the results it gets when one process runs them all.
+    func testTwoProcessTable1EqualsOneProcess() throws {
+        try SyntheticImages.writeMNISTLayout(to: directory.appendingPathComponent("data"), train: 256, test: 32)
+        func arguments(_ out: String) -> [String] {
+            ["experiment", "table1", "--dataset", "mnist", "--data-dir", directory.appendingPathComponent("data").path,
+             "--models", "ode,additive:0.3", "--seeds", "2", "--width", "4", "--steps", "2", "--stages", "1",
+             "--train-subset", "128", "--test-subset", "32", "--batch-size", "32", "--ttn", "2", "--threads", "1",
+             "--json", "--out", directory.appendingPathComponent(out).path]
+        }
+        let single = try NSDEExecutable.run(arguments("one"))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let job = try NSDEExecutable.runUnderMPI(perRank: Array(repeating: arguments("two") + ["--distributed"], count: 2))
+        XCTAssertEqual(job.status, 0, job.stderr)
+        let (one, two) = (try NSDEExecutable.object(single.stdout), try NSDEExecutable.object(job.stdout))
+        XCTAssertEqual(two["ranks"] as? Int, 2)
+        let (a, b) = (try XCTUnwrap(one["models"] as? [[String: Any]]), try XCTUnwrap(two["models"] as? [[String: Any]]))
+        XCTAssertEqual(a.count, 2)
+        XCTAssertEqual(b.count, 2)
+        for (ma, mb) in zip(a, b) {
+            let (sa, sb) = (try XCTUnwrap(ma["per_seed"] as? [[String: Any]]), try XCTUnwrap(mb["per_seed"] as? [[String: Any]]))
+            XCTAssertEqual(sa.count, 2)
+            for (ra, rb) in zip(sa, sb) {
+                var (x, y) = (ra, rb)
+                x["run"] = nil
+                y["run"] = nil
+                XCTAssertEqual(NSDictionary(dictionary: x), NSDictionary(dictionary: y), "\(ma["noise"] ?? "?")")
+            }
+        }
+        for name in ["ode/seed-0", "ode/seed-1", "additive-0.3/seed-0", "additive-0.3/seed-1"] {
+            XCTAssertNoThrow(try Checkpoint.readState(from: directory.appendingPathComponent("two").appendingPathComponent(name)),
+                             "run directory \(name)")
+        }
+    }
+
     /// `bench train-step --distributed` reports the scaling contract: ranks, images_per_s (one
     /// process's share) and images_per_s_total, and allreduce_ms_per_step.
     func testDistributedTrainStepBenchmarkReportsRanks() throws {

@@ -53,15 +53,25 @@ extension NSDE.Experiment {
             An interrupted experiment continues where it stopped when run again with the same options and \
             --out: finished models are only re-evaluated, a partly trained one resumes from its last \
             checkpoint. A directory holding a different run is an error, never overwritten.
+
+            Under an MPI launcher, --distributed spreads the runs (models x seeds) over the processes \
+            (mpirun -np K nsde experiment table1 --distributed …; run i goes to process i mod K, as \
+            --shard does), then rank 0 reads every run's results and writes the reports; the JSON \
+            gains `ranks`. Runs a killed job left half done resume on the next launch.
             """)
 
         @Option(help: "Preset: the budget, described above.")
         var preset = TablePreset(.quick)
         @OptionGroup var options: ComparisonOptions
+        @OptionGroup var distributedOptions: DistributedOptions
 
         func run() throws {
             let preset = self.preset.preset
-            try options.run(try options.configuration(preset: preset), name: "table1", preset: preset)
+            let configuration = try options.configuration(preset: preset)
+            try distributedOptions.run { communicator in
+                try options.run(configuration, name: "table1", preset: preset, communicator: communicator,
+                                reportRanks: distributedOptions.distributed)
+            }
         }
     }
 }

@@ -112,11 +112,20 @@ struct ComparisonOptions: ParsableArguments {
     }
 
     /// Runs `configuration`, writes its reports into the output directory and prints the table
-    /// (or the JSON report). `name` is the command's name for the default output directory.
-    func run(_ configuration: NoiseComparisonConfiguration, name: String, preset: ComparisonPreset) throws {
-        guard let (result, files) = try execute(configuration, name: name, preset: preset) else { return }
+    /// (or the JSON report, with `ranks` when `reportRanks`). `name` is the command's name for the
+    /// default output directory. With several processes only rank 0 prints.
+    func run(_ configuration: NoiseComparisonConfiguration, name: String, preset: ComparisonPreset,
+             communicator: any Communicator = SingleProcess.shared, reportRanks: Bool = false) throws {
+        guard let (result, files) = try execute(configuration, name: name, preset: preset, communicator: communicator) else {
+            return
+        }
         if json {
-            FileHandle.standardOutput.write(try result.jsonData(pretty: false))
+            var data = try result.jsonData(pretty: false)
+            if reportRanks, var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                object["ranks"] = communicator.size
+                data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            }
+            FileHandle.standardOutput.write(data)
             print()
             return
         }
@@ -124,21 +133,36 @@ struct ComparisonOptions: ParsableArguments {
     }
 
     /// Runs `configuration` (or this process's `--shard` of it) and writes its reports; returns
-    /// `nil` for a shard (which writes no report).
-    func execute(_ configuration: NoiseComparisonConfiguration, name: String,
-                 preset: ComparisonPreset) throws -> (result: NoiseComparisonResult, files: [URL])? {
+    /// `nil` for a shard (which writes no report). With several processes, process r trains and
+    /// evaluates shard r of the runs (each a normal resumable run directory); after all have
+    /// finished, rank 0 reads every run's results and writes the reports (the others return `nil`).
+    func execute(_ configuration: NoiseComparisonConfiguration, name: String, preset: ComparisonPreset,
+                 communicator: any Communicator = SingleProcess.shared) throws -> (result: NoiseComparisonResult, files: [URL])? {
         try threadOptions.apply()
         let outPath = out ?? (name == preset.rawValue ? "runs/\(name)" : "runs/\(name)-\(preset.rawValue)")
         let outURL = URL(fileURLWithPath: NSString(string: outPath).expandingTildeInPath).standardizedFileURL
         let dataDirectory = dataDir.map { URL(fileURLWithPath: NSString(string: $0).expandingTildeInPath).standardizedFileURL.path }
-        status("\(name) (preset \(configuration.preset)) on \(configuration.training.dataset): "
-               + configuration.models.map(\.description).joined(separator: ", ") + "; " + configuration.budgetDescription
-               + "; \(Parallel.threadCount) threads; output in \(outURL.path)")
+        let processes = communicator.size > 1 ? ", \(communicator.size) processes" : ""
+        if communicator.isRoot {
+            status("\(name) (preset \(configuration.preset)) on \(configuration.training.dataset): "
+                   + configuration.models.map(\.description).joined(separator: ", ") + "; " + configuration.budgetDescription
+                   + "; \(Parallel.threadCount) threads\(processes); output in \(outURL.path)")
+        }
         let display = NoiseComparisonDisplay(ttnSamples: configuration.ttnSamples)
-        let shard = self.shard.flatMap(ComparisonShard.init(parsing:))
-        let result = try runNoiseComparison(configuration, dataDirectory: dataDirectory, outputDirectory: outURL, shard: shard,
+        var shard = self.shard.flatMap(ComparisonShard.init(parsing:))
+        if communicator.size > 1 {
+            guard shard == nil else { throw ValidationError("give --distributed or --shard, not both") }
+            shard = ComparisonShard(index: communicator.rank, count: communicator.size)
+        }
+        var result = try runNoiseComparison(configuration, dataDirectory: dataDirectory, outputDirectory: outURL, shard: shard,
+                                            progress: communicator.isRoot ? display.handler : nil)
+        if communicator.size > 1 {
+            try communicator.barrier()
+            guard communicator.isRoot else { return nil }
+            // Every run is finished: this only reads their results.
+            result = try runNoiseComparison(configuration, dataDirectory: dataDirectory, outputDirectory: outURL, shard: nil,
                                             progress: display.handler)
-        if let shard {
+        } else if let shard {
             status("shard \(shard) done (\(result.rows.count) runs); run again without --shard for the report")
             return nil
         }
