@@ -186,6 +186,26 @@ final class DistributedCommandTests: XCTestCase {
         }
     }
 
+    /// A 2-process σ search chooses the same σ from the same validation grid as one process.
+    func testTwoProcessSigmaSearchEqualsOneProcess() throws {
+        try SyntheticImages.writeMNISTLayout(to: directory.appendingPathComponent("data"), train: 256, test: 32)
+        func arguments(_ out: String) -> [String] {
+            ["experiment", "sigma-search", "--dataset", "mnist", "--data-dir", directory.appendingPathComponent("data").path,
+             "--noises", "additive", "--sigmas", "0.1,0.3", "--seeds", "1", "--width", "4", "--steps", "2", "--stages", "1",
+             "--train-subset", "128", "--test-subset", "32", "--val-size", "32", "--batch-size", "32", "--ttn", "2",
+             "--threads", "1", "--json", "--out", directory.appendingPathComponent(out).path]
+        }
+        let single = try NSDEExecutable.run(arguments("one"))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let job = try NSDEExecutable.runUnderMPI(perRank: Array(repeating: arguments("two") + ["--distributed"], count: 2))
+        XCTAssertEqual(job.status, 0, job.stderr)
+        let (one, two) = (try NSDEExecutable.object(single.stdout), try NSDEExecutable.object(job.stdout))
+        XCTAssertEqual(two["ranks"] as? Int, 2)
+        XCTAssertEqual(two["grid"] as? NSArray, one["grid"] as? NSArray)
+        XCTAssertEqual(two["chosen"] as? NSArray, one["chosen"] as? NSArray)
+        XCTAssertNotNil(one["grid"] as? NSArray)
+    }
+
     /// `bench train-step --distributed` reports the scaling contract: ranks, images_per_s (one
     /// process's share) and images_per_s_total, and allreduce_ms_per_step.
     func testDistributedTrainStepBenchmarkReportsRanks() throws {

@@ -70,7 +70,7 @@ extension NSDE.Experiment {
             let configuration = try options.configuration(preset: preset)
             try distributedOptions.run { communicator in
                 try options.run(configuration, name: "table1", preset: preset, communicator: communicator,
-                                reportRanks: distributedOptions.distributed)
+                                distributedOptions: distributedOptions)
             }
         }
     }
@@ -93,6 +93,9 @@ extension NSDE.Experiment {
             Each run is a `nsde train` directory OUT/<noise>-<σ>[/seed-N]; an interrupted search continues \
             where it stopped, and `nsde experiment table1` with the same options and --out reuses the runs it \
             shares with the search (the ODE and the chosen σ) instead of training them again.
+
+            Under an MPI launcher, --distributed spreads the runs over the processes (as --shard does), \
+            then rank 0 reads every run's results and writes the reports; the JSON gains `ranks`.
             """)
 
         @Option(help: "Preset: the budget (see `nsde experiment table1 --help`).")
@@ -102,6 +105,7 @@ extension NSDE.Experiment {
         @Option(help: ArgumentHelp("Comma-separated σ grid (default 0.05,0.1,0.2,0.5,1).", valueName: "list"))
         var sigmas: String = SigmaSearchConfiguration.defaultSigmas.map { String(format: "%g", Double($0)) }.joined(separator: ",")
         @OptionGroup var options: ComparisonOptions
+        @OptionGroup var distributedOptions: DistributedOptions
 
         var parsedNoises: [BlockNoise]? {
             let names = noises.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -129,21 +133,37 @@ extension NSDE.Experiment {
             if (base.training.validationSize ?? 0) < 1 { base.training.validationSize = ComparisonPreset.defaultValidationSize }
             let search = SigmaSearchConfiguration(base: base, noises: parsedNoises!, sigmas: parsedSigmas!)
             do { try search.validate() } catch { throw ValidationError("\(error)") }
+            try distributedOptions.run { communicator in try run(search, preset: preset, communicator: communicator) }
+        }
+
+        /// Runs the search as one of `communicator`'s processes: its shard of the runs (or the
+        /// `--shard`), then, on rank 0 once every run is done, the reports.
+        private func run(_ search: SigmaSearchConfiguration, preset: ComparisonPreset, communicator: any Communicator) throws {
+            let base = search.comparison
             let outURL = url(options.out ?? "runs/sigma-search-\(preset.rawValue)")
-            status("sigma-search (preset \(base.preset)) on \(base.training.dataset): \(search.noises.map(\.rawValue).joined(separator: ", ")) at σ "
-                   + search.sigmas.map { String(format: "%g", Double($0)) }.joined(separator: ", ") + " and the ODE; "
-                   + base.budgetDescription + "; \(Parallel.threadCount) threads; output in \(outURL.path)")
+            if communicator.isRoot {
+                status("sigma-search (preset \(base.preset)) on \(base.training.dataset): \(search.noises.map(\.rawValue).joined(separator: ", ")) at σ "
+                       + search.sigmas.map { String(format: "%g", Double($0)) }.joined(separator: ", ") + " and the ODE; "
+                       + base.budgetDescription + "; \(Parallel.threadCount) threads"
+                       + (communicator.size > 1 ? ", \(communicator.size) processes" : "") + "; output in \(outURL.path)")
+            }
             let display = NoiseComparisonDisplay(ttnSamples: base.ttnSamples, split: "validation")
-            let shard = options.shard.flatMap(ComparisonShard.init(parsing:))
-            let result = try runSigmaSearch(search, dataDirectory: options.dataDir.map { url($0).path }, outputDirectory: outURL,
-                                            shard: shard, progress: display.handler)
-            if let shard {
+            let dataDirectory = options.dataDir.map { url($0).path }
+            let shard = try options.shard(for: communicator)
+            var result = try runSigmaSearch(search, dataDirectory: dataDirectory, outputDirectory: outURL, shard: shard,
+                                            progress: communicator.isRoot ? display.handler : nil)
+            if communicator.size > 1 {
+                try communicator.barrier()
+                guard communicator.isRoot else { return }
+                // Every run is finished: this only reads their results.
+                result = try runSigmaSearch(search, dataDirectory: dataDirectory, outputDirectory: outURL, progress: display.handler)
+            } else if let shard {
                 status("shard \(shard) done (\(result.comparison.rows.count) runs); run again without --shard for the report")
                 return
             }
             let files = try result.write(to: outURL)
             if options.json {
-                FileHandle.standardOutput.write(try result.jsonData(pretty: false))
+                FileHandle.standardOutput.write(try distributedOptions.addingRanks(to: result.jsonData(pretty: false), communicator))
                 print()
                 return
             }

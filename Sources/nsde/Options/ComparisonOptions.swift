@@ -112,20 +112,16 @@ struct ComparisonOptions: ParsableArguments {
     }
 
     /// Runs `configuration`, writes its reports into the output directory and prints the table
-    /// (or the JSON report, with `ranks` when `reportRanks`). `name` is the command's name for the
-    /// default output directory. With several processes only rank 0 prints.
+    /// (or the JSON report, with `ranks` under `--distributed`). `name` is the command's name for
+    /// the default output directory. With several processes only rank 0 prints.
     func run(_ configuration: NoiseComparisonConfiguration, name: String, preset: ComparisonPreset,
-             communicator: any Communicator = SingleProcess.shared, reportRanks: Bool = false) throws {
+             communicator: any Communicator = SingleProcess.shared, distributedOptions: DistributedOptions? = nil) throws {
         guard let (result, files) = try execute(configuration, name: name, preset: preset, communicator: communicator) else {
             return
         }
         if json {
-            var data = try result.jsonData(pretty: false)
-            if reportRanks, var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
-                object["ranks"] = communicator.size
-                data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            }
-            FileHandle.standardOutput.write(data)
+            let data = try result.jsonData(pretty: false)
+            FileHandle.standardOutput.write(try distributedOptions?.addingRanks(to: data, communicator) ?? data)
             print()
             return
         }
@@ -149,11 +145,7 @@ struct ComparisonOptions: ParsableArguments {
                    + "; \(Parallel.threadCount) threads\(processes); output in \(outURL.path)")
         }
         let display = NoiseComparisonDisplay(ttnSamples: configuration.ttnSamples)
-        var shard = self.shard.flatMap(ComparisonShard.init(parsing:))
-        if communicator.size > 1 {
-            guard shard == nil else { throw ValidationError("give --distributed or --shard, not both") }
-            shard = ComparisonShard(index: communicator.rank, count: communicator.size)
-        }
+        let shard = try shard(for: communicator)
         var result = try runNoiseComparison(configuration, dataDirectory: dataDirectory, outputDirectory: outURL, shard: shard,
                                             progress: communicator.isRoot ? display.handler : nil)
         if communicator.size > 1 {
@@ -168,6 +160,15 @@ struct ComparisonOptions: ParsableArguments {
         }
         let files = try result.write(to: outURL, baseName: name == "demo" ? "demo" : "table1")
         return (result, files)
+    }
+
+    /// The runs this process trains: its `--shard`, or with several processes its share (run i to
+    /// process i mod K, as `--shard` deals them); `nil`: all of them.
+    func shard(for communicator: any Communicator) throws -> ComparisonShard? {
+        let given = shard.flatMap(ComparisonShard.init(parsing:))
+        guard communicator.size > 1 else { return given }
+        guard given == nil else { throw ValidationError("give --distributed or --shard, not both") }
+        return ComparisonShard(index: communicator.rank, count: communicator.size)
     }
 
     /// Prints the Markdown table and where the reports and checkpoints are.

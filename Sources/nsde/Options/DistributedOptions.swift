@@ -24,6 +24,14 @@ struct DistributedOptions: ParsableArguments {
         }
     }
 
+    /// `json` (one JSON object) with `ranks`: the process count, under `--distributed`; unchanged
+    /// otherwise.
+    func addingRanks(to json: Data, _ communicator: any Communicator) throws -> Data {
+        guard distributed, var object = try JSONSerialization.jsonObject(with: json) as? [String: Any] else { return json }
+        object["ranks"] = communicator.size
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    }
+
     /// Throws ``DistributedError/configurationMismatch(differences:)`` unless every process got
     /// rank 0's arguments.
     private func checkSameArguments(_ world: any Communicator) throws {
