@@ -161,12 +161,7 @@ final class DistributedCommandTests: XCTestCase {
              "--train-subset", "128", "--test-subset", "32", "--batch-size", "32", "--ttn", "2", "--threads", "1",
              "--json", "--out", directory.appendingPathComponent(out).path]
         }
-        let single = try NSDEExecutable.run(arguments("one"))
-        XCTAssertEqual(single.status, 0, single.stderr)
-        let job = try NSDEExecutable.runUnderMPI(perRank: Array(repeating: arguments("two") + ["--distributed"], count: 2))
-        XCTAssertEqual(job.status, 0, job.stderr)
-        let (one, two) = (try NSDEExecutable.object(single.stdout), try NSDEExecutable.object(job.stdout))
-        XCTAssertEqual(two["ranks"] as? Int, 2)
+        let (one, two) = try oneAndTwoProcesses(arguments)
         let (a, b) = (try XCTUnwrap(one["models"] as? [[String: Any]]), try XCTUnwrap(two["models"] as? [[String: Any]]))
         XCTAssertEqual(a.count, 2)
         XCTAssertEqual(b.count, 2)
@@ -195,15 +190,22 @@ final class DistributedCommandTests: XCTestCase {
              "--train-subset", "128", "--test-subset", "32", "--val-size", "32", "--batch-size", "32", "--ttn", "2",
              "--threads", "1", "--json", "--out", directory.appendingPathComponent(out).path]
         }
+        let (one, two) = try oneAndTwoProcesses(arguments)
+        XCTAssertEqual(two["grid"] as? NSArray, one["grid"] as? NSArray)
+        XCTAssertEqual(two["chosen"] as? NSArray, one["chosen"] as? NSArray)
+        XCTAssertNotNil(one["grid"] as? NSArray)
+    }
+
+    /// The JSON of `arguments("one")` in one process and of `arguments("two") --distributed` in two
+    /// (which must report `ranks` 2); both must succeed.
+    private func oneAndTwoProcesses(_ arguments: (String) -> [String]) throws -> (one: [String: Any], two: [String: Any]) {
         let single = try NSDEExecutable.run(arguments("one"))
         XCTAssertEqual(single.status, 0, single.stderr)
         let job = try NSDEExecutable.runUnderMPI(perRank: Array(repeating: arguments("two") + ["--distributed"], count: 2))
         XCTAssertEqual(job.status, 0, job.stderr)
         let (one, two) = (try NSDEExecutable.object(single.stdout), try NSDEExecutable.object(job.stdout))
         XCTAssertEqual(two["ranks"] as? Int, 2)
-        XCTAssertEqual(two["grid"] as? NSArray, one["grid"] as? NSArray)
-        XCTAssertEqual(two["chosen"] as? NSArray, one["chosen"] as? NSArray)
-        XCTAssertNotNil(one["grid"] as? NSArray)
+        return (one, two)
     }
 
     /// `bench train-step --distributed` reports the scaling contract: ranks, images_per_s (one
