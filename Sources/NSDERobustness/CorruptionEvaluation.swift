@@ -1,5 +1,6 @@
 import Foundation
 import NSDEData
+import NSDENN
 import NSDETensor
 import NSDETraining
 
@@ -181,6 +182,9 @@ public struct CorruptionEvaluation: Sendable {
     ///   - models: the classifiers (at least one), e.g. an ODE and an SDE of the same data set.
     ///   - clean: the clean test set: required in memory (it is what gets corrupted); from a
     ///     directory, optional and only scored for reference (its first ``testSubset`` images).
+    ///   - communicator: the processes sharing the work: each set's batches are dealt over them
+    ///     (every process builds every set and receives every result, equal to one process's bit
+    ///     for bit; see `evaluate`).
     ///   - progress: called after every batch with (images done, images in all, stage), where
     ///     the count covers every model on the clean set and every cell, and stage names the set,
     ///     e.g. `"fog s3"`.
@@ -190,7 +194,7 @@ public struct CorruptionEvaluation: Sendable {
     ///   (e.g. a label outside the model's classes, a non-finite state).
     /// - Complexity: per model and set, (1 + K) forward passes per image (1 for ODE or σ = 0).
     public func run<Model: StochasticClassifier>(
-        _ models: [Model], clean: InMemoryImageDataset?,
+        _ models: [Model], clean: InMemoryImageDataset?, communicator: any Communicator = SingleProcess.shared,
         progress: ((_ done: Int, _ total: Int, _ stage: String) -> Void)? = nil
     ) throws -> [CorruptionEvaluationResult] {
         guard !models.isEmpty else {
@@ -213,7 +217,10 @@ public struct CorruptionEvaluation: Sendable {
         func score(_ set: InMemoryImageDataset, _ m: Int, stage: String) throws -> AccuracySummary {
             let base = done
             let result = try evaluate(models[m], on: set, testSigma: sigmas[m], ttnSamples: ttnSamples, batchSize: batchSize,
-                                      seed: seed) { d, _ in progress?(base + d, total, stage) }
+                                      seed: seed, communicator: communicator) { d, t in
+                // This process's share, scaled to the set (the same with one process).
+                progress?(base + min(set.count, d * set.count / max(t, 1)), total, stage)
+            }
             done = base + set.count
             seconds[m] += result.seconds
             return AccuracySummary(result)
@@ -242,11 +249,11 @@ public struct CorruptionEvaluation: Sendable {
         }
     }
 
-    /// Evaluates one classifier; see ``run(_:clean:progress:)``.
+    /// Evaluates one classifier; see ``run(_:clean:communicator:progress:)``.
     public func run<Model: StochasticClassifier>(
-        _ model: Model, clean: InMemoryImageDataset?,
+        _ model: Model, clean: InMemoryImageDataset?, communicator: any Communicator = SingleProcess.shared,
         progress: ((_ done: Int, _ total: Int, _ stage: String) -> Void)? = nil
     ) throws -> CorruptionEvaluationResult {
-        try run([model], clean: clean, progress: progress)[0]
+        try run([model], clean: clean, communicator: communicator, progress: progress)[0]
     }
 }

@@ -81,7 +81,7 @@ public struct CorruptionCell: Codable, Equatable, Sendable {
     public var accuracyTTN: Double? { summary.accuracyTTN }
 }
 
-/// What ``CorruptionEvaluation/run(_:clean:progress:)`` measures for one classifier: accuracy
+/// What ``CorruptionEvaluation/run(_:clean:communicator:progress:)`` measures for one classifier: accuracy
 /// without and with TTN on every requested (corruption, severity) test set, the clean accuracy
 /// for reference, and the means the paper's Table 2 reports.
 public struct CorruptionEvaluationResult: Codable, Equatable, Sendable {

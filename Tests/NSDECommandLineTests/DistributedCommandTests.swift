@@ -226,6 +226,23 @@ final class DistributedCommandTests: XCTestCase {
         XCTAssertNil(single["images_per_s_total"])
     }
 
+    /// Corruption evaluation over 2 processes equals 1 process exactly (the report's JSON but the
+    /// timings and paths).
+    func testTwoProcessCorruptionEvaluationEqualsOneProcess() throws {
+        func arguments(_ out: String) -> [String] {
+            ["eval-corrupt", "--checkpoint", Self.model.path, "--corruptions", "gaussian_noise,contrast", "--severities", "1,5",
+             "--test-subset", "64", "--ttn", "2", "--batch-size", "16", "--threads", "1", "--json",
+             "--out", directory.appendingPathComponent(out).path]
+        }
+        let (one, two) = try oneAndTwoProcesses(arguments)
+        let (a, b) = (try XCTUnwrap(one["models"] as? [[String: Any]]), try XCTUnwrap(two["models"] as? [[String: Any]]))
+        XCTAssertEqual(a.count, 1)
+        for key in ["results", "mean", "by_severity", "by_corruption", "clean"] {
+            XCTAssertEqual(b[0][key] as? NSObject, a[0][key] as? NSObject, key)
+            XCTAssertNotNil(a[0][key] as? NSObject, key)
+        }
+    }
+
     /// Without an MPI launcher, --distributed is one clear line and a non-zero exit.
     func testDistributedWithoutLauncherIsAnError() throws {
         let run = try NSDEExecutable.run(evalArguments + ["--distributed"])

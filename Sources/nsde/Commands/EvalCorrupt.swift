@@ -29,6 +29,10 @@ extension NSDE {
             [{label, checkpoint, noise, sigma, test_sigma, clean: {accuracy, accuracy_ttn, n, ci95, …}, \
             mean: {accuracy, accuracy_ttn}, by_severity, by_corruption, results: [{corruption, severity, \
             accuracy, accuracy_ttn, n, ci95, ci95_ttn}], seconds}]}. Progress goes to stderr.
+
+            Under an MPI launcher, --distributed deals each set's batches over the processes \
+            (mpirun -np K nsde eval-corrupt --distributed …): the numbers equal a single process's \
+            exactly; rank 0 prints and writes, and the JSON gains `ranks`.
             """)
 
         @Option(help: ArgumentHelp("A `nsde train` output directory (checkpoint.json + model.safetensors); repeat for several models.",
@@ -61,6 +65,7 @@ extension NSDE {
         @Flag(help: "Print one JSON object (the content of corruption.json) instead of the Markdown table.")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
+        @OptionGroup var distributedOptions: DistributedOptions
 
         /// The names in --corruptions ("all": the 15 benchmark corruptions), checked against the
         /// valid names (CIFAR-10-C's 19 with --cifar10c-dir).
@@ -111,9 +116,17 @@ extension NSDE {
 
         func run() throws {
             try threadOptions.apply()
+            try distributedOptions.run(evaluateCorruptions)
+        }
+
+        /// The evaluation as one of `communicator`'s processes: each set's batches are dealt over
+        /// them; rank 0 prints and writes the reports.
+        private func evaluateCorruptions(_ communicator: any Communicator) throws {
             let outURL = Self.url(out)
-            try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
-            for name in CorruptionReport.fileNames { try AtomicFile.checkWritable(outURL.appendingPathComponent(name)) }
+            if communicator.isRoot {
+                try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+                for name in CorruptionReport.fileNames { try AtomicFile.checkWritable(outURL.appendingPathComponent(name)) }
+            }
             let cifar10cURL = cifar10cDir.map(Self.url)
             let bench = try CorruptionEvaluation(corruptions: corruptionNames(), severities: severityList(),
                                                  cifar10cDirectory: cifar10cURL, testSubset: testSubset, testSigma: testSigma,
@@ -154,23 +167,26 @@ extension NSDE {
             }
 
             let cells = bench.corruptions.count * bench.severities.count
-            status("Evaluating \(loaded.count) model(s) on \(bench.corruptions.count) corruption(s) x \(bench.severities.count) severit"
+            if communicator.isRoot { status("Evaluating \(loaded.count) model(s) on \(bench.corruptions.count) corruption(s) x \(bench.severities.count) severit"
                    + (bench.severities.count == 1 ? "y" : "ies") + " (\(cells) sets"
                    + (cifar10cURL.map { " from \($0.path)" } ?? " of \(clean?.count ?? 0) \(name) images corrupted in memory")
-                   + "), w/o TTN" + (ttn > 0 ? " and TTN with K = \(ttn)" : "") + ", \(Parallel.threadCount) threads")
+                   + "), w/o TTN" + (ttn > 0 ? " and TTN with K = \(ttn)" : "") + ", \(Parallel.threadCount) threads"
+                   + (communicator.size > 1 ? ", \(communicator.size) processes" : "")) }
             // The bar starts now (so its rate counts from here); its total grows if a CIFAR-10-C
             // release has blocks other than 10,000 images.
             let perSet = cifar10cURL == nil ? (clean?.count ?? 0) : (testSubset ?? 10_000)
             var bar = ProgressBar(title: "eval-corrupt", total: loaded.count * ((clean?.count ?? 0) + cells * perSet), unit: "img")
-            let results = try bench.run(loaded.map(\.model), clean: clean) { done, total, stage in
+            let results = try bench.run(loaded.map(\.model), clean: clean, communicator: communicator) { done, total, stage in
+                guard communicator.isRoot else { return }
                 bar.total = total
                 bar.update(done, detail: stage)
             }
+            guard communicator.isRoot else { return }
 
             let report = CorruptionReport(dataset: cifar10cURL == nil ? name : "cifar10c", entries: Self.entries(loaded, results))
             let files = try report.write(to: outURL)
             if json {
-                FileHandle.standardOutput.write(try report.json())
+                FileHandle.standardOutput.write(try distributedOptions.addingRanks(to: report.json(), communicator))
                 FileHandle.standardOutput.write(Data("\n".utf8))
                 return
             }
