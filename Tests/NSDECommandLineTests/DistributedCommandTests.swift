@@ -59,6 +59,14 @@ final class DistributedCommandTests: XCTestCase {
         let loss1 = try XCTUnwrap(one["train_loss"] as? Double), loss2 = try XCTUnwrap(runs[0]["train_loss"] as? Double)
         XCTAssertEqual(loss2, loss1, accuracy: 1e-5 * max(1, abs(loss1)))
         XCTAssertEqual(runs[0]["test_acc"] as? Double, one["test_acc"] as? Double)
+
+        // The checkpoint records the process count; resuming with another one says it is not bit-identical.
+        XCTAssertEqual(try Checkpoint.readState(from: directory.appendingPathComponent("two-a")).ranks, 2)
+        XCTAssertNil(try Checkpoint.readState(from: directory.appendingPathComponent("one")).ranks)
+        let resumed = try NSDEExecutable.run(["train", "--out", directory.appendingPathComponent("two-a").path, "--resume",
+                                              "--epochs", "3", "--threads", "1", "--json"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("was written by 2 processes; resuming with 1"), resumed.stderr)
     }
     /// The shipped demo SDE model (`models/demo` of this checkout).
     private static let model = ShippedDemoModelsTests.root.appendingPathComponent("dropout-0.3")

@@ -43,6 +43,11 @@ public struct CheckpointState: Codable, Equatable, Sendable {
     /// same thread count (the kernels split their reductions by thread), so a resume with another
     /// count is reported as a ``TrainingEvent/warning(_:)``.
     public var threads: Int?
+    /// Processes of the data-parallel job that wrote the checkpoint (`nsde train --distributed`),
+    /// or `nil` for one process (and in checkpoints written before this field existed). Like the
+    /// thread count, it fixes the order of the gradient sums, so a resume with another count is
+    /// reported as a ``TrainingEvent/warning(_:)``.
+    public var ranks: Int?
 
     /// The format marker.
     public static let formatName = "nsde-checkpoint"
@@ -51,7 +56,8 @@ public struct CheckpointState: Codable, Equatable, Sendable {
 
     public init(epoch: Int, configuration: TrainingConfiguration, optimizer: OptimizerRecord, schedule: SchedulePosition,
                 dataLoader: DataLoaderPosition, random: RandomState, data: DataFingerprint, files: [String: FileDigest],
-                history: [EpochMetrics], parameterCount: Int, threads: Int? = nil, savedAt: Date = Date()) {
+                history: [EpochMetrics], parameterCount: Int, threads: Int? = nil, ranks: Int? = nil,
+                savedAt: Date = Date()) {
         self.format = Self.formatName
         self.version = Self.currentVersion
         self.epoch = epoch
@@ -65,6 +71,7 @@ public struct CheckpointState: Codable, Equatable, Sendable {
         self.history = history
         self.parameterCount = parameterCount
         self.threads = threads
+        self.ranks = ranks
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
         self.savedAt = formatter.string(from: savedAt)
@@ -72,7 +79,7 @@ public struct CheckpointState: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case format, version, epoch, configuration, optimizer, schedule, dataLoader = "data_loader", random, data, files
-        case history, parameterCount = "parameter_count", savedAt = "saved_at", threads
+        case history, parameterCount = "parameter_count", savedAt = "saved_at", threads, ranks
     }
 
     /// Why the fields disagree with each other, or `nil` when they agree: the epoch must be ≥ 0,
@@ -86,6 +93,7 @@ public struct CheckpointState: Codable, Equatable, Sendable {
                 + " (expected 1...\(epoch) in order)"
         }
         if let threads, threads < 1 { return "threads \(threads) is not positive" }
+        if let ranks, ranks < 2 { return "ranks \(ranks) is not a count of several processes" }
         guard schedule.nextEpoch == epoch, dataLoader.nextEpoch == epoch else {
             return "epoch \(epoch) but the schedule continues at epoch \(schedule.nextEpoch) and the data loader at \(dataLoader.nextEpoch)"
         }

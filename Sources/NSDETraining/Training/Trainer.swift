@@ -74,6 +74,9 @@ public final class Trainer {
     /// Threads of the process that wrote the checkpoint this run resumed from (`nil` for a fresh
     /// run or a checkpoint that predates the field).
     public let resumedFromThreadCount: Int?
+    /// Processes of the job that wrote the checkpoint this run resumed from (1 for a fresh run or
+    /// a one-process checkpoint).
+    public let resumedFromRanks: Int
     /// Called with each ``TrainingEvent``, on the training thread.
     public var progress: ((TrainingEvent) -> Void)?
     /// The processes training this model together (data parallelism): each runs its rows of every
@@ -191,11 +194,13 @@ public final class Trainer {
             history = checkpoint.state.history
             resumedFromEpoch = checkpoint.state.epoch
             resumedFromThreadCount = checkpoint.state.threads
+            resumedFromRanks = checkpoint.state.ranks ?? 1
         } else {
             epochsCompleted = 0
             history = []
             resumedFromEpoch = 0
             resumedFromThreadCount = nil
+            resumedFromRanks = 1
         }
         if communicator.size > 1 {
             if configuration.batchSize < communicator.size {
@@ -354,11 +359,18 @@ public final class Trainer {
     }
 
     /// Why this resume will not be bit-identical to an uninterrupted run, or `nil`: the checkpoint
-    /// was written with another thread count than `Parallel.threadCount` now.
+    /// was written with another thread count than `Parallel.threadCount` now, or by another number
+    /// of processes than ``communicator`` has.
     public var threadCountWarning: String? {
+        let directory = outputDirectory?.path ?? "?"
+        if resumedFromRanks != communicator.size {
+            return "the checkpoint in \(directory) was written by \(resumedFromRanks) process\(resumedFromRanks == 1 ? "" : "es"); "
+                + "resuming with \(communicator.size) continues the run correctly but not bit-identically to an uninterrupted one "
+                + "(start \(resumedFromRanks) process\(resumedFromRanks == 1 ? "" : "es") for that)"
+        }
         guard let stored = resumedFromThreadCount, stored != Parallel.threadCount else { return nil }
         let current = Parallel.threadCount
-        return "the checkpoint in \(outputDirectory?.path ?? "?") was written with \(stored) thread\(stored == 1 ? "" : "s"); "
+        return "the checkpoint in \(directory) was written with \(stored) thread\(stored == 1 ? "" : "s"); "
             + "resuming with \(current) continues the run correctly but not bit-identically to an uninterrupted one "
             + "(pass --threads \(stored) for that)"
     }
@@ -374,7 +386,8 @@ public final class Trainer {
             dataLoader: DataLoaderPosition(seed: loader.seed, nextEpoch: epochsCompleted, batchSize: loader.batchSize,
                                            batchesPerEpoch: loader.batchesPerEpoch, dropLast: loader.dropLast),
             random: RandomState(seeds: c.seeds, noiseCounter: model.noiseCounter, initializerCounter: initializerCounter),
-            data: fingerprint, files: [:], history: history, parameterCount: model.parameterCount, threads: Parallel.threadCount)
+            data: fingerprint, files: [:], history: history, parameterCount: model.parameterCount, threads: Parallel.threadCount,
+            ranks: communicator.size > 1 ? communicator.size : nil)
         return Checkpoint(state: state, model: model.stateDict(), optimizer: optimizer.stateDict())
     }
 
