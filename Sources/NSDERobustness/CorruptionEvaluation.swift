@@ -217,10 +217,7 @@ public struct CorruptionEvaluation: Sendable {
         func score(_ set: InMemoryImageDataset, _ m: Int, stage: String) throws -> AccuracySummary {
             let base = done
             let result = try evaluate(models[m], on: set, testSigma: sigmas[m], ttnSamples: ttnSamples, batchSize: batchSize,
-                                      seed: seed, communicator: communicator) { d, t in
-                // This process's share, scaled to the set (the same with one process).
-                progress?(base + min(set.count, d * set.count / max(t, 1)), total, stage)
-            }
+                                      seed: seed, communicator: communicator) { d, _ in progress?(base + d, total, stage) }
             done = base + set.count
             seconds[m] += result.seconds
             return AccuracySummary(result)

@@ -30,7 +30,9 @@ import NSDETensor
 ///     in batch order: equal to the one-process result bit for bit (the noise of batch b is its
 ///     streams b·K ..< (b + 1)·K wherever it runs). Every process must call with the same
 ///     arguments.
-///   - progress: called after each of this process's batches with (its examples done, its total).
+///   - progress: called after each of this process's batches with (examples done, examples in
+///     the dataset); with several processes "done" is this process's share scaled to the dataset
+///     (each process runs about 1/size of it), so every caller can show one bar for the whole set.
 /// - Returns: plain and TTN metrics (accuracy with Wilson 95 % interval, per-class accuracy,
 ///   confusion matrix, mean negative log-likelihood) and the predictions.
 /// - Throws: ``TrainingError/invalidParameter(name:value:expected:)`` for a bad setting or a
@@ -101,7 +103,7 @@ public func evaluate<Model: StochasticClassifier, D: Dataset>(
             }
             outputs.append(BatchOutput(batch: b, labels: labels, logProbabilities: logP, probabilitySums: sums))
             myDone += indices.count
-            progress?(myDone, myTotal)
+            progress?(min(dataset.count, myDone * dataset.count / max(myTotal, 1)), dataset.count)
         }
     }
     if communicator.size > 1 {

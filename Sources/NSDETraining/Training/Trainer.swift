@@ -351,9 +351,7 @@ public final class Trainer {
         return try Self.mappingSolverErrors(diverged: diverged, what: "hidden state (evaluating the \(what) set)") {
             try evaluate(model, on: dataset, testSigma: 0, ttnSamples: 0,
                          batchSize: configuration.evaluationBatchSize, seed: 0, communicator: communicator) { [progress] done, total in
-                // This process's share, scaled to the whole set (the same with one process).
-                progress?(.evaluating(epoch: epoch, done: min(dataset.count, done * dataset.count / max(total, 1)),
-                                      total: dataset.count))
+                progress?(.evaluating(epoch: epoch, done: done, total: total))
             }
         }
     }

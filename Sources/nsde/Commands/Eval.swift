@@ -163,9 +163,8 @@ extension NSDE {
                    + "on \(test.count) \(name) test images: w/o TTN" + (ttn > 0 ? " and TTN with K = \(ttn), σ = \(sigma)" : "")
                    + ", \(Parallel.threadCount) threads\(processes)") }
             let result = try NeuralSDE.evaluate(net, on: test, testSigma: sigma, ttnSamples: ttn, batchSize: batchSize, seed: seed,
-                                                communicator: communicator) { done, total in
-                // Rank 0's share, scaled to the whole set.
-                if communicator.isRoot { bar.update(min(test.count, done * test.count / max(total, 1))) }
+                                                communicator: communicator) { done, _ in
+                if communicator.isRoot { bar.update(done) }
             }
             guard communicator.isRoot else { return }
             let headline = result.ttn ?? result.plain
