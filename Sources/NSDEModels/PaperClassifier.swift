@@ -47,75 +47,92 @@ public enum BlockNoise: String, CaseIterable, Sendable {
 /// ``noiseCounter`` of key ``noiseSeed`` (then increments the counter), so runs are
 /// reproducible and a checkpoint that stores the counter resumes the same noise.
 public final class PaperClassifier: Module, Layer {
-    /// Which of the paper's two architectures.
-    public enum Size: String, Sendable { case small, big }
-
     public let stem: Sequential
     public let drift: ConvDrift
     /// The learned diffusion network (`learned` noise only).
     public let diffusion: ConvDiffusion?
     public let headNorm: GroupNorm
     public let fc: Linear
-    /// C, the SDE block's channels (the model's width).
-    public var channels: Int { fc.weight.shape[1] }
-    /// The noise type of the SDE block.
-    public var noise: BlockNoise
-    /// σ used in training mode.
-    public var sigma: Float
-    /// σ used in evaluation mode (the paper keeps noise on at test time; 0 means "w/o TTN").
-    public var testSigma: Float
-    /// Number of solver steps on [0, T] (paper: 11).
-    public var steps: Int
-    /// Integration horizon T (paper: 1).
-    public var horizon: Float
-    /// The solver (paper: Euler–Maruyama). The block's SDE is read in the solver's calculus.
-    public var solver: SolverKind
-    /// How gradients flow through the block (default backprop).
-    public var gradient: GradientMethod
-    /// G of the GroupNorms on the block's C channels (drift, learned diffusion, head).
-    public let groupNormGroups: Int
+    /// What the model was built from. The block's settings (σ, test σ, steps, T, solver,
+    /// gradient method) may change after building, through the properties below; the sizes and
+    /// the noise type may not.
+    public private(set) var configuration: ModelConfiguration
     /// Key of the Brownian paths.
     public var noiseSeed: UInt64
     /// The Philox stream of the next noisy forward pass; incremented by each.
     public var noiseCounter: UInt64
 
-    public init(size: Size = .small, inChannels: Int = 3, classes: Int = 10, width: Int? = nil,
-                noise: BlockNoise = .ode, sigma: Float = 0, testSigma: Float? = nil,
-                steps: Int = 11, horizon: Float = 1, solver: SolverKind = .eulerMaruyama,
-                gradient: GradientMethod = .backprop, noiseSeed: UInt64 = 0, groupNormGroups: Int? = nil) {
-        precondition(steps >= 1 && horizon > 0, "PaperClassifier: steps must be >= 1 and horizon > 0")
-        let c: Int
-        switch size {
-        case .small:
-            c = width ?? 64
-            stem = Sequential(Conv2d(inChannels, c, kernelSize: 3, stride: 1, padding: 0))
-        case .big:
-            c = width ?? 256
+    /// C, the SDE block's channels (the model's width).
+    public var channels: Int { configuration.width }
+    /// The noise type of the SDE block.
+    public var noise: BlockNoise { configuration.noise }
+    /// G of the GroupNorms on the block's C channels (drift, learned diffusion, head).
+    public var groupNormGroups: Int { configuration.effectiveGroupNormGroups }
+    /// σ used in training mode.
+    public var sigma: Float {
+        get { configuration.sigma } set { configuration.sigma = newValue }
+    }
+    /// σ used in evaluation mode (the paper keeps noise on at test time; 0 means "w/o TTN").
+    public var testSigma: Float {
+        get { configuration.testSigma } set { configuration.testSigma = newValue }
+    }
+    /// Number of solver steps on [0, T] (paper: 11).
+    public var steps: Int {
+        get { configuration.steps } set { precondition(newValue >= 1, "PaperClassifier: steps must be >= 1"); configuration.steps = newValue }
+    }
+    /// Integration horizon T (paper: 1).
+    public var horizon: Float {
+        get { configuration.horizon } set { precondition(newValue > 0, "PaperClassifier: horizon must be > 0"); configuration.horizon = newValue }
+    }
+    /// The solver (paper: Euler–Maruyama). The block's SDE is read in the solver's calculus.
+    public var solver: SolverKind {
+        get { configuration.solver } set { configuration.solver = newValue }
+    }
+    /// How gradients flow through the block (default backprop).
+    public var gradient: GradientMethod {
+        get { configuration.gradient } set { configuration.gradient = newValue }
+    }
+
+    /// A freshly initialised classifier described by `configuration`, its weights drawn from
+    /// ``Initializer/generator`` (call `Initializer.manualSeed(_:)` first for reproducible
+    /// weights); `noiseSeed` keys its Brownian paths. Use ``ModelConfiguration/validate()`` first
+    /// to check settings that come from a user: out-of-range sizes are programmer errors here.
+    public init(_ configuration: ModelConfiguration, noiseSeed: UInt64 = 0) {
+        precondition(configuration.steps >= 1 && configuration.horizon > 0, "PaperClassifier: steps must be >= 1 and horizon > 0")
+        let c = configuration.width, groups = configuration.effectiveGroupNormGroups
+        precondition(groups >= 1 && c % groups == 0, "PaperClassifier: \(groups) GroupNorm groups do not divide width \(c)")
+        switch configuration.architecture {
+        case .paperSmall:
+            stem = Sequential(Conv2d(configuration.inChannels, c, kernelSize: 3, stride: 1, padding: 0))
+        case .paperBig:
             let c1 = max(c / 4, 1), c2 = max(c / 2, 1)
             stem = Sequential(
-                Conv2d(inChannels, c1, kernelSize: 3, stride: 1, padding: 1),
+                Conv2d(configuration.inChannels, c1, kernelSize: 3, stride: 1, padding: 1),
                 GroupNorm(groups: min(32, c1), channels: c1), ReLU(),
                 Conv2d(c1, c2, kernelSize: 4, stride: 2, padding: 1),
                 GroupNorm(groups: min(32, c2), channels: c2), ReLU(),
                 Conv2d(c2, c, kernelSize: 4, stride: 2, padding: 1))
         }
-        let groups = groupNormGroups ?? Self.defaultGroupNormGroups(channels: c)
-        precondition(groups >= 1 && c % groups == 0, "PaperClassifier: \(groups) GroupNorm groups do not divide width \(c)")
-        self.groupNormGroups = groups
         drift = ConvDrift(channels: c, groups: groups)
-        diffusion = noise == .learned ? ConvDiffusion(channels: c, groups: groups) : nil
+        diffusion = configuration.noise == .learned ? ConvDiffusion(channels: c, groups: groups) : nil
         headNorm = GroupNorm(groups: groups, channels: c)
-        fc = Linear(c, classes)
-        self.noise = noise
-        self.sigma = sigma
-        self.testSigma = testSigma ?? sigma
-        self.steps = steps
-        self.horizon = horizon
-        self.solver = solver
-        self.gradient = gradient
+        fc = Linear(c, configuration.classes)
+        self.configuration = configuration
         self.noiseSeed = noiseSeed
         self.noiseCounter = 0
         super.init()
+    }
+
+    /// ``init(_:noiseSeed:)`` with the configuration's settings spelled out (see
+    /// ``ModelConfiguration``; `width` defaults to the architecture's, `testSigma` to `sigma`).
+    public convenience init(architecture: ModelConfiguration.Architecture = .paperSmall, inChannels: Int = 3, classes: Int = 10,
+                            width: Int? = nil, noise: BlockNoise = .ode, sigma: Float = 0, testSigma: Float? = nil,
+                            steps: Int = 11, horizon: Float = 1, solver: SolverKind = .eulerMaruyama,
+                            gradient: GradientMethod = .backprop, noiseSeed: UInt64 = 0, groupNormGroups: Int? = nil) {
+        self.init(ModelConfiguration(architecture: architecture, inChannels: inChannels, classes: classes, width: width,
+                                     noise: noise, sigma: sigma, testSigma: testSigma, steps: steps, horizon: horizon,
+                                     solver: solver, gradient: gradient, groupNormGroups: groupNormGroups),
+                  noiseSeed: noiseSeed)
     }
 
     /// The paper's GroupNorm groups for `channels` feature maps: min(32, C). At the paper's width

@@ -40,7 +40,7 @@ final class ShippedDemoModelsTests: XCTestCase {
             XCTAssertEqual(c.seed, 0)
             XCTAssertNil(c.dataDirectory, "no machine path is stored")
             XCTAssertEqual(run.lastPathComponent, NoiseSetting(noise: c.model.noise, sigma: c.model.sigma).runName)
-            XCTAssertEqual(model.parameterCount, PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 16).parameterCount)
+            XCTAssertEqual(model.parameterCount, PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 10, width: 16).parameterCount)
         }
     }
 

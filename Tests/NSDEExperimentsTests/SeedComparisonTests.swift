@@ -88,19 +88,19 @@ final class SeedComparisonTests: XCTestCase {
     }
 
     func testGroupNormGroupsAreAModelOptionWithUnchangedParameterCounts() throws {
-        let paper = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 16)
-        let eight = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 16, groupNormGroups: 8)
+        let paper = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 10, width: 16)
+        let eight = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 10, width: 16, groupNormGroups: 8)
         XCTAssertEqual(paper.groupNormGroups, 16)
         XCTAssertEqual(eight.groupNormGroups, 8)
         XCTAssertEqual(eight.drift.norm1.groups, 8)
         XCTAssertEqual(eight.headNorm.groups, 8)
         XCTAssertEqual(paper.parameterCount, eight.parameterCount)
-        XCTAssertEqual(PaperClassifier(size: .small, inChannels: 3, classes: 10, groupNormGroups: 16).parameterCount, 115_594)
+        XCTAssertEqual(PaperClassifier(architecture: .paperSmall, inChannels: 3, classes: 10, groupNormGroups: 16).parameterCount, 115_594)
         // GroupNorm with 8 groups differs from 16 on the same weights.
         Initializer.manualSeed(1)
-        let a = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 16, steps: 2)
+        let a = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 10, width: 16, steps: 2)
         Initializer.manualSeed(1)
-        let b = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 16, steps: 2, groupNormGroups: 8)
+        let b = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 10, width: 16, steps: 2, groupNormGroups: 8)
         let x = Tensor.randomUniform([2, 1, 8, 8], seed: 2)
         XCTAssertNotEqual(a(x).scalars, b(x).scalars)
 

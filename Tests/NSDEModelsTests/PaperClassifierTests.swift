@@ -6,32 +6,66 @@ import NSDETensor
 import NSDETestSupport
 import XCTest
 
+private extension ModelConfiguration {
+    /// What ``validate()`` throws (`nil`: valid).
+    var validationError: ModelError? {
+        do { try validate(); return nil } catch { return error }
+    }
+}
+
 final class PaperClassifierTests: XCTestCase {
     func testParameterCountsMatchThePaper() {
-        XCTAssertEqual(PaperClassifier(size: .small, inChannels: 3, classes: 10).parameterCount, 115_594)
-        XCTAssertEqual(PaperClassifier(size: .small, inChannels: 1, classes: 10).parameterCount, 114_442)
-        XCTAssertEqual(PaperClassifier(size: .big, inChannels: 3, classes: 10).parameterCount, 2_440_202)
+        XCTAssertEqual(PaperClassifier(architecture: .paperSmall, inChannels: 3, classes: 10).parameterCount, 115_594)
+        XCTAssertEqual(PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 10).parameterCount, 114_442)
+        XCTAssertEqual(PaperClassifier(architecture: .paperBig, inChannels: 3, classes: 10).parameterCount, 2_440_202)
+    }
+
+    /// The classifier is described by one ``ModelConfiguration``: it builds from one, reports it
+    /// back, and the block settings that may change after building write through to it.
+    func testClassifierHoldsItsConfiguration() throws {
+        let configuration = ModelConfiguration(architecture: .paperSmall, inChannels: 1, classes: 3, width: 8, noise: .dropout,
+                                               sigma: 0.4, steps: 3, groupNormGroups: 4)
+        try configuration.validate()
+        let model = PaperClassifier(configuration, noiseSeed: 5)
+        XCTAssertEqual(model.configuration, configuration)
+        XCTAssertEqual(model.testSigma, 0.4)
+        XCTAssertEqual(model.channels, 8)
+        XCTAssertEqual(model.groupNormGroups, 4)
+        XCTAssertEqual(model.noiseSeed, 5)
+        XCTAssertNil(model.diffusion)
+        model.testSigma = 0
+        model.steps = 5
+        XCTAssertEqual(model.configuration.testSigma, 0)
+        XCTAssertEqual(model.configuration.steps, 5)
+        let spelledOut = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 3, width: 8, noise: .dropout,
+                                         sigma: 0.4, steps: 3, groupNormGroups: 4)
+        XCTAssertEqual(spelledOut.configuration, configuration)
+        XCTAssertEqual(spelledOut.parameterCount, model.parameterCount)
+        XCTAssertEqual(ModelConfiguration(width: 6, groupNormGroups: 4).validationError,
+                       .invalidParameter(name: "gn_groups", value: "4", expected: "a divisor of the width 6 (1 ... 6)"))
+        XCTAssertEqual(ModelError.invalidParameter(name: "width", value: "0", expected: "a positive integer").description,
+                       "invalid width: expected a positive integer, got 0")
     }
 
     /// Direct-convolution FLOPs against hand counts: 2·O·C·9·Ho·Wo per 3x3 convolution.
     func testFlopCountsByHand() {
         // paper-small, 3x32x32: stem 3→64 (valid) to 30x30; 11 steps × 3 ConcatConv 65→64 at 30x30.
-        let paper = PaperClassifier(size: .small, inChannels: 3, classes: 10, steps: 11).forwardFlops(height: 32, width: 32)
+        let paper = PaperClassifier(architecture: .paperSmall, inChannels: 3, classes: 10, steps: 11).forwardFlops(height: 32, width: 32)
         XCTAssertEqual(paper.stem, 2 * 64 * 3 * 9 * 900)
         XCTAssertEqual(paper.block, 11 * 3 * (2 * 64 * 65 * 9 * 900))
         XCTAssertEqual(paper.head, 2 * 64 * 10)
         // The demo's model: width 16 on 1x28x28, 4 steps; a training step counts the stem twice
         // (forward, weight gradient) and everything else three times.
-        let demo = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 16, steps: 4, groupNormGroups: 8)
+        let demo = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 10, width: 16, steps: 4, groupNormGroups: 8)
         let stem = Double(2 * 16 * 1 * 9 * 676), block = Double(4 * 3 * (2 * 16 * 17 * 9 * 676)), head = Double(2 * 16 * 10)
         XCTAssertEqual(demo.trainingStepFlops(height: 28, width: 28), 2 * stem + 3 * (block + head))
         XCTAssertEqual(demo.channels, 16)
         // The learned diffusion adds one ConcatConv per step.
-        let learned = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 16, noise: .learned, sigma: 0.1, steps: 4,
+        let learned = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 10, width: 16, noise: .learned, sigma: 0.1, steps: 4,
                                       groupNormGroups: 8)
         XCTAssertEqual(learned.forwardFlops(height: 28, width: 28).block, block * 4 / 3)
         // paper-big: three stem convolutions, 3x96x96 → 96x96 → 48x48 → 24x24.
-        let big = PaperClassifier(size: .big, inChannels: 3, classes: 10, steps: 1).forwardFlops(height: 96, width: 96)
+        let big = PaperClassifier(architecture: .paperBig, inChannels: 3, classes: 10, steps: 1).forwardFlops(height: 96, width: 96)
         XCTAssertEqual(big.stem, Double(2 * 64 * 3 * 9 * 96 * 96 + 2 * 128 * 64 * 16 * 48 * 48 + 2 * 256 * 128 * 16 * 24 * 24))
         XCTAssertEqual(big.block, Double(3 * 2 * 256 * 257 * 9 * 24 * 24))
     }
@@ -40,7 +74,7 @@ final class PaperClassifierTests: XCTestCase {
         Initializer.manualSeed(0)
         let x = Tensor.randomUniform([2, 1, 12, 12], seed: 3)
         for noise in BlockNoise.allCases {
-            let model = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 8, noise: noise, sigma: 0.5, steps: 3)
+            let model = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 10, width: 8, noise: noise, sigma: 0.5, steps: 3)
             let y = model(x)
             XCTAssertEqual(y.shape, [2, 10])
             XCTAssertTrue(y.isFinite)
@@ -60,14 +94,14 @@ final class PaperClassifierTests: XCTestCase {
     func testNoiseStreamsAreReproducible() {
         Initializer.manualSeed(1)
         let x = Tensor.randomUniform([2, 1, 10, 10], seed: 4)
-        let model = PaperClassifier(size: .small, inChannels: 1, width: 8, noise: .multiplicative, sigma: 0.5, steps: 3, noiseSeed: 9)
+        let model = PaperClassifier(architecture: .paperSmall, inChannels: 1, width: 8, noise: .multiplicative, sigma: 0.5, steps: 3, noiseSeed: 9)
         let first = model(x).scalars
         XCTAssertEqual(model.noiseCounter, 1)
         let second = model(x).scalars
         XCTAssertNotEqual(first, second)
         model.noiseCounter = 0
         XCTAssertEqual(model(x).scalars, first)
-        let ode = PaperClassifier(size: .small, inChannels: 1, width: 8, noise: .ode, steps: 3)
+        let ode = PaperClassifier(architecture: .paperSmall, inChannels: 1, width: 8, noise: .ode, steps: 3)
         _ = ode(x)
         XCTAssertEqual(ode.noiseCounter, 0)
     }
@@ -80,7 +114,7 @@ final class PaperClassifierTests: XCTestCase {
         let labels = [3, 7]
         func gradients(noise: BlockNoise, solver: SolverKind, gradient: GradientMethod) -> [Float] {
             Initializer.manualSeed(2)
-            let model = PaperClassifier(size: .small, inChannels: 1, width: 8, noise: noise, sigma: 0.3, steps: 4,
+            let model = PaperClassifier(architecture: .paperSmall, inChannels: 1, width: 8, noise: noise, sigma: 0.3, steps: 4,
                                         solver: solver, gradient: gradient)
             crossEntropy(logits: model(x), labels: labels).backward()
             return model.parameters.flatMap { $0.grad?.scalars ?? [Float](repeating: 0, count: $0.value.count) }
@@ -96,14 +130,14 @@ final class PaperClassifierTests: XCTestCase {
         let heun = gradients(noise: .multiplicative, solver: .reversibleHeun, gradient: .backprop)
         XCTAssertLessThan(relativeError(gradients(noise: .multiplicative, solver: .reversibleHeun, gradient: .reversibleAdjoint), heun), 1e-4)
         Initializer.manualSeed(2)
-        let model = PaperClassifier(size: .small, inChannels: 1, width: 8, noise: .dropout, sigma: 0.3, steps: 4)
+        let model = PaperClassifier(architecture: .paperSmall, inChannels: 1, width: 8, noise: .dropout, sigma: 0.3, steps: 4)
         let solution = try! sdeint(model.blockSDE, y0: model.embed(x), times: [0, 1], solver: .eulerMaruyama, dt: 0.25, gradient: .adjoint)
         crossEntropy(logits: model.head(solution.final), labels: labels).backward()
         XCTAssertGreaterThan(solution.backwardStats.unconvergedSteps, 0)
     }
 
     func testStatesAreRecordedAtEveryStep() throws {
-        let model = PaperClassifier(size: .small, inChannels: 1, width: 8, steps: 4)
+        let model = PaperClassifier(architecture: .paperSmall, inChannels: 1, width: 8, steps: 4)
         let states = try model.solveBlock(model.embed(Tensor.randomUniform([1, 1, 8, 8], seed: 1)), recordStates: true)
         XCTAssertEqual(states.count, 5)
     }
@@ -136,7 +170,7 @@ final class PaperClassifierTests: XCTestCase {
 final class PaperClassifierShardTests: XCTestCase {
     func testShardedStepMatchesUnsplitStep() throws {
         Initializer.manualSeed(2)
-        let model = PaperClassifier(size: .small, inChannels: 1, classes: 10, width: 8, noise: .dropout, sigma: 0.5,
+        let model = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 10, width: 8, noise: .dropout, sigma: 0.5,
                                     steps: 3, groupNormGroups: 4)
         let x = Tensor.randomUniform([5, 1, 10, 10], seed: 7)
         let labels = [0, 3, 9, 3, 1]

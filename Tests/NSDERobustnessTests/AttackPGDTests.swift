@@ -23,7 +23,7 @@ final class AttackPGDTests: XCTestCase {
 
     /// A tiny SDE classifier on 8x8 grey images with additive noise at test time.
     static func sdeModel(noise: BlockNoise = .additive) -> PaperClassifier {
-        let model = PaperClassifier(size: .small, inChannels: 1, classes: 2, width: 4, noise: noise,
+        let model = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 2, width: 4, noise: noise,
                                     sigma: noise == .ode ? 0 : 0.3, steps: 2, noiseSeed: 9)
         model.eval()
         return model

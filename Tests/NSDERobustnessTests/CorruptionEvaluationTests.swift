@@ -22,7 +22,7 @@ final class CorruptionEvaluationTests: XCTestCase {
     /// A width-4, 2-step paper-small classifier with fixed random weights.
     static func model(inChannels: Int = 1, classes: Int = 2, noise: BlockNoise = .dropout, sigma: Float = 0.5) -> PaperClassifier {
         Initializer.manualSeed(11)
-        let net = PaperClassifier(size: .small, inChannels: inChannels, classes: classes, width: 4, noise: noise, sigma: sigma, steps: 2)
+        let net = PaperClassifier(architecture: .paperSmall, inChannels: inChannels, classes: classes, width: 4, noise: noise, sigma: sigma, steps: 2)
         net.eval()
         return net
     }

@@ -11,7 +11,7 @@ final class StabilityModelTests: XCTestCase {
     /// A tiny block (4 channels, 6x6) so the test is fast.
     static func tinyModel() -> (PaperClassifier, Tensor) {
         Initializer.manualSeed(1)
-        let net = PaperClassifier(size: .small, inChannels: 1, classes: 3, width: 4)
+        let net = PaperClassifier(architecture: .paperSmall, inChannels: 1, classes: 3, width: 4)
         return (net, Tensor.randomUniform([2, 1, 8, 8], seed: 2))
     }
 

@@ -9,7 +9,7 @@ import NSDETensor
 /// Theorem 3.2 / Corollary 3.2.1 (see ``StabilityAnalysis``).
 ///
 /// ```swift
-/// let net = PaperClassifier(size: .small, inChannels: 1, width: 16)
+/// let net = PaperClassifier(architecture: .paperSmall, inChannels: 1, width: 16)
 /// var study = PaperBlockStability(sigmas: [0, 1, 2], noise: .multiplicative)
 /// study.analysis.estimator = LyapunovEstimator(tEnd: 10, dt: 1.0 / 11, transient: 1, draws: 2)
 /// let results = try study.run(model: net, images: images)     // one StabilityResult per σ

@@ -6,57 +6,50 @@
 /// image). Then forward is `y = W · col`, backward-data is `col2im(Wᵀ · dy)` and
 /// backward-weights is `Σₙ dy · colᵀ`. Tests check the oneDNN path against this one.
 enum Im2Col {
-    /// Fills `col` (`C·kh·kw` × `Ho·Wo`) from one image `[C, H, W]`.
-    static func im2col(_ g: Conv2DGeometry, image: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) {
+    /// Walks the rows of the column matrix: for each (c, i, j, oh), calls `body` with the offset
+    /// of the `Wo` column entries in `col`, the offset of the image row they read in the image
+    /// (`nil` when that row is padding) and the image column of the first entry, `ow = 0`
+    /// (entry `ow` reads column `first + ow·s`, padding outside `0..<W`).
+    @inline(__always)
+    private static func forEachColumnRow(_ g: Conv2DGeometry, _ body: (_ column: Int, _ imageRow: Int?, _ first: Int) -> Void) {
         let h = g.height, w = g.width, ho = g.outputHeight, wo = g.outputWidth
-        let s = g.stride, p = g.padding
-        var row = col
+        var column = 0
         for c in 0..<g.inChannels {
-            let plane = image + c * h * w
             for i in 0..<g.kernelHeight {
                 for j in 0..<g.kernelWidth {
                     for oh in 0..<ho {
-                        let ih = oh * s - p + i
-                        let dst = row + oh * wo
-                        if ih < 0 || ih >= h {
-                            dst.update(repeating: 0, count: wo)
-                            continue
-                        }
-                        let src = plane + ih * w
-                        var iw = j - p
-                        for ow in 0..<wo {
-                            dst[ow] = (iw >= 0 && iw < w) ? src[iw] : 0
-                            iw += s
-                        }
+                        let ih = oh * g.stride - g.padding + i
+                        body(column + oh * wo, (0..<h).contains(ih) ? (c * h + ih) * w : nil, j - g.padding)
                     }
-                    row += ho * wo
+                    column += ho * wo
                 }
+            }
+        }
+    }
+
+    /// Fills `col` (`C·kh·kw` × `Ho·Wo`) from one image `[C, H, W]`.
+    static func im2col(_ g: Conv2DGeometry, image: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) {
+        let w = g.width, wo = g.outputWidth, s = g.stride
+        forEachColumnRow(g) { column, imageRow, first in
+            let dst = col + column
+            guard let imageRow else { return dst.update(repeating: 0, count: wo) }
+            var iw = first
+            for ow in 0..<wo {
+                dst[ow] = (iw >= 0 && iw < w) ? image[imageRow + iw] : 0
+                iw += s
             }
         }
     }
 
     /// Adds the columns of `col` back into one image `[C, H, W]` (which the caller zeroes first).
     static func col2im(_ g: Conv2DGeometry, col: UnsafePointer<Float>, image: UnsafeMutablePointer<Float>) {
-        let h = g.height, w = g.width, ho = g.outputHeight, wo = g.outputWidth
-        let s = g.stride, p = g.padding
-        var row = col
-        for c in 0..<g.inChannels {
-            let plane = image + c * h * w
-            for i in 0..<g.kernelHeight {
-                for j in 0..<g.kernelWidth {
-                    for oh in 0..<ho {
-                        let ih = oh * s - p + i
-                        if ih < 0 || ih >= h { continue }
-                        let src = row + oh * wo
-                        let dst = plane + ih * w
-                        var iw = j - p
-                        for ow in 0..<wo {
-                            if iw >= 0 && iw < w { dst[iw] += src[ow] }
-                            iw += s
-                        }
-                    }
-                    row += ho * wo
-                }
+        let w = g.width, wo = g.outputWidth, s = g.stride
+        forEachColumnRow(g) { column, imageRow, first in
+            guard let imageRow else { return }
+            var iw = first
+            for ow in 0..<wo {
+                if iw >= 0 && iw < w { image[imageRow + iw] += col[column + ow] }
+                iw += s
             }
         }
     }

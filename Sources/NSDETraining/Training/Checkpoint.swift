@@ -223,7 +223,7 @@ extension Checkpoint {
     public static func loadClassifier(from directory: URL) throws -> (model: PaperClassifier, state: CheckpointState) {
         let saved = try read(from: directory)
         let configuration = saved.state.configuration.model
-        try configuration.validate()
+        do { try configuration.validate() } catch { throw TrainingError(error) }
         let model = configuration.makeModel()
         do {
             try model.loadStateDict(saved.model)

@@ -422,6 +422,6 @@ public final class Trainer {
     /// Throws unless `dataset` is non-empty with the model's input channels, classes and a large
     /// enough image size (``ModelConfiguration/checkCompatible(with:split:)``).
     static func check(_ dataset: InMemoryImageDataset, against model: ModelConfiguration, split: String) throws {
-        try model.checkCompatible(with: dataset, split: split)
+        do { try model.checkCompatible(with: dataset, split: split) } catch { throw TrainingError(error) }
     }
 }

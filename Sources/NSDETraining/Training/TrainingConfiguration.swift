@@ -126,7 +126,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     ///
     /// - Throws: ``TrainingError/invalidParameter(name:value:expected:)`` naming the setting.
     public func validate() throws(TrainingError) {
-        try model.validate()
+        do { try model.validate() } catch { throw TrainingError(error) }
         try optimizer.validate()
         try schedule.validate()
         guard epochs >= 1 else { throw .invalidParameter(name: "epochs", value: "\(epochs)", expected: "a positive integer") }

@@ -1,4 +1,5 @@
 import Foundation
+import NSDEModels
 
 /// Why training or a checkpoint operation stopped. Every case says what, where, and what to do.
 public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -62,6 +63,18 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(directory) is in use by another training process (lock file \(directory)/.lock)"
         case let .invalidParameter(name, value, expected):
             return "invalid \(name): expected \(expected), got \(value)"
+        }
+    }
+}
+
+extension TrainingError {
+    /// The model's error as a training error with the same text: an out-of-range setting stays
+    /// ``invalidParameter(name:value:expected:)``, data that do not fit stay
+    /// ``incompatibleData(reason:)``.
+    public init(_ error: ModelError) {
+        switch error {
+        case let .invalidParameter(name, value, expected): self = .invalidParameter(name: name, value: value, expected: expected)
+        case let .incompatibleData(reason): self = .incompatibleData(reason: reason)
         }
     }
 }

@@ -87,9 +87,8 @@ extension NSDE.Bench {
         private func measureStep(_ communicator: any Communicator) throws {
             Initializer.manualSeed(0)
             let (model, noise, sigma, steps) = (modelOptions.model, modelOptions.noise, modelOptions.sigma, modelOptions.steps)
-            let size: PaperClassifier.Size = model == .paperSmall ? .small : .big
-            let pixels = self.size ?? (size == .small ? 32 : 96)
-            let net = PaperClassifier(size: size, inChannels: inChannels, classes: 10, width: modelOptions.width,
+            let pixels = self.size ?? (model == .paperSmall ? 32 : 96)
+            let net = PaperClassifier(architecture: model, inChannels: inChannels, classes: 10, width: modelOptions.width,
                                       noise: noise, sigma: sigma, steps: steps, groupNormGroups: gnGroups)
             let optimizer = SGD(parameters: net.parameters, learningRate: 0.01, momentum: 0.9)
             let x = Tensor.randomUniform([batch, inChannels, pixels, pixels], seed: 1)

@@ -1,7 +1,6 @@
 import Foundation
 import NSDEData
 import NSDECore
-import NSDEModels
 import NSDENN
 
 /// Everything that defines a ``PaperClassifier``: architecture, input and output sizes, width,
@@ -16,8 +15,6 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         /// STL-10, Tiny-ImageNet (2,440,202 parameters for 10 classes).
         case paperBig = "paper-big"
 
-        /// The ``PaperClassifier/Size``.
-        public var size: PaperClassifier.Size { self == .paperSmall ? .small : .big }
         /// The SDE block's channels in the paper: 64 (small) or 256 (big).
         public var defaultWidth: Int { self == .paperSmall ? 64 : 256 }
     }
@@ -90,8 +87,8 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// are finite and ≥ 0, the GroupNorm groups divide the width, T is finite and positive, and
     /// the gradient method suits the solver.
     ///
-    /// - Throws: ``TrainingError/invalidParameter(name:value:expected:)`` naming the setting.
-    public func validate() throws(TrainingError) {
+    /// - Throws: ``ModelError/invalidParameter(name:value:expected:)`` naming the setting.
+    public func validate() throws(ModelError) {
         for (name, value) in [("in_channels", inChannels), ("classes", classes), ("width", width), ("steps", steps)] where value < 1 {
             throw .invalidParameter(name: name, value: "\(value)", expected: "a positive integer")
         }
@@ -138,8 +135,8 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// - Parameters:
     ///   - dataset: the images.
     ///   - split: its name in messages (`"test"`, `"training"`).
-    /// - Throws: ``TrainingError/incompatibleData(reason:)`` naming the mismatch.
-    public func checkCompatible(with dataset: InMemoryImageDataset, split: String) throws(TrainingError) {
+    /// - Throws: ``ModelError/incompatibleData(reason:)`` naming the mismatch.
+    public func checkCompatible(with dataset: InMemoryImageDataset, split: String) throws(ModelError) {
         guard dataset.count > 0 else { throw .incompatibleData(reason: "the \(split) set is empty") }
         guard dataset.imageShape.count == 3 else {
             throw .incompatibleData(reason: "the \(split) images have shape \(dataset.imageShape); the model takes [channels, height, width]")
@@ -160,10 +157,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// A freshly initialised classifier, its weights drawn from ``Initializer/generator`` (call
     /// `Initializer.manualSeed(_:)` first for reproducible weights).
     public func makeModel(noiseSeed: UInt64 = 0) -> PaperClassifier {
-        PaperClassifier(size: architecture.size, inChannels: inChannels, classes: classes, width: width,
-                        noise: noise, sigma: sigma, testSigma: testSigma, steps: steps, horizon: horizon,
-                        solver: solver, gradient: gradient, noiseSeed: noiseSeed,
-                        groupNormGroups: groupNormGroups)
+        PaperClassifier(self, noiseSeed: noiseSeed)
     }
 
     // MARK: - Codable (snake_case keys; enums by their command-line names)
