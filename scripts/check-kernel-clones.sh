@@ -34,6 +34,10 @@ int main(void) {
     nsde_binary(NSDE_MUL, x, y, out, N); MIX(out, N)
     nsde_affine(x, 0.3f, -1.7f, out, N); MIX(out, N)
     nsde_adding_product(x, y, z, out, N); MIX(out, N)
+    nsde_adding_product_affine(x, y, z, 0.3f, -1.7f, out, N); MIX(out, N)
+    nsde_product_affine(y, z, 0.3f, -1.7f, out, N); MIX(out, N)
+    for (int i = 0; i < N; i++) out[i] = x[i];
+    nsde_tanh_inplace(out, N); MIX(out, N)
     // Winograd tile transforms: 2 images of 3 channels, 30x29, padding 1 (ragged tiling).
     nsde_winograd_tiling t = { 2, 30, 29, 1, 30, 29, 8, 8, 16 };
     int64_t tiles = 2 * 8 * 8, ld = tiles + 8, es = 3 * ld;

@@ -135,25 +135,31 @@ void NSDE_CLONES nsde_philox_normal(uint32_t key0, uint32_t key1, uint64_t strea
 
 // MARK: - tanh
 
-void NSDE_CLONES nsde_tanh(const float *restrict x, float *restrict y, int64_t count) {
+/// Eigen's odd [13/6] rational approximation of tanh of the clamped input.
+static inline float nsde_tanh1(float a) {
     const float hi = 7.90531110763549805f, lo = -7.90531110763549805f;
-    for (int64_t i = 0; i < count; i++) {
-        float a = x[i];
-        float v = lo >= a ? lo : a;        // Swift.max(a, lo)
-        v = hi < v ? hi : v;               // Swift.min(v, hi)
-        float x2 = v * v;
-        float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-        p = p * x2 + -8.60467152213735e-11f;
-        p = p * x2 + 5.12229709037114e-08f;
-        p = p * x2 + 1.48572235717979e-05f;
-        p = p * x2 + 6.37261928875436e-04f;
-        p = p * x2 + 4.89352455891786e-03f;
-        p = p * v;
-        float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-        q = q * x2 + 2.26843463243900e-03f;
-        q = q * x2 + 4.89352518554385e-03f;
-        y[i] = p / q;
-    }
+    float v = lo >= a ? lo : a;        // Swift.max(a, lo)
+    v = hi < v ? hi : v;               // Swift.min(v, hi)
+    float x2 = v * v;
+    float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+    p = p * x2 + -8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    p = p * v;
+    float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    return p / q;
+}
+
+void NSDE_CLONES nsde_tanh(const float *restrict x, float *restrict y, int64_t count) {
+    for (int64_t i = 0; i < count; i++) y[i] = nsde_tanh1(x[i]);
+}
+
+void NSDE_CLONES nsde_tanh_inplace(float *restrict y, int64_t count) {
+    for (int64_t i = 0; i < count; i++) y[i] = nsde_tanh1(y[i]);
 }
 
 // MARK: - Same-shape elementwise arithmetic
@@ -174,6 +180,16 @@ void NSDE_CLONES nsde_affine(const float *restrict x, float scale, float shift, 
 void NSDE_CLONES nsde_adding_product(const float *restrict x, const float *restrict a, const float *restrict b,
                                      float *restrict out, int64_t count) {
     for (int64_t i = 0; i < count; i++) out[i] = x[i] + a[i] * b[i];
+}
+
+void NSDE_CLONES nsde_adding_product_affine(const float *restrict x, const float *restrict a, const float *restrict b,
+                                            float scale, float shift, float *restrict out, int64_t count) {
+    for (int64_t i = 0; i < count; i++) { float m = b[i] * scale + shift; out[i] = x[i] + a[i] * m; }
+}
+
+void NSDE_CLONES nsde_product_affine(const float *restrict a, const float *restrict b, float scale, float shift,
+                                     float *restrict out, int64_t count) {
+    for (int64_t i = 0; i < count; i++) { float m = b[i] * scale + shift; out[i] = a[i] * m; }
 }
 
 void NSDE_CLONES nsde_tanh_backward(const float *restrict g, const float *restrict y, float *restrict out,

@@ -80,6 +80,23 @@ final class LayerTests: XCTestCase {
         layer.zeroGrad()
     }
 
+    /// A `Linear` followed by a `Tanh` in a `Sequential` runs fused: the same output and
+    /// parameter gradients, bit for bit, as the layers applied one by one.
+    func testSequentialFusesLinearTanh() {
+        let model = Sequential(Linear(4, 6), Tanh(), Linear(6, 4), Tanh())
+        let x = TestData.uniform([5, 4], seed: 8)
+        weightedSum(model(x)).backward()
+        let fusedOutput = model(x), fusedGrads = model.parameters.map { $0.grad!.copy() }
+        model.zeroGrad()
+        let unfused = model.layers.reduce(x) { $1($0) }
+        weightedSum(unfused).backward()
+        XCTAssertEqual(fusedOutput.scalars.map(\.bitPattern), unfused.scalars.map(\.bitPattern))
+        for (fused, parameter) in zip(fusedGrads, model.parameters) {
+            XCTAssertEqual(fused.scalars.map(\.bitPattern), parameter.grad!.scalars.map(\.bitPattern))
+        }
+        checkLayer(model, input: x)
+    }
+
     func testSequentialStateDictNamesFollowPyTorch() throws {
         let model = Sequential(Conv2d(3, 4, kernelSize: 3, padding: 1), GroupNorm(groups: 2, channels: 4), ReLU(),
                                GlobalAvgPool(), Linear(4, 10))

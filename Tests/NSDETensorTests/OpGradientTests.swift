@@ -71,6 +71,37 @@ final class OpGradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([ba, b]) { weightedSum($0[0].matmul($0[1])) }
     }
 
+    /// The fused ops against their unfused compositions: the same values and gradients (bit for
+    /// bit: the same roundings in the same order), and their gradients against finite
+    /// differences, with every input differentiated and with a constant factor (which the ops
+    /// then do not keep).
+    func testFusedOpsMatchTheirCompositions() {
+        let x = u([4, 6], 31), p = u([4, 6], 32), q = u([4, 6], 33)
+        // x + p ⊙ (0.3 q − 1.7): the dropout diffusion's update.
+        assertGradientsMatchFiniteDifferences([x, p, q]) { weightedSum($0[0].addingProduct($0[1], affine: $0[2], scale: 0.3, shift: -1.7)) }
+        XCTAssertEqual(x.addingProduct(p, affine: q, scale: 0.3, shift: -1.7).scalars.map(\.bitPattern),
+                       x.addingProduct(p, q.affine(scale: 0.3, shift: -1.7)).scalars.map(\.bitPattern))
+        let fusedUpdate = valueAndGradient(of: { weightedSum($0[0].addingProduct($0[1], affine: q, scale: 0.3, shift: -1.7)) }, at: [x, p])
+        let plainUpdate = valueAndGradient(of: { weightedSum($0[0].addingProduct($0[1], q.affine(scale: 0.3, shift: -1.7))) }, at: [x, p])
+        for (fused, plain) in zip(fusedUpdate.gradients, plainUpdate.gradients) {
+            XCTAssertEqual(fused.scalars.map(\.bitPattern), plain.scalars.map(\.bitPattern))
+        }
+        // x + p ⊙ q with q constant (p is then not kept) and with p constant.
+        let constantFactor = valueAndGradient(of: { weightedSum($0[0].addingProduct($0[1], q)) }, at: [x, p])
+        XCTAssertEqual(constantFactor.gradients[1].scalars, valueAndGradient(of: { weightedSum($0[0] + $0[1] * q) }, at: [x, p]).gradients[1].scalars)
+        let constantFirst = valueAndGradient(of: { weightedSum(x.addingProduct(p, $0[0])) }, at: [q])
+        XCTAssertEqual(constantFirst.gradients[0].scalars, valueAndGradient(of: { weightedSum(x + p * $0[0]) }, at: [q]).gradients[0].scalars)
+
+        // tanh(x Wᵀ + b) as one op, alone and through Sequential's Linear–Tanh fusion.
+        let input = u([5, 4], 34), w = u([3, 4], 35), b = u([3], 36)
+        assertGradientsMatchFiniteDifferences([input, w, b]) { weightedSum($0[0].linearTanh(weight: $0[1], bias: $0[2])) }
+        assertGradientsMatchFiniteDifferences([input, w]) { weightedSum($0[0].linearTanh(weight: $0[1])) }
+        let fused = valueAndGradient(of: { weightedSum($0[0].linearTanh(weight: $0[1], bias: $0[2])) }, at: [input, w, b])
+        let plain = valueAndGradient(of: { weightedSum($0[0].linear(weight: $0[1], bias: $0[2]).tanh()) }, at: [input, w, b])
+        XCTAssertEqual(fused.value.scalars.map(\.bitPattern), plain.value.scalars.map(\.bitPattern))
+        for (f, g) in zip(fused.gradients, plain.gradients) { XCTAssertEqual(f.scalars.map(\.bitPattern), g.scalars.map(\.bitPattern)) }
+    }
+
     func testGroupNorm() {
         let x = u([2, 4, 3, 3], 15, low: -2, high: 2), g = u([4], 16, low: 0.5, high: 1.5), b = u([4], 17)
         assertGradientsMatchFiniteDifferences([x, g, b], eps: 5e-3) { weightedSum($0[0].groupNorm(groups: 2, gamma: $0[1], beta: $0[2])) }

@@ -21,6 +21,8 @@ void nsde_philox_normal(uint32_t key0, uint32_t key1, uint64_t stream, uint64_t 
 /// `y[i] = tanh(x[i])` by Eigen's odd [13/6] rational approximation of the clamped input (the
 /// library's `Elementwise.tanhApproximation`). NaN stays NaN.
 void nsde_tanh(const float *x, float *y, int64_t count);
+/// `y[i] = tanh(y[i])` in place, with ``nsde_tanh``'s approximation (same bits).
+void nsde_tanh_inplace(float *y, int64_t count);
 
 /// The elementwise binary operations of `nsde_binary`.
 typedef enum { NSDE_ADD = 0, NSDE_SUB = 1, NSDE_MUL = 2 } nsde_binary_op;
@@ -33,6 +35,12 @@ void nsde_affine(const float *x, float scale, float shift, float *out, int64_t c
 
 /// `out[i] = x[i] + a[i] * b[i]` (two roundings, no FMA).
 void nsde_adding_product(const float *x, const float *a, const float *b, float *out, int64_t count);
+/// `out[i] = x[i] + a[i] * (b[i] * scale + shift)`: ``nsde_adding_product`` of ``nsde_affine``'s
+/// output, in one pass with the same roundings (same bits as the two kernels).
+void nsde_adding_product_affine(const float *x, const float *a, const float *b, float scale, float shift, float *out,
+                                int64_t count);
+/// `out[i] = a[i] * (b[i] * scale + shift)`, the same roundings as ``nsde_affine`` then a product.
+void nsde_product_affine(const float *a, const float *b, float scale, float shift, float *out, int64_t count);
 
 /// `out[i] = g[i] * (1 - y[i] * y[i])`: the gradient through `y = tanh(x)` (two roundings, no FMA).
 void nsde_tanh_backward(const float *g, const float *y, float *out, int64_t count);

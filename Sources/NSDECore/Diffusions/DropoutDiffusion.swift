@@ -19,8 +19,8 @@ public struct DropoutDiffusion: Diffusion, Sendable {
     public func value(_ t: Double, _ y: Tensor, drift f: Tensor) -> Tensor { f * sigma }
     /// σ·f ⊙ ΔW.
     public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor { (f * dW) * sigma }
-    /// y + f ⊙ (Δt + σ·ΔW) in two passes.
+    /// y + f ⊙ (Δt + σ·ΔW) in one pass (``Tensor/addingProduct(_:affine:scale:shift:)``).
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
-        y.addingProduct(f, dW.affine(scale: sigma, shift: h))
+        y.addingProduct(f, affine: dW, scale: sigma, shift: h)
     }
 }

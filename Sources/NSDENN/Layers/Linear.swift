@@ -23,4 +23,13 @@ public final class Linear: Module, Layer {
         // One op: GEMM `x · Wᵀ` reading W transposed in place, onto the preloaded bias.
         return x.linear(weight: weight.value, bias: bias?.value)
     }
+
+    /// The layer's output, followed by tanh when `thenTanh` (one fused op,
+    /// ``NSDETensor/Tensor/linearTanh(weight:bias:)``, with the values of the layer then `Tanh`).
+    public func callAsFunction(_ x: Tensor, thenTanh: Bool) -> Tensor {
+        guard thenTanh else { return self(x) }
+        precondition(x.rank == 2 && x.shape[1] == weight.shape[1],
+                     "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
+        return x.linearTanh(weight: weight.value, bias: bias?.value)
+    }
 }

@@ -15,5 +15,20 @@ public final class Sequential: Module, Layer {
 
     public convenience init(_ layers: any Layer...) { self.init(layers) }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { layers.reduce(x) { $1($0) } }
+    /// The layers applied in order. A `Linear` followed by a `Tanh` runs as one fused op
+    /// (``Linear/callAsFunction(_:thenTanh:)``): the same values with one pass and one saved
+    /// tensor fewer.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var h = x, i = 0
+        while i < layers.count {
+            if let linear = layers[i] as? Linear, i + 1 < layers.count, layers[i + 1] is Tanh {
+                h = linear(h, thenTanh: true)
+                i += 2
+            } else {
+                h = layers[i](h)
+                i += 1
+            }
+        }
+        return h
+    }
 }

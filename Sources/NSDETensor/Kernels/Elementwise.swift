@@ -136,6 +136,35 @@ extension Elementwise {
     }
 }
 
+extension Elementwise {
+    /// `x + a ⊙ (b · scale + shift)` elementwise for three tensors of one shape, with the
+    /// roundings of ``affine(_:scale:shift:)`` then ``addingProduct(_:_:_:)`` (same bits).
+    public static func addingProductAffine(_ x: Tensor, _ a: Tensor, _ b: Tensor, scale: Float, shift: Float) -> Tensor {
+        precondition(a.shape == x.shape && b.shape == x.shape,
+                     "Elementwise.addingProductAffine: shapes \(x.shape), \(a.shape) and \(b.shape) must be equal")
+        let out = Tensor(uninitializedShape: x.shape)
+        let px = x.storage.pointer, pa = a.storage.pointer, pb = b.storage.pointer, dst = out.storage.pointer
+        Parallel.forEachChunk(x.count) { r in
+            let lo = r.lowerBound
+            nsde_adding_product_affine(px + lo, pa + lo, pb + lo, scale, shift, dst + lo, Int64(r.count))
+        }
+        return out
+    }
+
+    /// `a ⊙ (b · scale + shift)` elementwise for two tensors of one shape, with the roundings of
+    /// ``affine(_:scale:shift:)`` then a product (same bits).
+    public static func productAffine(_ a: Tensor, _ b: Tensor, scale: Float, shift: Float) -> Tensor {
+        precondition(a.shape == b.shape, "Elementwise.productAffine: shapes \(a.shape) and \(b.shape) differ")
+        let out = Tensor(uninitializedShape: a.shape)
+        let pa = a.storage.pointer, pb = b.storage.pointer, dst = out.storage.pointer
+        Parallel.forEachChunk(a.count) { r in
+            let lo = r.lowerBound
+            nsde_product_affine(pa + lo, pb + lo, scale, shift, dst + lo, Int64(r.count))
+        }
+        return out
+    }
+}
+
 // MARK: - tanh
 
 extension Elementwise {
@@ -151,6 +180,13 @@ extension Elementwise {
             nsde_tanh(src + r.lowerBound, dst + r.lowerBound, Int64(r.count))
         }
         return out
+    }
+
+    /// `tanh` of every element of `x`, in place (``tanh(_:)``'s values). `x` must be the only
+    /// reference to its storage (a tensor just computed and not yet recorded or shared).
+    static func tanhInPlace(_ x: Tensor) {
+        let p = x.storage.pointer
+        Parallel.forEachChunk(x.count, grain: 16_384) { r in nsde_tanh_inplace(p + r.lowerBound, Int64(r.count)) }
     }
 
     /// `g · (1 - y²)`, the gradient of `y = tanh(x)` given the upstream gradient `g`.

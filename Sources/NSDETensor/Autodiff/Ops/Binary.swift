@@ -127,29 +127,68 @@ extension Tensor {
 // MARK: - Fused multiply-add
 
 /// `x + a ⊙ b` for three tensors of one shape, in one pass. Adjoint: dx = g, da = g ⊙ b,
-/// db = g ⊙ a. Solvers use it for updates such as h + f ⊙ (Δt + σ ΔW).
+/// db = g ⊙ a. Solvers use it for updates such as h + f ⊙ (Δt + σ ΔW). Each factor is kept
+/// only when the other one needs a gradient or tangent, so a drift output multiplied by a
+/// constant is freed after the step.
 struct AddingProductOp: DifferentiableOp {
-    let a: Tensor, b: Tensor
+    let a: Tensor?, b: Tensor?
     var name: String { "addingProduct" }
     func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
-        [needsGradient[0] ? g : nil, needsGradient[1] ? g * b : nil, needsGradient[2] ? g * a : nil]
+        [needsGradient[0] ? g : nil, needsGradient[1] ? g * b! : nil, needsGradient[2] ? g * a! : nil]
     }
     func jvp(_ t: [Tensor?]) -> Tensor? {
-        var out = t[0] ?? Tensor(repeating: 0, shape: a.shape)
-        if let ta = t[1] { out = out.addingProduct(ta, b) }
-        if let tb = t[2] { out = out.addingProduct(a, tb) }
+        var out = t[0] ?? Tensor(repeating: 0, shape: (a ?? b!).shape)
+        if let ta = t[1] { out = out.addingProduct(ta, b!) }
+        if let tb = t[2] { out = out.addingProduct(a!, tb) }
+        return out
+    }
+}
+
+/// `x + a ⊙ (scale·b + shift)` for three tensors of one shape, in one pass (the dropout
+/// diffusion's Euler–Maruyama update h + f ⊙ (σ ΔW + Δt)). Adjoint: dx = g,
+/// da = g ⊙ (scale·b + shift), db = scale · g ⊙ a. `a` is kept only when `b` needs a gradient
+/// or tangent.
+struct AddingProductAffineOp: DifferentiableOp {
+    let a: Tensor?, b: Tensor
+    let scale: Float, shift: Float
+    var name: String { "addingProductAffine" }
+    func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        [needsGradient[0] ? g : nil,
+         needsGradient[1] ? Elementwise.productAffine(g, b, scale: scale, shift: shift) : nil,
+         needsGradient[2] ? (g * a!) * scale : nil]
+    }
+    func jvp(_ t: [Tensor?]) -> Tensor? {
+        var out = t[0] ?? Tensor(repeating: 0, shape: b.shape)
+        if let ta = t[1] { out = out.addingProduct(ta, affine: b, scale: scale, shift: shift) }
+        if let tb = t[2] { out = out.addingProduct(a!, tb * scale) }
         return out
     }
 }
 
 extension Tensor {
+    /// Whether an op must keep a tensor for the gradient or tangent of another input: `true`
+    /// when `self` is differentiated (has a tape node or a tangent).
+    var isDifferentiated: Bool { node != nil || tangentBox != nil }
+
     /// `self + a * b` elementwise, fused into one pass; all three must have the same shape.
     public func addingProduct(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == shape && b.shape == shape,
                      "addingProduct: shapes \(shape), \(a.shape) and \(b.shape) must be equal")
         let value = Elementwise.addingProduct(self, a, b)
-        let ad = a.detached(), bd = b.detached()
+        let ad = b.isDifferentiated ? a.detached() : nil, bd = a.isDifferentiated ? b.detached() : nil
         return Tensor.record(value, inputs: [self, a, b]) { AddingProductOp(a: ad, b: bd) }
+    }
+
+    /// `self + a ⊙ (scale · b + shift)` elementwise, fused into one pass with the roundings of
+    /// `addingProduct(a, b.affine(scale: scale, shift: shift))` (same values); all three must
+    /// have the same shape. The dropout diffusion's update `y + f ⊙ (σ ΔW + Δt)` without the
+    /// intermediate tensor.
+    public func addingProduct(_ a: Tensor, affine b: Tensor, scale: Float, shift: Float) -> Tensor {
+        precondition(a.shape == shape && b.shape == shape,
+                     "addingProduct(_:affine:): shapes \(shape), \(a.shape) and \(b.shape) must be equal")
+        let value = Elementwise.addingProductAffine(self, a, b, scale: scale, shift: shift)
+        let ad = b.isDifferentiated ? a.detached() : nil, bd = b.detached()
+        return Tensor.record(value, inputs: [self, a, b]) { AddingProductAffineOp(a: ad, b: bd, scale: scale, shift: shift) }
     }
 }
 

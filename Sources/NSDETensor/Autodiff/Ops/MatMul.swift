@@ -59,11 +59,35 @@ struct LinearOp: DifferentiableOp {
     }
 }
 
+/// `y = tanh(x · wᵀ + b)` as one op: the gradient passes through tanh (`g · (1 − y²)`, from the
+/// kept output) and then through the linear layer.
+struct LinearTanhOp: DifferentiableOp {
+    let linear: LinearOp
+    let y: Tensor
+    var name: String { "linearTanh" }
+    func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        linear.vjp(Elementwise.tanhBackward(g, y: y), needsGradient: needsGradient)
+    }
+    func jvp(_ t: [Tensor?]) -> Tensor? { linear.jvp(t).map { Elementwise.tanhBackward($0, y: y) } }
+}
+
 extension Tensor {
     /// Fully connected layer `self · weightᵀ + bias` for `self` `[N, in]`, `weight` `[out, in]`
     /// and `bias` `[out]` (PyTorch's `linear`), recorded as one op: the bias is preloaded into
     /// the output and the GEMM accumulates onto it, and the weight is read transposed in place.
     public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        linear(weight: weight, bias: bias, thenTanh: false)
+    }
+
+    /// `tanh(self · weightᵀ + bias)`: ``linear(weight:bias:)`` followed by ``tanh()``, recorded
+    /// as one op whose tanh runs in place on the GEMM's output while it is in cache (the same
+    /// values; no pre-activation tensor is kept). ``Sequential`` uses it for a `Linear` followed
+    /// by a `Tanh`.
+    public func linearTanh(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        linear(weight: weight, bias: bias, thenTanh: true)
+    }
+
+    private func linear(weight: Tensor, bias: Tensor?, thenTanh: Bool) -> Tensor {
         precondition(rank == 2 && weight.rank == 2 && shape[1] == weight.shape[1],
                      "linear: expected input [N, in] and weight [out, in], got \(shape) and \(weight.shape)")
         if let bias {
@@ -72,7 +96,10 @@ extension Tensor {
         let x = detached(), w = weight.detached(), b = bias?.detached()
         let value = Tensor.linearKernel(x, w, bias: b, outRows: shape[0], outFeatures: weight.shape[0])
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
-        return Tensor.record(value, inputs: inputs) { LinearOp(x: x, w: w, hasBias: b != nil) }
+        let op = LinearOp(x: x, w: w, hasBias: b != nil)
+        guard thenTanh else { return Tensor.record(value, inputs: inputs) { op } }
+        Elementwise.tanhInPlace(value)
+        return Tensor.record(value, inputs: inputs) { LinearTanhOp(linear: op, y: value) }
     }
 
     /// `x · wᵀ (+ p · qᵀ) + bias` without autodiff, all into one `[outRows, outFeatures]` buffer;
