@@ -251,6 +251,28 @@ final class DistributedCommandTests: XCTestCase {
         }
     }
 
+    /// A 2-process attack (3 batches: 2 on rank 0, 1 on rank 1) equals 1 process exactly: every
+    /// ε's accuracies w/o and w/ TTN, with and without EOT, and the mean perturbation norms.
+    func testTwoProcessAttackEqualsOneProcess() throws {
+        func arguments(_ out: String) -> [String] {
+            ["attack", "--checkpoint", Self.model.path, "--test-subset", "24", "--batch-size", "8", "--eps", "0,0.5", "--steps", "3",
+             "--eot", "2", "--method", "madry", "--ttn", "2", "--threads", "1", "--json",
+             "--out", directory.appendingPathComponent(out).path]
+        }
+        let (one, two) = try oneAndTwoProcesses(arguments)
+        XCTAssertEqual(two["n"] as? Int, 24)
+        XCTAssertEqual(two["results"] as? NSArray, one["results"] as? NSArray)
+        let results = try XCTUnwrap(one["results"] as? [[String: Any]])
+        XCTAssertEqual(results.count, 2)
+        XCTAssertNotNil(results[1]["accuracy_no_eot"] as? Double, "the SDE is attacked with and without EOT")
+        let (a, b) = (try XCTUnwrap(one["models"] as? [[String: Any]]), try XCTUnwrap(two["models"] as? [[String: Any]]))
+        XCTAssertEqual(b.map { $0["results"] as? NSArray }, a.map { $0["results"] as? NSArray })
+        let file = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: directory.appendingPathComponent("two").appendingPathComponent("attack.json"))) as? [String: Any])
+        XCTAssertEqual(file["results"] as? NSArray, one["results"] as? NSArray)
+        XCTAssertNil(file["ranks"], "attack.json is the same file as one process writes")
+    }
+
     /// Without an MPI launcher, --distributed is one clear line and a non-zero exit.
     func testDistributedWithoutLauncherIsAnError() throws {
         let run = try NSDEExecutable.run(evalArguments + ["--distributed"])
