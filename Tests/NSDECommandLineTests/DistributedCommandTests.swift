@@ -273,6 +273,33 @@ final class DistributedCommandTests: XCTestCase {
         XCTAssertNil(file["ranks"], "attack.json is the same file as one process writes")
     }
 
+    /// A 2-process robustness experiment (2 models x 2 seeds dealt over the processes, then Table
+    /// 2's and Figure 3's 2 batches and Figure 4's 2 models) gives one process's numbers: every run's
+    /// clean accuracy, Table 2, Figure 3, Figure 4 and the summary over seeds.
+    func testTwoProcessRobustnessExperimentEqualsOneProcess() throws {
+        try SyntheticImages.writeMNISTLayout(to: directory.appendingPathComponent("data"), train: 128, test: 160)
+        func arguments(_ out: String) -> [String] {
+            ["experiment", "robustness", "--dataset", "mnist", "--data-dir", directory.appendingPathComponent("data").path,
+             "--models", "ode,dropout:0.3", "--seeds", "2", "--width", "4", "--gn-groups", "2", "--steps", "2", "--stages", "1",
+             "--batch-size", "32", "--test-subset", "32", "--corruptions", "gaussian_noise", "--corruption-images", "150",
+             "--eps", "0,1", "--attack-images", "150", "--attack-steps", "2", "--eot", "2", "--perturb-images", "2", "--draws", "2",
+             "--ttn", "2", "--threads", "1", "--json", "--runs", directory.appendingPathComponent(out + "-runs").path,
+             "--out", directory.appendingPathComponent(out).path]
+        }
+        let (one, two) = try oneAndTwoProcesses(arguments)
+        XCTAssertEqual(two["seeds"] as? [Int], [0, 1])
+        for key in ["models", "corruption", "attack", "perturbation", "summary", "preset"] {
+            XCTAssertEqual(two[key] as? NSObject, one[key] as? NSObject, key)
+            XCTAssertNotNil(one[key] as? NSObject, key)
+        }
+        XCTAssertEqual((one["models"] as? [Any])?.count, 4, "2 models x 2 seeds")
+        for run in ["ode/seed-0", "ode/seed-1", "dropout-0.3/seed-0", "dropout-0.3/seed-1"] {
+            XCTAssertNoThrow(try Checkpoint.readState(from: directory.appendingPathComponent("two-runs").appendingPathComponent(run)),
+                             "run directory \(run)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("two/seed-1/robustness-seed.json").path))
+    }
+
     /// Without an MPI launcher, --distributed is one clear line and a non-zero exit.
     func testDistributedWithoutLauncherIsAnError() throws {
         let run = try NSDEExecutable.run(evalArguments + ["--distributed"])
