@@ -31,7 +31,8 @@ extension NSDE {
             (mpirun -np K nsde attack --distributed …): batch b's attack noise is keyed by b wherever it \
             runs, every process gets every batch's adversaries, and the evaluation deals them again, so \
             the numbers equal a single process's exactly; rank 0 prints and writes --out, and the JSON \
-            gains `ranks`.
+            gains `ranks`. A batch is the unit of work: give at least as many batches (--test-subset / \
+            --batch-size) as processes.
             """)
 
         /// `--method`: the PGD update rule.
