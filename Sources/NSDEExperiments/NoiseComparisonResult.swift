@@ -2,7 +2,7 @@ import Foundation
 import NSDEPlot
 import NSDETraining
 
-/// The outcome of ``runNoiseComparison(_:dataDirectory:outputDirectory:progress:)`` and its
+/// The outcome of ``runNoiseComparison(_:dataDirectory:outputDirectory:shard:communicator:progress:)`` and its
 /// reports: a Markdown table shaped like the paper's Table 1, CSV, JSON and SVG training curves.
 public struct NoiseComparisonResult: Sendable {
     /// What was run.

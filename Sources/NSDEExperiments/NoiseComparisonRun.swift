@@ -6,7 +6,7 @@ import NSDEPlot
 import NSDETensor
 import NSDETraining
 
-/// Progress reports of ``runNoiseComparison(_:dataDirectory:outputDirectory:progress:)``.
+/// Progress reports of ``runNoiseComparison(_:dataDirectory:outputDirectory:shard:communicator:progress:)``.
 public enum NoiseComparisonEvent: Sendable {
     /// Run `index` (0-based) of `count` (a model and a seed) starts training (or resumes from its
     /// checkpoint).
@@ -72,6 +72,7 @@ struct ComparisonData {
 /// - Throws: ``TrainingError/configurationMismatch(directory:differences:)`` when `directory` holds
 ///   a different run, and the trainer's errors.
 func trainComparisonRun(_ run: TrainingConfiguration, data: ComparisonData, directory: URL?,
+                        communicator: any Communicator = SingleProcess.shared,
                         started: (_ resumingAfterEpoch: Int) -> Void, progress: ((TrainingEvent) -> Void)?) throws -> ComparisonRun {
     var resumeAfter = 0
     if let directory, Checkpoint.exists(in: directory) {
@@ -84,9 +85,11 @@ func trainComparisonRun(_ run: TrainingConfiguration, data: ComparisonData, dire
     started(resumeAfter)
     let trainer: Trainer
     if resumeAfter > 0, let directory {
-        trainer = try Trainer.resume(from: directory, trainSet: data.train, testSet: data.test, configuration: run)
+        trainer = try Trainer.resume(from: directory, trainSet: data.train, testSet: data.test, configuration: run,
+                                     communicator: communicator)
     } else {
-        trainer = try Trainer(configuration: run, trainSet: data.train, testSet: data.test, outputDirectory: directory)
+        trainer = try Trainer(configuration: run, trainSet: data.train, testSet: data.test, outputDirectory: directory,
+                              communicator: communicator)
     }
     trainer.progress = progress
     return ComparisonRun(trainer: trainer, result: try trainer.run())
@@ -111,6 +114,11 @@ func trainComparisonRun(_ run: TrainingConfiguration, data: ComparisonData, dire
 ///     order, belongs to shard *i* mod count), so that several processes share the work; a final
 ///     call without a shard then only reads their results (the final evaluation of a run is cached
 ///     in its directory as `comparison-eval.json`).
+///   - communicator: the processes that run each run together (default: this one): a run not yet
+///     complete is trained data-parallel and every evaluation is dealt over them (rank 0 alone
+///     writes the run directory), so every process gets every row; a complete run is only read,
+///     on every process. Every process must call with the same arguments. (To spread the runs
+///     over processes instead, give each its `shard` and a communicator of one process.)
 ///   - progress: called with each ``NoiseComparisonEvent``.
 /// - Returns: one row per model and seed (of the shard, if given), models in ``NoiseComparisonConfiguration/models`` order,
 ///   seeds in ``NoiseComparisonConfiguration/seeds`` order within a model.
@@ -118,6 +126,7 @@ func trainComparisonRun(_ run: TrainingConfiguration, data: ComparisonData, dire
 ///   directory and the differing settings), `DataError`, and solver errors (a diverged model).
 public func runNoiseComparison(_ configuration: NoiseComparisonConfiguration, dataDirectory: String? = nil,
                                outputDirectory: URL? = nil, shard: ComparisonShard? = nil,
+                               communicator: any Communicator = SingleProcess.shared,
                                progress: ((NoiseComparisonEvent) -> Void)? = nil) throws -> NoiseComparisonResult {
     try configuration.validate()
     let start = Date()
@@ -134,7 +143,7 @@ public func runNoiseComparison(_ configuration: NoiseComparisonConfiguration, da
             var run = configuration.training(for: setting, seed: seed)
             run.dataDirectory = base.dataDirectory
             let directory = outputDirectory?.appendingPathComponent(configuration.runPath(for: setting, seed: seed), isDirectory: true)
-            let trained = try trainComparisonRun(run, data: data, directory: directory, started: { resumeAfter in
+            let trained = try trainComparisonRun(run, data: data, directory: directory, communicator: communicator, started: { resumeAfter in
                 progress?(.modelStarted(index: index, count: count, setting: setting, seed: seed,
                                         resumingAfterEpoch: resumeAfter))
             }, progress: { progress?(.training($0)) })
@@ -144,7 +153,7 @@ public func runNoiseComparison(_ configuration: NoiseComparisonConfiguration, da
             func evaluateSet(_ set: InMemoryImageDataset, ttn: Int) throws -> EvaluationResult {
                 report(0, set.count)
                 return try evaluate(model, on: set, testSigma: run.model.testSigma, ttnSamples: ttn, batchSize: run.evaluationBatchSize,
-                             seed: configuration.ttnSeed, progress: report)
+                             seed: configuration.ttnSeed, communicator: communicator, progress: report)
             }
             let key = ComparisonEvaluation.Key(configuration, run: run, epoch: trainer.epochsCompleted)
             let evaluated: ComparisonEvaluation
@@ -169,7 +178,7 @@ public func runNoiseComparison(_ configuration: NoiseComparisonConfiguration, da
                 let trainEvaluation = configuration.trainEvaluationSize > 0
                     ? try evaluateSet(trainer.trainSet.subset(configuration.trainEvaluationSize), ttn: 0) : nil
                 evaluated = ComparisonEvaluation(key: key, evaluation: evaluation, validation: validation, train: trainEvaluation)
-                if let directory { try evaluated.write(to: directory) }
+                if let directory, communicator.isRoot { try evaluated.write(to: directory) }
             }
             let evaluation = evaluated.evaluation, validation = evaluated.validation, trainEvaluation = evaluated.train
             let labels = (configuration.evaluationSplit == .test ? trainer.testSet : trainer.validationSet)?.labels ?? []

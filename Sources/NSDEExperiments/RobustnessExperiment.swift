@@ -1,6 +1,7 @@
 import Foundation
 import NSDEData
 import NSDEModels
+import NSDENN
 import NSDEPlot
 import NSDERobustness
 import NSDETensor
@@ -105,7 +106,7 @@ public enum RobustnessPreset: String, CaseIterable, Sendable {
     }
 }
 
-/// Progress reports of ``runRobustnessExperiment(_:dataDirectory:outputDirectory:progress:)``.
+/// Progress reports of ``runRobustnessExperiment(_:dataDirectory:runsDirectory:outputDirectory:communicator:progress:)``.
 public enum RobustnessEvent: Sendable {
     /// Training or evaluating the models.
     case models(NoiseComparisonEvent)
@@ -115,7 +116,7 @@ public enum RobustnessEvent: Sendable {
     case progress(done: Int, total: Int)
 }
 
-/// What ``runRobustnessExperiment(_:dataDirectory:runsDirectory:outputDirectory:progress:)`` measured.
+/// What ``runRobustnessExperiment(_:dataDirectory:runsDirectory:outputDirectory:communicator:progress:)`` measured.
 public struct RobustnessExperimentResult: Sendable {
     /// The settings.
     public let configuration: RobustnessExperimentConfiguration
@@ -251,16 +252,34 @@ public struct RobustnessExperimentResult: Sendable {
 ///     as soon as they are done: a seed measured before with the same settings and the same
 ///     trained weights is read instead of measured again, so an interrupted experiment resumes
 ///     at the seed it stopped in. `nil`: nothing is kept.
+///   - communicator: the processes that share the work (default: this one). With several, the
+///     runs are dealt over them (run i to process i mod size, each trained alone into its run
+///     directory in `runsDirectory`, which every process must see; without one, every run is
+///     trained data-parallel by all of them), then every process reads every run; Table 2's and
+///     Figure 3's batches are dealt over the processes, Figure 4's models likewise (model i to
+///     process i mod size), and every process receives every result: equal to one process's
+///     (up to the summation order of data-parallel training). Rank 0 alone reports progress and
+///     writes the seed records. Every process must call with the same arguments.
 ///   - progress: called with each ``RobustnessEvent``.
-/// - Throws: the errors of ``runNoiseComparison(_:dataDirectory:outputDirectory:shard:progress:)``,
+/// - Throws: the errors of ``runNoiseComparison(_:dataDirectory:outputDirectory:shard:communicator:progress:)``,
 ///   ``CorruptionEvaluation``, ``RobustAccuracy`` and ``HiddenStatePerturbation``.
 public func runRobustnessExperiment(_ configuration: RobustnessExperimentConfiguration, dataDirectory: String? = nil,
                                     runsDirectory: URL?, outputDirectory: URL? = nil,
+                                    communicator: any Communicator = SingleProcess.shared,
                                     progress: ((RobustnessEvent) -> Void)? = nil) throws -> RobustnessExperimentResult {
     let start = Date()
-    let models = try runNoiseComparison(configuration.models, dataDirectory: dataDirectory, outputDirectory: runsDirectory) {
-        progress?(.models($0))
+    let progress = communicator.isRoot ? progress : nil
+    if communicator.size > 1, let runsDirectory {
+        // This process's share of the runs, each a normal resumable run directory.
+        _ = try runNoiseComparison(configuration.models, dataDirectory: dataDirectory, outputDirectory: runsDirectory,
+                                   shard: ComparisonShard(index: communicator.rank, count: communicator.size)) {
+            progress?(.models($0))
+        }
+        try communicator.barrier()
     }
+    // With several processes every run is complete now, and this only reads them.
+    let models = try runNoiseComparison(configuration.models, dataDirectory: dataDirectory, outputDirectory: runsDirectory,
+                                        communicator: communicator) { progress?(.models($0)) }
     let training = configuration.models.training
     let directory = dataDirectory ?? training.dataDirectory
     let test = try TrainingData.load(training.dataset, split: .test, dataDirectory: directory)
@@ -271,7 +290,7 @@ public func runRobustnessExperiment(_ configuration: RobustnessExperimentConfigu
             "\($0.setting.description) \($0.runDirectory?.lastPathComponent ?? "-") epochs \($0.history.count) weights \(weightDigest($0.stateDict))"
         }.joined(separator: "\n")
         let seedDirectory = outputDirectory?.appendingPathComponent(RobustnessExperimentResult.seedDirectoryName(seed))
-        if let seedDirectory, let record = RobustnessSeedRecord.read(from: seedDirectory, key: key) {
+        if let seedDirectory, let record = try RobustnessSeedRecord.read(from: seedDirectory, key: key, communicator: communicator) {
             progress?(.partStarted(part: "Seed \(seed): measured before, read from \(seedDirectory.path)", model: nil))
             seeds.append(record.result(dataset: training.dataset))
             continue
@@ -286,17 +305,18 @@ public func runRobustnessExperiment(_ configuration: RobustnessExperimentConfigu
             classifiers.append((row.setting.description, row, model))
         }
         let seedResult = try measureRobustness(configuration, classifiers: classifiers, test: test, seed: seed,
-                                               dataset: training.dataset, progress: progress)
-        if let seedDirectory { try RobustnessSeedRecord(key: key, result: seedResult).write(to: seedDirectory) }
+                                               dataset: training.dataset, communicator: communicator, progress: progress)
+        if let seedDirectory, communicator.isRoot { try RobustnessSeedRecord(key: key, result: seedResult).write(to: seedDirectory) }
         seeds.append(seedResult)
     }
     return RobustnessExperimentResult(configuration: configuration, models: models, seeds: seeds, seconds: Date().timeIntervalSince(start))
 }
 
-/// Table 2, Figure 3 and Figure 4 of one seed's models.
+/// Table 2, Figure 3 and Figure 4 of one seed's models, the work shared by `communicator`'s
+/// processes (see ``runRobustnessExperiment(_:dataDirectory:runsDirectory:outputDirectory:communicator:progress:)``).
 private func measureRobustness(_ configuration: RobustnessExperimentConfiguration,
                                classifiers: [(name: String, row: NoiseComparisonRow, model: PaperClassifier)],
-                               test: InMemoryImageDataset, seed: UInt64, dataset: String,
+                               test: InMemoryImageDataset, seed: UInt64, dataset: String, communicator: any Communicator,
                                progress: ((RobustnessEvent) -> Void)?) throws -> RobustnessSeedResult {
     let seedLabel = configuration.models.seeds.count > 1 ? " (seed \(seed))" : ""
     // Table 2.
@@ -304,7 +324,8 @@ private func measureRobustness(_ configuration: RobustnessExperimentConfiguratio
     // In memory, the clean set is what gets corrupted: its first `testSubset` images.
     let corruptionClean = configuration.corruption.cifar10cDirectory == nil
         ? test.subset(min(configuration.corruption.testSubset ?? test.count, test.count)) : test
-    let corruptionResults = try configuration.corruption.run(classifiers.map(\.model), clean: corruptionClean) { done, total, _ in
+    let corruptionResults = try configuration.corruption.run(classifiers.map(\.model), clean: corruptionClean,
+                                                             communicator: communicator) { done, total, _ in
         progress?(.progress(done: done, total: total))
     }
     let corruption = CorruptionReport(dataset: dataset, entries: zip(classifiers, corruptionResults).map { c, r in
@@ -317,23 +338,53 @@ private func measureRobustness(_ configuration: RobustnessExperimentConfiguratio
     var attackCurves: [RobustAccuracyFigure.Curve] = []
     for c in classifiers {
         progress?(.partStarted(part: "Figure 3" + seedLabel, model: c.name))
-        let result = try configuration.attack.run(c.model, on: attackSet) { done, total in progress?(.progress(done: done, total: total)) }
+        let result = try configuration.attack.run(c.model, on: attackSet, communicator: communicator) { done, total in
+            progress?(.progress(done: done, total: total))
+        }
         attackCurves.append(.init(name: c.name, result: result))
     }
 
     // Figure 4.
     let perturbSet = test.subset(min(configuration.perturbationImages, test.count))
     let (clean, labels) = perturbSet.batch(indices: Array(0..<perturbSet.count))
-    var perturbCurves: [HiddenStatePerturbationFigure.Curve] = []
-    for c in classifiers {
-        progress?(.partStarted(part: "Figure 4" + seedLabel, model: c.name))
+    // The models dealt over the processes (model i to process i mod size), every result to every process.
+    if communicator.size > 1 {
+        progress?(.partStarted(part: "Figure 4" + seedLabel,
+                               model: classifiers.map(\.name).joined(separator: ", ") + " (over \(communicator.size) processes)"))
+    }
+    var mine: [HiddenStatePerturbationResult] = []
+    for i in communicator.share(of: classifiers.count) {
+        let c = classifiers[i]
+        if communicator.size == 1 { progress?(.partStarted(part: "Figure 4" + seedLabel, model: c.name)) }
         let settings = RobustAccuracy(norm: .l2, epsilons: [configuration.perturbationEpsilon], steps: configuration.perturbationAttackSteps,
                                       update: configuration.attack.update, eotSamples: configuration.attack.eotSamples,
                                       seed: configuration.attack.seed)
         let attack = settings.attack(epsilon: configuration.perturbationEpsilon, eotSamples: settings.effectiveEOTSamples(for: c.model), batch: 0)
         let adversarial = try attack.perturb(clean, labels: labels, model: c.model)
-        perturbCurves.append(.init(name: c.name, result: try configuration.perturbation.measure(c.model, clean: clean, adversarial: adversarial)))
+        mine.append(try configuration.perturbation.measure(c.model, clean: clean, adversarial: adversarial))
     }
+    let perturbResults = try gatherDealt(mine, count: classifiers.count, communicator: communicator)
+    let perturbCurves = zip(classifiers, perturbResults).map { HiddenStatePerturbationFigure.Curve(name: $0.name, result: $1) }
     return RobustnessSeedResult(seed: seed, corruption: corruption, attack: RobustAccuracyFigure(curves: attackCurves),
                                 perturbation: HiddenStatePerturbationFigure(curves: perturbCurves, epsilon: configuration.perturbationEpsilon))
+}
+
+/// The `count` values dealt round-robin over `communicator`'s processes (value i computed by
+/// process i mod size, which passes its values in order as `mine`), in order on every process.
+/// They travel as JSON (exact for finite values; non-finite ones as strings).
+private func gatherDealt<T: Codable>(_ mine: [T], count: Int, communicator: any Communicator) throws -> [T] {
+    guard communicator.size > 1 else { return mine }
+    let encoder = JSONEncoder()
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    let decoder = JSONDecoder()
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    let parts = try communicator.allGather(Array(try encoder.encode(mine))).map { try decoder.decode([T].self, from: Data($0)) }
+    return try (0..<count).map { i in
+        let (r, j) = (i % communicator.size, i / communicator.size)
+        guard r < parts.count, j < parts[r].count else {
+            throw ExperimentError.invalidParameter(name: "processes", value: "no result \(i) from process \(r)",
+                                                   expected: "every result once (the same arguments on every process)")
+        }
+        return parts[r][j]
+    }
 }

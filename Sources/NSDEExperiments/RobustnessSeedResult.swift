@@ -1,4 +1,5 @@
 import Foundation
+import NSDENN
 import NSDEPlot
 import NSDERobustness
 import NSDETensor
@@ -71,8 +72,21 @@ struct RobustnessSeedRecord: Codable {
 
     /// The record in `directory` when it exists, decodes and has `key`.
     static func read(from directory: URL, key: String) -> RobustnessSeedRecord? {
-        guard let data = try? Data(contentsOf: directory.appendingPathComponent(fileName)),
-              let record = try? JSONDecoder().decode(RobustnessSeedRecord.self, from: data), record.key == key else { return nil }
+        decode((try? Data(contentsOf: directory.appendingPathComponent(fileName))) ?? Data(), key: key)
+    }
+
+    /// ``read(from:key:)`` for the processes of a job: rank 0 reads the file and sends its bytes
+    /// to the others, so that every process gets the same record (or none) and all measure the
+    /// same seeds.
+    static func read(from directory: URL, key: String, communicator: any Communicator) throws -> RobustnessSeedRecord? {
+        guard communicator.size > 1 else { return read(from: directory, key: key) }
+        let data = communicator.isRoot ? (try? Data(contentsOf: directory.appendingPathComponent(fileName))) ?? Data() : Data()
+        return decode(Data(try communicator.broadcast(Array(data), root: 0)), key: key)
+    }
+
+    /// The record in `data` when it decodes and has `key`.
+    private static func decode(_ data: Data, key: String) -> RobustnessSeedRecord? {
+        guard let record = try? JSONDecoder().decode(RobustnessSeedRecord.self, from: data), record.key == key else { return nil }
         return record
     }
 

@@ -218,10 +218,10 @@ public struct SigmaSearchResult: Sendable {
 }
 
 /// Trains and evaluates the grid of `configuration` (resumable like
-/// ``runNoiseComparison(_:dataDirectory:outputDirectory:progress:)``: each run is a `nsde train`
+/// ``runNoiseComparison(_:dataDirectory:outputDirectory:shard:communicator:progress:)``: each run is a `nsde train`
 /// directory under `outputDirectory`).
 ///
-/// - Throws: the errors of ``runNoiseComparison(_:dataDirectory:outputDirectory:progress:)``.
+/// - Throws: the errors of ``runNoiseComparison(_:dataDirectory:outputDirectory:shard:communicator:progress:)``.
 public func runSigmaSearch(_ configuration: SigmaSearchConfiguration, dataDirectory: String? = nil, outputDirectory: URL? = nil,
                            shard: ComparisonShard? = nil, progress: ((NoiseComparisonEvent) -> Void)? = nil) throws -> SigmaSearchResult {
     try configuration.validate()

@@ -47,15 +47,7 @@ final class DistributedCommandTests: XCTestCase {
         }
         XCTAssertEqual(runs[0]["ranks"] as? Int, 2)
         XCTAssertEqual(runs[0]["epochs_completed"] as? Int, 2)
-        let (w1, wa, wb) = (try weights("one"), try weights("two-a"), try weights("two-b"))
-        XCTAssertEqual(Set(w1.keys), Set(wa.keys))
-        for (name, reference) in w1 {
-            let a = try XCTUnwrap(wa[name]), b = try XCTUnwrap(wb[name])
-            XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "\(name): two 2-process runs differ")
-            let scale = max(reference.scalars.map(abs).max() ?? 0, 1e-3)
-            let worst = zip(a.scalars, reference.scalars).map { abs($0 - $1) }.max() ?? 0
-            XCTAssertLessThanOrEqual(worst / scale, 1e-4, "\(name): 2 processes against 1")
-        }
+        try assertWeights(of: "one", followedBy: "two-a", "two-b", within: 1e-4)
         let loss1 = try XCTUnwrap(one["train_loss"] as? Double), loss2 = try XCTUnwrap(runs[0]["train_loss"] as? Double)
         XCTAssertEqual(loss2, loss1, accuracy: 1e-5 * max(1, abs(loss1)))
         XCTAssertEqual(runs[0]["test_acc"] as? Double, one["test_acc"] as? Double)
@@ -68,6 +60,66 @@ final class DistributedCommandTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("was written by 2 processes; resuming with 1"), resumed.stderr)
     }
+    /// A longer data-parallel run: 7 epochs of 32 batches of 8 synthetic 8x8 images (224 optimiser
+    /// steps, the learning rate divided by 10 after epoch 5). 2 processes of 1 thread against 1
+    /// process of 2 threads (the same halves of every batch): every weight within 1e-4 of the
+    /// largest weight of its tensor, and every epoch's training loss (metrics.jsonl) within 1e-5
+    /// relative, the test accuracy equal; two 2-process runs bit-identical (weights and losses).
+    func testLongTwoProcessTrainingFollowsOneProcessAndIsReproducible() throws {
+        try SyntheticImages.writeMNISTLayout(to: directory.appendingPathComponent("data"), train: 256, test: 32)
+        func arguments(_ out: String, threads: Int) -> [String] {
+            trainArguments(out: out, threads: threads).map { $0 == "1,1" ? "5,2" : $0 == "16" ? "8" : $0 }
+        }
+        let single = try NSDEExecutable.run(arguments("one", threads: 2))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        for name in ["two-a", "two-b"] {
+            let job = try NSDEExecutable.runUnderMPI(perRank: Array(repeating: arguments(name, threads: 1) + ["--distributed"], count: 2))
+            XCTAssertEqual(job.status, 0, job.stderr)
+        }
+        let worst = try assertWeights(of: "one", followedBy: "two-a", "two-b", within: 1e-4)
+        print("224 steps: largest weight difference, 2 processes against 1: \(worst) of the tensor's largest weight")
+        let (m1, ma, mb) = (try metrics("one"), try metrics("two-a"), try metrics("two-b"))
+        XCTAssertEqual(m1.count, 7)
+        XCTAssertEqual(ma.count, 7)
+        XCTAssertEqual(ma.map { $0["train_examples"] as? Int }, Array(repeating: 256, count: 7))
+        for (epoch, (one, two)) in zip(m1, ma).enumerated() {
+            let (l1, l2) = (try XCTUnwrap(one["train_loss"] as? Double), try XCTUnwrap(two["train_loss"] as? Double))
+            XCTAssertEqual(l2, l1, accuracy: 1e-5 * max(1, abs(l1)), "epoch \(epoch + 1): training loss")
+            XCTAssertEqual(two["test_acc"] as? Double, one["test_acc"] as? Double, "epoch \(epoch + 1): test accuracy")
+            XCTAssertEqual(two["lr"] as? Double, one["lr"] as? Double, "epoch \(epoch + 1): learning rate")
+        }
+        XCTAssertEqual(ma.map { $0["train_loss"] as? Double }, mb.map { $0["train_loss"] as? Double }, "two 2-process loss curves differ")
+        let first = try XCTUnwrap(m1.first?["train_loss"] as? Double), last = try XCTUnwrap(m1.last?["train_loss"] as? Double)
+        XCTAssertLessThan(last, first, "the run learns")
+    }
+
+    /// Asserts that the 2-process runs `a` and `b` have bit-identical weights and that `a`'s are
+    /// within `tolerance` of the 1-process run `one`'s, relative to the largest weight of each
+    /// tensor (at least 1e-3); returns the largest such relative difference.
+    @discardableResult
+    func assertWeights(of one: String, followedBy a: String, _ b: String, within tolerance: Float) throws -> Float {
+        let (w1, wa, wb) = (try weights(one), try weights(a), try weights(b))
+        XCTAssertEqual(Set(w1.keys), Set(wa.keys))
+        var largest: Float = 0
+        for (name, reference) in w1 {
+            let x = try XCTUnwrap(wa[name]), y = try XCTUnwrap(wb[name])
+            XCTAssertEqual(x.scalars.map(\.bitPattern), y.scalars.map(\.bitPattern), "\(name): two 2-process runs differ")
+            let scale = max(reference.scalars.map(abs).max() ?? 0, 1e-3)
+            let worst = (zip(x.scalars, reference.scalars).map { abs($0 - $1) }.max() ?? 0) / scale
+            XCTAssertLessThanOrEqual(worst, tolerance, "\(name): 2 processes against 1")
+            largest = max(largest, worst)
+        }
+        return largest
+    }
+
+    /// The per-epoch lines of the run's metrics.jsonl.
+    func metrics(_ out: String) throws -> [[String: Any]] {
+        let text = try String(contentsOf: directory.appendingPathComponent(out).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+    }
+
     /// The shipped demo SDE model (`models/demo` of this checkout).
     private static let model = ShippedDemoModelsTests.root.appendingPathComponent("dropout-0.3")
 
@@ -249,6 +301,55 @@ final class DistributedCommandTests: XCTestCase {
             XCTAssertEqual(b[0][key] as? NSObject, a[0][key] as? NSObject, key)
             XCTAssertNotNil(a[0][key] as? NSObject, key)
         }
+    }
+
+    /// A 2-process attack (3 batches: 2 on rank 0, 1 on rank 1) equals 1 process exactly: every
+    /// ε's accuracies w/o and w/ TTN, with and without EOT, and the mean perturbation norms.
+    func testTwoProcessAttackEqualsOneProcess() throws {
+        func arguments(_ out: String) -> [String] {
+            ["attack", "--checkpoint", Self.model.path, "--test-subset", "24", "--batch-size", "8", "--eps", "0,0.5", "--steps", "3",
+             "--eot", "2", "--method", "madry", "--ttn", "2", "--threads", "1", "--json",
+             "--out", directory.appendingPathComponent(out).path]
+        }
+        let (one, two) = try oneAndTwoProcesses(arguments)
+        XCTAssertEqual(two["n"] as? Int, 24)
+        XCTAssertEqual(two["results"] as? NSArray, one["results"] as? NSArray)
+        let results = try XCTUnwrap(one["results"] as? [[String: Any]])
+        XCTAssertEqual(results.count, 2)
+        XCTAssertNotNil(results[1]["accuracy_no_eot"] as? Double, "the SDE is attacked with and without EOT")
+        let (a, b) = (try XCTUnwrap(one["models"] as? [[String: Any]]), try XCTUnwrap(two["models"] as? [[String: Any]]))
+        XCTAssertEqual(b.map { $0["results"] as? NSArray }, a.map { $0["results"] as? NSArray })
+        let file = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: directory.appendingPathComponent("two").appendingPathComponent("attack.json"))) as? [String: Any])
+        XCTAssertEqual(file["results"] as? NSArray, one["results"] as? NSArray)
+        XCTAssertNil(file["ranks"], "attack.json is the same file as one process writes")
+    }
+
+    /// A 2-process robustness experiment (2 models x 2 seeds dealt over the processes, then Table
+    /// 2's and Figure 3's 2 batches and Figure 4's 2 models) gives one process's numbers: every run's
+    /// clean accuracy, Table 2, Figure 3, Figure 4 and the summary over seeds.
+    func testTwoProcessRobustnessExperimentEqualsOneProcess() throws {
+        try SyntheticImages.writeMNISTLayout(to: directory.appendingPathComponent("data"), train: 128, test: 160)
+        func arguments(_ out: String) -> [String] {
+            ["experiment", "robustness", "--dataset", "mnist", "--data-dir", directory.appendingPathComponent("data").path,
+             "--models", "ode,dropout:0.3", "--seeds", "2", "--width", "4", "--gn-groups", "2", "--steps", "2", "--stages", "1",
+             "--batch-size", "32", "--test-subset", "32", "--corruptions", "gaussian_noise", "--corruption-images", "150",
+             "--eps", "0,1", "--attack-images", "150", "--attack-steps", "2", "--eot", "2", "--perturb-images", "2", "--draws", "2",
+             "--ttn", "2", "--threads", "1", "--json", "--runs", directory.appendingPathComponent(out + "-runs").path,
+             "--out", directory.appendingPathComponent(out).path]
+        }
+        let (one, two) = try oneAndTwoProcesses(arguments)
+        XCTAssertEqual(two["seeds"] as? [Int], [0, 1])
+        for key in ["models", "corruption", "attack", "perturbation", "summary", "preset"] {
+            XCTAssertEqual(two[key] as? NSObject, one[key] as? NSObject, key)
+            XCTAssertNotNil(one[key] as? NSObject, key)
+        }
+        XCTAssertEqual((one["models"] as? [Any])?.count, 4, "2 models x 2 seeds")
+        for run in ["ode/seed-0", "ode/seed-1", "dropout-0.3/seed-0", "dropout-0.3/seed-1"] {
+            XCTAssertNoThrow(try Checkpoint.readState(from: directory.appendingPathComponent("two-runs").appendingPathComponent(run)),
+                             "run directory \(run)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("two/seed-1/robustness-seed.json").path))
     }
 
     /// Without an MPI launcher, --distributed is one clear line and a non-zero exit.

@@ -1,5 +1,6 @@
 import Foundation
 import NSDEData
+import NSDENN
 import NSDETensor
 import NSDETraining
 
@@ -18,7 +19,9 @@ import NSDETraining
 ///
 /// Batch b's attack uses key `seed + b · 0x9E3779B97F4A7C15` for every ε (common random numbers
 /// across ε); the evaluation's TTN noise uses key `seed`. The result is a pure function of
-/// (weights, data, settings, seed); the model's state is restored afterwards.
+/// (weights, data, settings, seed), whichever process attacks a batch (the batches can be dealt
+/// over the processes of a job, ``run(_:on:communicator:progress:)``); the model's state is
+/// restored afterwards.
 ///
 /// - Complexity: per ε and image, `steps · K` (+ `steps` without EOT) forward/backward passes
 ///   plus `1 + ttnSamples` forward passes per evaluated set.
@@ -83,12 +86,21 @@ public struct RobustAccuracy: Sendable {
     /// - Parameters:
     ///   - model: the classifier (its test σ is used; state restored afterwards).
     ///   - dataset: the clean test images (all are used, in order).
-    ///   - progress: called after each attacked batch with (batches done, total batches).
+    ///   - communicator: the processes that share the work (default: this one). With several, the
+    ///     batches are dealt round-robin over them (``Communicator/share(of:)``), each process
+    ///     attacks its batches, every process receives every batch's adversaries, and the
+    ///     evaluation deals the batches again (see `evaluate`): the result equals the one-process
+    ///     result bit for bit, since batch b's attack noise is keyed by b wherever it runs. Every
+    ///     process must call with the same arguments.
+    ///   - progress: called after each of this process's attacked batches with (batches done,
+    ///     total batches); with several processes "done" is this process's share scaled to the
+    ///     total, so every caller can show one bar for the whole set.
     /// - Returns: one point per ε.
-    /// - Throws: ``RobustnessError/invalidParameter(name:value:expected:)`` for bad settings; the
-    ///   model's errors.
+    /// - Throws: ``RobustnessError/invalidParameter(name:value:expected:)`` for bad settings or
+    ///   processes that disagree about the batches; the model's errors.
     public func run<Model: StochasticClassifier, D: Dataset>(
-        _ model: Model, on dataset: D, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+        _ model: Model, on dataset: D, communicator: any Communicator = SingleProcess.shared,
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> RobustAccuracyResult {
         guard !epsilons.isEmpty else {
             throw RobustnessError.invalidParameter(name: "epsilons", value: "[]", expected: "at least one ε")
@@ -104,28 +116,31 @@ public struct RobustAccuracy: Sendable {
         let start = Date()
         let samples = effectiveEOTSamples(for: model)
         let batches = stride(from: 0, to: dataset.count, by: batchSize).map { $0..<Swift.min($0 + batchSize, dataset.count) }
+        let mine = Array(communicator.share(of: batches.count))
         let runs = samples > 1 ? [samples, 1] : [samples]
-        let total = epsilons.count * batches.count * runs.count
-        var done = 0
+        let total = epsilons.count * batches.count * runs.count, myTotal = epsilons.count * mine.count * runs.count
+        var myDone = 0
         var points: [RobustAccuracyPoint] = []
         for epsilon in epsilons {
             var measured: [(accuracy: Double, ttn: Double?, norm: Double)] = []
             for k in runs {
-                var images: [Float] = [], labels: [Int] = [], norms = 0.0
-                for (b, range) in batches.enumerated() {
+                // This process's batches: their adversaries and Σ ‖x_adv − x‖ per batch.
+                var attacked = AttackedBatches()
+                for b in mine {
+                    let range = batches[b]
                     let (clean, y) = dataset.batch(indices: Array(range))
                     let adversarial = try attack(epsilon: epsilon, eotSamples: k, batch: b).perturb(clean, labels: y, model: model)
-                    norms += norm.meanDistance(adversarial, clean) * Double(range.count)
-                    images += adversarial.scalars
-                    labels += y
-                    done += 1
-                    progress?(done, total)
+                    attacked.append(adversarial, labels: y, normSum: norm.meanDistance(adversarial, clean) * Double(range.count))
+                    myDone += 1
+                    progress?(Swift.min(total, myDone * total / Swift.max(myTotal, 1)), total)
                 }
-                let set = AdversarialExamples(images: Tensor(shape: [labels.count] + dataset.imageShape, scalars: images),
-                                              labels: labels, classes: dataset.classes)
+                let all = try attacked.gathered(batches: batches, imageSize: dataset.imageShape.reduce(1, *),
+                                                    communicator: communicator)
+                let set = AdversarialExamples(images: Tensor(shape: [all.labels.count] + dataset.imageShape, scalars: all.images),
+                                              labels: all.labels, classes: dataset.classes)
                 let result = try evaluate(model, on: set, testSigma: model.testSigma, ttnSamples: ttnSamples,
-                                          batchSize: batchSize, seed: seed)
-                measured.append((result.accuracy, result.accuracyTTN, norms / Double(Swift.max(labels.count, 1))))
+                                          batchSize: batchSize, seed: seed, communicator: communicator)
+                measured.append((result.accuracy, result.accuracyTTN, all.normSum / Double(Swift.max(all.labels.count, 1))))
             }
             let noEOT = measured.count > 1 ? measured[1] : nil
             points.append(RobustAccuracyPoint(epsilon: epsilon, accuracy: measured[0].accuracy, accuracyTTN: measured[0].ttn,
@@ -135,5 +150,46 @@ public struct RobustAccuracy: Sendable {
         return RobustAccuracyResult(norm: norm, method: update.name, steps: steps, eotSamples: samples, ttnSamples: ttnSamples,
                                     testSigma: model.testSigma, count: dataset.count, seed: seed, points: points,
                                     seconds: Date().timeIntervalSince(start))
+    }
+}
+
+/// The adversaries of one process's batches (in its order), and their assembly from every
+/// process's into the whole attacked set.
+private struct AttackedBatches {
+    var images: [Float] = []
+    var labels: [Int] = []
+    /// Σ ‖x_adv − x‖ of each batch.
+    var normSums: [Double] = []
+
+    mutating func append(_ adversarial: Tensor, labels y: [Int], normSum: Double) {
+        images += adversarial.scalars
+        labels += y
+        normSums.append(normSum)
+    }
+
+    /// Every batch's adversaries in batch order, from every process's share (batch b from process
+    /// b mod size, its (b / size)-th), and Σ ‖x_adv − x‖ over the set added in batch order (as one
+    /// process adds them).
+    func gathered(batches: [Range<Int>], imageSize: Int,
+                  communicator: any Communicator) throws -> (images: [Float], labels: [Int], normSum: Double) {
+        let size = communicator.size
+        let allImages = try communicator.allGather(values: images), allLabels = try communicator.allGather(values: labels)
+        let allNorms = try communicator.allGather(values: normSums)
+        var images: [Float] = [], labels: [Int] = [], normSum = 0.0
+        images.reserveCapacity(batches.last.map { $0.upperBound * imageSize } ?? 0)
+        var offsets = [Int](repeating: 0, count: size)
+        for (b, range) in batches.enumerated() {
+            let r = b % size, j = b / size, first = offsets[r]
+            guard allNorms.count == size, j < allNorms[r].count, first + range.count <= allLabels[r].count,
+                  (first + range.count) * imageSize <= allImages[r].count else {
+                throw RobustnessError.invalidParameter(name: "processes", value: "no adversaries of batch \(b) from process \(r)",
+                                                       expected: "every batch attacked once (the same arguments on every process)")
+            }
+            images += allImages[r][first * imageSize..<(first + range.count) * imageSize]
+            labels += allLabels[r][first..<first + range.count]
+            normSum += allNorms[r][j]
+            offsets[r] += range.count
+        }
+        return (images, labels, normSum)
     }
 }

@@ -1,4 +1,4 @@
-/// What ``RobustAccuracy/run(_:on:progress:)`` measures for one model: the settings used and one
+/// What ``RobustAccuracy/run(_:on:communicator:progress:)`` measures for one model: the settings used and one
 /// ``RobustAccuracyPoint`` per ε.
 public struct RobustAccuracyResult: Codable, Equatable, Sendable {
     /// The attack's norm.

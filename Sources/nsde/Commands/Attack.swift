@@ -26,6 +26,13 @@ extension NSDE {
             All noise comes from Philox streams keyed by --seed, so a run is reproducible. --out DIR writes \
             attack.csv, attack.json and attack.svg (accuracy against ε, one line per model, dashed with TTN), \
             each atomically.
+
+            Under an MPI launcher, --distributed deals the attacked batches over the processes \
+            (mpirun -np K nsde attack --distributed …): batch b's attack noise is keyed by b wherever it \
+            runs, every process gets every batch's adversaries, and the evaluation deals them again, so \
+            the numbers equal a single process's exactly; rank 0 prints and writes --out, and the JSON \
+            gains `ranks`. A batch is the unit of work: give at least as many batches (--test-subset / \
+            --batch-size) as processes.
             """)
 
         /// `--method`: the PGD update rule.
@@ -60,6 +67,7 @@ extension NSDE {
         @Flag(help: "Print one JSON object: norm, steps, method, epsilons, n, models [{checkpoint, noise, sigma, test_sigma, eot_samples, results}], results.")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
+        @OptionGroup var distributedOptions: DistributedOptions
 
         /// The parsed --eps list, or `nil` for the default.
         func parsedEpsilons() throws -> [Float]? {
@@ -106,11 +114,14 @@ extension NSDE {
             let norm: String, steps: Int, method: String, step_size: Float?, random_start: Bool?, epsilons: [Float], n: Int
             let dataset: String, seed: UInt64, ttn_samples: Int, models: [ModelReport], results: [RobustAccuracyPoint]
             let files: [String], threads: Int
+            /// The processes of a `--distributed` run (absent otherwise, and in attack.json).
+            let ranks: Int?
 
             func encode(to encoder: Encoder) throws {
-                // Every key is always present (null when there is no value).
+                // Every key is always present (null when there is no value), but ranks.
                 enum K: String, CodingKey {
                     case norm, steps, method, step_size, random_start, epsilons, n, dataset, seed, ttn_samples, models, results, files, threads
+                    case ranks
                 }
                 var c = encoder.container(keyedBy: K.self)
                 try c.encode(norm, forKey: .norm); try c.encode(steps, forKey: .steps); try c.encode(method, forKey: .method)
@@ -118,14 +129,23 @@ extension NSDE {
                 try c.encode(epsilons, forKey: .epsilons); try c.encode(n, forKey: .n); try c.encode(dataset, forKey: .dataset)
                 try c.encode(seed, forKey: .seed); try c.encode(ttn_samples, forKey: .ttn_samples); try c.encode(models, forKey: .models)
                 try c.encode(results, forKey: .results); try c.encode(files, forKey: .files); try c.encode(threads, forKey: .threads)
+                try c.encodeIfPresent(ranks, forKey: .ranks)
             }
         }
 
         func run() throws {
             try threadOptions.apply()
+            try distributedOptions.run(attack)
+        }
+
+        /// The attacks as one of `communicator`'s processes: each model's batches are dealt over
+        /// them; rank 0 prints and writes the files.
+        private func attack(_ communicator: any Communicator) throws {
             let attackNorm = norm
             let outDirectory = out.map { URL(fileURLWithPath: NSString(string: $0).expandingTildeInPath).standardizedFileURL }
-            if let outDirectory { try FileManager.default.createDirectory(at: outDirectory, withIntermediateDirectories: true) }
+            if let outDirectory, communicator.isRoot {
+                try FileManager.default.createDirectory(at: outDirectory, withIntermediateDirectories: true)
+            }
             let loaded = try models.loadModels()
             let datasetName = models.datasetName(loaded)
             let test = try models.testSet(loaded, count: testSubset)
@@ -139,11 +159,14 @@ extension NSDE {
             var reports: [ModelReport] = []
             for entry in loaded {
                 let k = settings.effectiveEOTSamples(for: entry.model)
-                status("Attacking \(entry.name) on \(test.count) \(datasetName) test images: \(norm.rawValue) PGD (\(method.rawValue)), \(steps) steps, "
-                       + "EOT K = \(k)\(k > 1 ? " and K = 1" : ""), ε ∈ {\(epsilons.map { String(format: "%g", Double($0)) }.joined(separator: ", "))}, "
-                       + "\(Parallel.threadCount) threads")
+                if communicator.isRoot {
+                    status("Attacking \(entry.name) on \(test.count) \(datasetName) test images: \(norm.rawValue) PGD (\(method.rawValue)), \(steps) steps, "
+                           + "EOT K = \(k)\(k > 1 ? " and K = 1" : ""), ε ∈ {\(epsilons.map { String(format: "%g", Double($0)) }.joined(separator: ", "))}, "
+                           + "\(Parallel.threadCount) threads" + (communicator.size > 1 ? ", \(communicator.size) processes" : ""))
+                }
                 var bar = ProgressBar(title: "attack", total: 1, unit: "batch")
-                let result = try settings.run(entry.model, on: test) { done, total in
+                let result = try settings.run(entry.model, on: test, communicator: communicator) { done, total in
+                    guard communicator.isRoot else { return }
                     bar.total = total
                     bar.update(done)
                 }
@@ -152,12 +175,14 @@ extension NSDE {
                                            sigma: entry.configuration.sigma, test_sigma: result.testSigma, eot_samples: result.eotSamples,
                                            ttn_samples: ttn, results: result.points, seconds: result.seconds))
             }
+            guard communicator.isRoot else { return }
             var files: [String] = []
             let isAdam = method == .adam
-            let report = { (files: [String]) in
+            let report = { (files: [String], ranks: Int?) in
                 Report(norm: norm.rawValue, steps: steps, method: method.rawValue, step_size: isAdam ? (stepSize ?? 0.005) : stepSize,
                        random_start: isAdam ? nil : randomStart, epsilons: epsilons, n: test.count, dataset: datasetName, seed: seed,
-                       ttn_samples: ttn, models: reports, results: reports[0].results, files: files, threads: Parallel.threadCount)
+                       ttn_samples: ttn, models: reports, results: reports[0].results, files: files, threads: Parallel.threadCount,
+                       ranks: ranks)
             }
             if let outDirectory {
                 let csv = outDirectory.appendingPathComponent("attack.csv"), svg = outDirectory.appendingPathComponent("attack.svg")
@@ -166,9 +191,9 @@ extension NSDE {
                 try RobustAccuracyFigure(curves: curves).write(csv: csv, svg: svg)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                try AtomicFile.write(try encoder.encode(report(files)), to: jsonURL)
+                try AtomicFile.write(try encoder.encode(report(files, nil)), to: jsonURL)
             }
-            if json { try printJSON(report(files)); return }
+            if json { try printJSON(report(files, distributedOptions.distributed ? communicator.size : nil)); return }
 
             print("\(norm.rawValue) PGD (\(method.rawValue), \(steps) steps) on \(test.count) \(datasetName) test images; accuracy in %")
             for curve in curves {

@@ -22,7 +22,9 @@ extension NSDE {
             files give --model, --width, --noise, --steps). --confusion writes the confusion matrix \
             (rows true class, columns predicted; TTN predictions when --ttn > 0) as CSV, atomically.
 
-            Under an MPI launcher, --distributed deals the batches over the processes             (mpirun -np K nsde eval --distributed …): the numbers equal a single process's exactly,             rank 0 prints them and writes --confusion, and the JSON gains `ranks`.
+            Under an MPI launcher, --distributed deals the batches over the processes \
+            (mpirun -np K nsde eval --distributed …): the numbers equal a single process's exactly, \
+            rank 0 prints them and writes --confusion, and the JSON gains `ranks`.
             """)
 
         @OptionGroup var modelSource: ModelSourceOptions

@@ -214,6 +214,12 @@ extension NSDE.Experiment {
             --json prints one JSON object (preset, dataset, files, models, corruption, attack, perturbation of \
             the first seed; seeds and summary over every seed) on stdout.
               paper   the paper's protocol (full test sets, 40-step PGD on 1,000 images, K = 100): days here.
+
+            Under an MPI launcher, --distributed spreads the models' runs over the processes \
+            (mpirun -np K nsde experiment robustness --distributed …; run i goes to process i mod K, each \
+            a normal resumable run directory in --runs, which every process must see), then deals Table 2's \
+            and Figure 3's batches and Figure 4's models over them; the numbers equal a single process's. \
+            Rank 0 prints and writes the reports, and the JSON gains `ranks`.
             """)
 
         @Option(help: "The measurement budget (and, without --models-preset, the models' training budget).")
@@ -239,6 +245,7 @@ extension NSDE.Experiment {
         var perturbImages: Int?
         @Option(help: "Noise draws per expectation in Figure 4 (default: the preset's).")
         var draws: Int?
+        @OptionGroup var distributedOptions: DistributedOptions
         func validate() throws {
             for (flag, value) in [("--corruption-images", corruptionImages), ("--attack-images", attackImages), ("--attack-steps", attackSteps),
                                   ("--eot", eot), ("--perturb-images", perturbImages), ("--draws", draws)] {
@@ -316,20 +323,32 @@ extension NSDE.Experiment {
             let models: [Model], corruption: [Corruption], attack: [Attack], perturbation: [Perturbation]
             /// The first seed's corruption, attack and perturbation above; every seed's summary here.
             let seeds: [UInt64], summary: RobustnessSeedSummary.JSONReport
+            /// The processes of a `--distributed` run (absent otherwise).
+            let ranks: Int?
         }
 
         func run() throws {
             try options.threadOptions.apply()
             let configuration = try configuration()
+            try distributedOptions.run { communicator in try run(configuration, communicator: communicator) }
+        }
+
+        /// The experiment as one of `communicator`'s processes: its share of the runs, then its
+        /// share of every measurement; rank 0 prints and writes the reports.
+        private func run(_ configuration: RobustnessExperimentConfiguration, communicator: any Communicator) throws {
+            _ = try options.shard(for: communicator)   // --shard and several processes exclude each other
             let dataset = options.dataset.rawValue, dataDir = options.dataDir
             func url(_ path: String) -> URL { URL(fileURLWithPath: NSString(string: path).expandingTildeInPath).standardizedFileURL }
             let runsURL = url(runs ?? "runs/table1-\(modelsPreset?.preset.rawValue ?? preset.rawValue)"), outURL = url(options.out ?? "runs/robustness-\(preset.rawValue)")
-            status("robustness (preset \(configuration.preset)) on \(dataset), \(Parallel.threadCount) threads; models in \(runsURL.path), reports in \(outURL.path)")
-            for line in configuration.budgetDescription { status("  " + line) }
+            if communicator.isRoot {
+                status("robustness (preset \(configuration.preset)) on \(dataset), \(Parallel.threadCount) threads"
+                       + (communicator.size > 1 ? ", \(communicator.size) processes" : "") + "; models in \(runsURL.path), reports in \(outURL.path)")
+                for line in configuration.budgetDescription { status("  " + line) }
+            }
             let models = NoiseComparisonDisplay(ttnSamples: configuration.models.ttnSamples)
             var bar: ProgressBar?
             let result = try runRobustnessExperiment(configuration, dataDirectory: dataDir.map { url($0).path }, runsDirectory: runsURL,
-                                                     outputDirectory: outURL) { event in
+                                                     outputDirectory: outURL, communicator: communicator) { event in
                 switch event {
                 case let .models(e): models.handle(e)
                 case let .partStarted(part, model):
@@ -341,6 +360,7 @@ extension NSDE.Experiment {
                     bar!.update(done)
                 }
             }
+            guard communicator.isRoot else { return }
             let files = try result.write(to: outURL)
             if options.json {
                 let report = Report(
@@ -358,7 +378,8 @@ extension NSDE.Experiment {
                         .init(model: $0.name, t: $0.result.times, relative_distance: $0.result.meanRelativeDistance,
                               relative_distance_std: $0.result.stdRelativeDistance)
                     },
-                    seeds: result.seeds.map(\.seed), summary: result.summary.jsonReport())
+                    seeds: result.seeds.map(\.seed), summary: result.summary.jsonReport(),
+                    ranks: distributedOptions.distributed ? communicator.size : nil)
                 try printJSON(report)
                 return
             }
