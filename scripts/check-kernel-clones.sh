@@ -38,6 +38,7 @@ int main(void) {
     nsde_product_affine(y, z, 0.3f, -1.7f, out, N); MIX(out, N)
     for (int i = 0; i < N; i++) out[i] = x[i];
     nsde_tanh_inplace(out, N); MIX(out, N)
+    nsde_add_inplace(out, y, N); MIX(out, N)
     // Winograd tile transforms: 2 images of 3 channels, 30x29, padding 1 (ragged tiling).
     nsde_winograd_tiling t = { 2, 30, 29, 1, 30, 29, 8, 8, 16 };
     int64_t tiles = 2 * 8 * 8, ld = tiles + 8, es = 3 * ld;

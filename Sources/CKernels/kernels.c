@@ -182,6 +182,10 @@ void NSDE_CLONES nsde_adding_product(const float *restrict x, const float *restr
     for (int64_t i = 0; i < count; i++) out[i] = x[i] + a[i] * b[i];
 }
 
+void NSDE_CLONES nsde_add_inplace(float *restrict accumulator, const float *restrict g, int64_t count) {
+    for (int64_t i = 0; i < count; i++) accumulator[i] = accumulator[i] + g[i];
+}
+
 void NSDE_CLONES nsde_adding_product_affine(const float *restrict x, const float *restrict a, const float *restrict b,
                                             float scale, float shift, float *restrict out, int64_t count) {
     for (int64_t i = 0; i < count; i++) { float m = b[i] * scale + shift; out[i] = x[i] + a[i] * m; }

@@ -13,3 +13,5 @@ static inline MPI_Datatype nsde_mpi_int(void) { return MPI_INT; }
 static inline MPI_Op nsde_mpi_sum(void) { return MPI_SUM; }
 static inline void *nsde_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline int nsde_mpi_success(void) { return MPI_SUCCESS; }
+static inline int nsde_mpi_proc_null(void) { return MPI_PROC_NULL; }
+static inline MPI_Status *nsde_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }

@@ -84,21 +84,40 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         try Self.check(MPI_Barrier(nsde_mpi_comm_world()), "MPI_Barrier")
     }
 
+    /// The chunk, in floats, that one step of ``allReduceSum(_:)``'s chain passes on.
+    static let reductionChunk = 8_192
+
+    /// The sum in rank order, as a pipelined chain: the values flow from rank 0 to rank K−1 in
+    /// chunks of ``reductionChunk`` floats (32 KiB), each process adding its own values to the partial sum
+    /// it receives (`(v₀ + … + v_{r−1}) + v_r`) while it passes the previous chunk on, then rank
+    /// K−1 broadcasts the sums. Every link carries the values once each way — the bandwidth of a
+    /// ring all-reduce, 2·n floats per process whatever K — and every element is added in rank
+    /// order, so K processes give the sums of one process adding K shards in order, bit for bit.
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws {
         let n = values.count
-        guard size > 1, n > 0 else { return }
-        var all = [Float](repeating: 0, count: n * size)
-        try all.withUnsafeMutableBufferPointer { buffer in
-            try Self.check(MPI_Allgather(values.baseAddress, Int32(n), nsde_mpi_float(), buffer.baseAddress, Int32(n),
-                                         nsde_mpi_float(), nsde_mpi_comm_world()), "MPI_Allgather (\(n) floats)")
-        }
-        all.withUnsafeBufferPointer { gathered in
-            for i in 0..<n {
-                var sum = gathered[i]
-                for r in 1..<size { sum += gathered[r * n + i] }
-                values[i] = sum
+        guard size > 1, n > 0, let base = values.baseAddress else { return }
+        let chunk = Self.reductionChunk, chunks = (n + chunk - 1) / chunk
+        func range(_ c: Int) -> Range<Int> { (c * chunk)..<min(n, (c + 1) * chunk) }
+        let previous = rank > 0 ? Int32(rank - 1) : nsde_mpi_proc_null()
+        let next = rank < size - 1 ? Int32(rank + 1) : nsde_mpi_proc_null()
+        var incoming = [Float](repeating: 0, count: min(chunk, n))
+        // Step t: send chunk t − rank − 1 (summed last step) on, receive chunk t − rank.
+        for t in 0..<(chunks + size - 1) {
+            let sending = t - rank - 1, receiving = t - rank
+            let send = (0..<chunks).contains(sending) && rank < size - 1 ? range(sending) : 0..<0
+            let receive = (0..<chunks).contains(receiving) && rank > 0 ? range(receiving) : 0..<0
+            if send.isEmpty && receive.isEmpty { continue }
+            try incoming.withUnsafeMutableBufferPointer { buffer in
+                try Self.check(MPI_Sendrecv(base + send.lowerBound, Int32(send.count), nsde_mpi_float(), send.isEmpty ? nsde_mpi_proc_null() : next, 7,
+                                            buffer.baseAddress, Int32(receive.count), nsde_mpi_float(),
+                                            receive.isEmpty ? nsde_mpi_proc_null() : previous, 7,
+                                            nsde_mpi_comm_world(), nsde_mpi_status_ignore()),
+                               "MPI_Sendrecv (\(send.count) and \(receive.count) floats)")
             }
+            for i in receive { base[i] = incoming[i - receive.lowerBound] + base[i] }
         }
+        try Self.check(MPI_Bcast(base, Int32(n), nsde_mpi_float(), Int32(size - 1), nsde_mpi_comm_world()),
+                       "MPI_Bcast (\(n) floats)")
     }
 
     public func broadcast(_ bytes: [UInt8], root: Int) throws -> [UInt8] {

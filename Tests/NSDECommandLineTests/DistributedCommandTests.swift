@@ -97,6 +97,24 @@ final class DistributedCommandTests: XCTestCase {
     /// within `tolerance` of the 1-process run `one`'s, relative to the largest weight of each
     /// tensor (at least 1e-3); returns the largest such relative difference.
     @discardableResult
+    /// 3 processes of 1 thread against 1 process of 3 threads (3 shards, the same rows of every
+    /// batch): the gradients are summed in rank order through the chain all-reduce (3 processes
+    /// add differently from 2: `(g₀ + g₁) + g₂` is not `g₀ + (g₁ + g₂)`), so the weights are
+    /// bit-identical; batches of 16 split 6, 5, 5. Width 24 gives 17,000 gradient values, more
+    /// than two of the chain's chunks.
+    func testThreeProcessTrainingEqualsThreeShardsBitForBit() throws {
+        try SyntheticImages.writeMNISTLayout(to: directory.appendingPathComponent("data"), train: 256, test: 32)
+        func arguments(_ out: String, threads: Int) -> [String] {
+            trainArguments(out: out, threads: threads).map { $0 == "4" ? "24" : $0 }
+        }
+        let single = try NSDEExecutable.run(arguments("one", threads: 3))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let job = try NSDEExecutable.runUnderMPI(perRank: Array(repeating: arguments("three", threads: 1) + ["--distributed"], count: 3))
+        XCTAssertEqual(job.status, 0, job.stderr)
+        XCTAssertEqual(try NSDEExecutable.object(job.stdout)["ranks"] as? Int, 3)
+        XCTAssertEqual(try assertWeights(of: "one", followedBy: "three", "three", within: 0), 0)
+    }
+
     func assertWeights(of one: String, followedBy a: String, _ b: String, within tolerance: Float) throws -> Float {
         let (w1, wa, wb) = (try weights(one), try weights(a), try weights(b))
         XCTAssertEqual(Set(w1.keys), Set(wa.keys))

@@ -14,6 +14,24 @@ final class AutodiffTests: XCTestCase {
         XCTAssertNil(x.grad)
     }
 
+    /// The tape adds gradients in place only into buffers no other tensor shares: a gradient
+    /// read after one backward pass keeps its values through the next.
+    func testAccumulationLeavesGradientsReadEarlierUnchanged() {
+        var x = Tensor([1, 2, 3])
+        x.requiresGrad = true
+        (x * x).sum().backward()
+        let first = x.grad!
+        (x * 3).sum().backward()
+        XCTAssertEqual(first.scalars, [2, 4, 6])
+        XCTAssertEqual(x.grad!.scalars, [5, 7, 9])
+        // Many contributions in one pass (the parameter of an SDE drift used at every step).
+        x.zeroGrad()
+        var h = x
+        for _ in 0..<5 { h = h * 0.5 + x }
+        h.sum().backward()
+        XCTAssertEqual(x.grad!.scalars, [1.96875, 1.96875, 1.96875])   // 1/32 + 1 + 1/2 + … + 1/16
+    }
+
     func testSharedSubexpressionGetsBothContributions() {
         var x = Tensor([2])
         x.requiresGrad = true

@@ -30,6 +30,9 @@ typedef enum { NSDE_ADD = 0, NSDE_SUB = 1, NSDE_MUL = 2 } nsde_binary_op;
 /// `out[i] = a[i] op b[i]` for `count` elements.
 void nsde_binary(nsde_binary_op op, const float *a, const float *b, float *out, int64_t count);
 
+/// `accumulator[i] += g[i]` in place (the bits of `nsde_binary(NSDE_ADD, …)`).
+void nsde_add_inplace(float *accumulator, const float *g, int64_t count);
+
 /// `out[i] = x[i] * scale + shift` (two roundings, no FMA).
 void nsde_affine(const float *x, float scale, float shift, float *out, int64_t count);
 

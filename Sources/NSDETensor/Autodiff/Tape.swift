@@ -72,8 +72,16 @@ enum Tape {
     }
 
     private static func accumulate(_ g: Tensor, into node: GradNode) {
-        if let existing = node.grad {
-            node.grad = existing + g
+        if var existing = node.grad {
+            node.grad = nil
+            if isKnownUniquelyReferenced(&existing.storage) {
+                // No other tensor shares the buffer (a parameter's gradient read by the caller
+                // after an earlier backward pass would): add in place, the values of `existing + g`.
+                Elementwise.addInPlace(existing, g)
+                node.grad = existing
+            } else {
+                node.grad = existing + g
+            }
         } else {
             // Own a private copy only if someone else could mutate it later; tensors are
             // immutable, so sharing is safe.

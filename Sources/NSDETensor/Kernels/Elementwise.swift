@@ -112,6 +112,14 @@ extension Elementwise {
         return out
     }
 
+    /// `accumulator += g` elementwise, in place (the values of ``binary(_:_:_:)`` `.add`).
+    /// `accumulator` must be the only reference to its storage.
+    static func addInPlace(_ accumulator: Tensor, _ g: Tensor) {
+        precondition(accumulator.shape == g.shape, "Elementwise.addInPlace: shapes \(accumulator.shape) and \(g.shape) differ")
+        let a = accumulator.storage.pointer, b = g.storage.pointer
+        Parallel.forEachChunk(g.count) { r in nsde_add_inplace(a + r.lowerBound, b + r.lowerBound, Int64(r.count)) }
+    }
+
     /// `x · scale + shift` elementwise (two roundings).
     public static func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor {
         let out = Tensor(uninitializedShape: x.shape)

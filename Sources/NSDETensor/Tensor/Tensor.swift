@@ -17,8 +17,10 @@
 public struct Tensor: @unchecked Sendable {
     /// The size of each dimension, outermost first. A scalar has shape `[]`.
     public let shape: [Int]
-    /// The buffer holding the elements in row-major order.
-    public let storage: TensorStorage
+    /// The buffer holding the elements in row-major order. Settable inside the library only so
+    /// that `isKnownUniquelyReferenced` can tell when no other tensor shares it (the tape then
+    /// accumulates gradients in place).
+    public internal(set) var storage: TensorStorage
     /// The autodiff node: set when this tensor requires a gradient.
     @usableFromInline var node: GradNode?
     /// The forward-mode tangent carried with this value, if any (see ``withTangent(_:)``).
