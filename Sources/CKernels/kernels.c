@@ -1,4 +1,5 @@
 #include "nsde_kernels.h"
+#include <math.h>
 
 // No fused multiply-add: every clone must round exactly as the others (and as the Swift code).
 #pragma STDC FP_CONTRACT OFF
@@ -162,6 +163,13 @@ void NSDE_CLONES nsde_tanh_inplace(float *restrict y, int64_t count) {
     for (int64_t i = 0; i < count; i++) y[i] = nsde_tanh1(y[i]);
 }
 
+void NSDE_CLONES nsde_bias_tanh_inplace(float *restrict y, const float *restrict bias, int64_t rows, int64_t cols) {
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict row = y + r * cols;
+        for (int64_t c = 0; c < cols; c++) row[c] = nsde_tanh1(row[c] + bias[c]);
+    }
+}
+
 // MARK: - Same-shape elementwise arithmetic
 
 void NSDE_CLONES nsde_binary(nsde_binary_op op, const float *restrict a, const float *restrict b, float *restrict out,
@@ -199,6 +207,31 @@ void NSDE_CLONES nsde_product_affine(const float *restrict a, const float *restr
 void NSDE_CLONES nsde_tanh_backward(const float *restrict g, const float *restrict y, float *restrict out,
                                     int64_t count) {
     for (int64_t i = 0; i < count; i++) { float t = y[i]; out[i] = g[i] * (1.0f - t * t); }
+}
+
+double NSDE_CLONES nsde_fixed_point_step(const float *restrict y, const float *restrict out, const float *restrict x,
+                                         float *restrict next, double rtol, double atol, int64_t count) {
+    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        for (int j = 0; j < 8; j++) {
+            float v = y[i + j] - (out[i + j] - x[i + j]);
+            next[i + j] = v;
+            double a = fabs((double)v), b = fabs((double)x[i + j]);
+            double r = (double)(v - x[i + j]) / (atol + rtol * (a > b ? a : b));
+            lanes[j] += r * r;
+        }
+    }
+    for (int j = 0; i < count; i++, j++) {
+        float v = y[i] - (out[i] - x[i]);
+        next[i] = v;
+        double a = fabs((double)v), b = fabs((double)x[i]);
+        double r = (double)(v - x[i]) / (atol + rtol * (a > b ? a : b));
+        lanes[j] += r * r;
+    }
+    double sum = 0;
+    for (int j = 0; j < 8; j++) sum += lanes[j];
+    return sum;
 }
 
 int NSDE_CLONES nsde_all_finite(const float *restrict x, int64_t count) {

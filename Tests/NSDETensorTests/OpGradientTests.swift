@@ -102,6 +102,20 @@ final class OpGradientTests: XCTestCase {
         for (f, g) in zip(fused.gradients, plain.gradients) { XCTAssertEqual(f.scalars.map(\.bitPattern), g.scalars.map(\.bitPattern)) }
     }
 
+    /// The adjoint's fused reconstruction step: `y − (out − x)` bit for bit, and the scaled RMS
+    /// norm of its change against a Double reference (summed in another order: 1e-12 relative).
+    func testFixedPointStepMatchesItsDefinition() {
+        let y = u([7, 13], 41), out = u([7, 13], 42), x = u([7, 13], 43)
+        let (next, residual) = Elementwise.fixedPointStep(y: y, out: out, x: x, rtol: 1e-3, atol: 1e-4)
+        XCTAssertEqual(next.scalars.map(\.bitPattern), (y - (out - x)).scalars.map(\.bitPattern))
+        var sum = 0.0
+        for (n, xi) in zip(next.scalars, x.scalars) {
+            let r = Double(n - xi) / (1e-4 + 1e-3 * max(abs(Double(n)), abs(Double(xi))))
+            sum += r * r
+        }
+        XCTAssertEqual(residual, (sum / Double(x.count)).squareRoot(), accuracy: 1e-12 * residual)
+    }
+
     func testGroupNorm() {
         let x = u([2, 4, 3, 3], 15, low: -2, high: 2), g = u([4], 16, low: 0.5, high: 1.5), b = u([4], 17)
         assertGradientsMatchFiniteDifferences([x, g, b], eps: 5e-3) { weightedSum($0[0].groupNorm(groups: 2, gamma: $0[1], beta: $0[2])) }

@@ -23,6 +23,9 @@ void nsde_philox_normal(uint32_t key0, uint32_t key1, uint64_t stream, uint64_t 
 void nsde_tanh(const float *x, float *y, int64_t count);
 /// `y[i] = tanh(y[i])` in place, with ``nsde_tanh``'s approximation (same bits).
 void nsde_tanh_inplace(float *y, int64_t count);
+/// `y[r, c] = tanh(y[r, c] + bias[c])` in place for a row-major `rows × cols` matrix: a linear
+/// layer's bias and tanh in one pass over its GEMM output.
+void nsde_bias_tanh_inplace(float *y, const float *bias, int64_t rows, int64_t cols);
 
 /// The elementwise binary operations of `nsde_binary`.
 typedef enum { NSDE_ADD = 0, NSDE_SUB = 1, NSDE_MUL = 2 } nsde_binary_op;
@@ -47,6 +50,12 @@ void nsde_product_affine(const float *a, const float *b, float scale, float shif
 
 /// `out[i] = g[i] * (1 - y[i] * y[i])`: the gradient through `y = tanh(x)` (two roundings, no FMA).
 void nsde_tanh_backward(const float *g, const float *y, float *out, int64_t count);
+
+/// One fixed-point iteration of the stochastic adjoint's state reconstruction:
+/// `next[i] = y[i] − (out[i] − x[i])`, and returns Σ ((next[i] − x[i]) / (atol + rtol·max(|next[i]|, |x[i]|)))²
+/// in double, summed in 8 lanes (i mod 8) then lane by lane (a fixed order on every level).
+double nsde_fixed_point_step(const float *y, const float *out, const float *x, float *next, double rtol, double atol,
+                             int64_t count);
 
 /// 1 when every element is finite (neither infinite nor NaN), else 0.
 int nsde_all_finite(const float *x, int64_t count);

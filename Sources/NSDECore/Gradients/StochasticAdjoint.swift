@@ -61,8 +61,7 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                 while pulledBack == nil {
                     let leaf = gradientLeaf(x)
                     let out = enableGrad { step(leaf) }
-                    let next = noGrad { y - (out.detached() - x) }
-                    let residual = noGrad { scaledRMSNorm(next - x, next, x, rtol: rtol, atol: atol) }
+                    let (next, residual) = noGrad { Elementwise.fixedPointStep(y: y, out: out.detached(), x: x, rtol: rtol, atol: atol) }
                     iterations += 1
                     if residual <= 1 || iterations > maxIterations || !residual.isFinite {
                         if !(residual <= 1) { stats.unconvergedSteps += 1 }

@@ -197,6 +197,29 @@ extension Elementwise {
         Parallel.forEachChunk(x.count, grain: 16_384) { r in nsde_tanh_inplace(p + r.lowerBound, Int64(r.count)) }
     }
 
+    /// `tanh(x[r, c] + bias[c])` of a row-major `[rows, cols]` tensor, in place: a linear layer's
+    /// bias and activation in one pass over the GEMM output. `x` must be the only reference to
+    /// its storage.
+    static func biasTanhInPlace(_ x: Tensor, bias: Tensor) {
+        precondition(x.rank == 2 && bias.shape == [x.shape[1]], "Elementwise.biasTanhInPlace: shapes \(x.shape) and \(bias.shape)")
+        let p = x.storage.pointer, b = bias.storage.pointer, cols = x.shape[1]
+        Parallel.forEachChunk(x.shape[0], grain: max(1, 16_384 / max(cols, 1))) { r in
+            nsde_bias_tanh_inplace(p + r.lowerBound * cols, b, Int64(r.count), Int64(cols))
+        }
+    }
+
+    /// One fixed-point iteration of a state reconstruction: `y − (out − x)` and the scaled RMS
+    /// norm of its change from `x`, √(mean(((next − x) / (atol + rtol·max(|next|, |x|)))²)), in
+    /// one pass (the norm summed in a fixed order; see `nsde_fixed_point_step`).
+    public static func fixedPointStep(y: Tensor, out: Tensor, x: Tensor, rtol: Double, atol: Double) -> (next: Tensor, residual: Double) {
+        precondition(y.shape == out.shape && y.shape == x.shape,
+                     "Elementwise.fixedPointStep: shapes \(y.shape), \(out.shape) and \(x.shape) must be equal")
+        let next = Tensor(uninitializedShape: y.shape)
+        let sum = nsde_fixed_point_step(y.storage.pointer, out.storage.pointer, x.storage.pointer, next.storage.pointer,
+                                        rtol, atol, Int64(y.count))
+        return (next, (sum / Double(Swift.max(y.count, 1))).squareRoot())
+    }
+
     /// `g · (1 - y²)`, the gradient of `y = tanh(x)` given the upstream gradient `g`.
     public static func tanhBackward(_ g: Tensor, y: Tensor) -> Tensor {
         precondition(g.shape == y.shape, "Elementwise.tanhBackward: shapes \(g.shape) and \(y.shape) differ")

@@ -80,9 +80,12 @@ extension Tensor {
     }
 
     /// `tanh(self · weightᵀ + bias)`: ``linear(weight:bias:)`` followed by ``tanh()``, recorded
-    /// as one op whose tanh runs in place on the GEMM's output while it is in cache (the same
-    /// values; no pre-activation tensor is kept). ``Sequential`` uses it for a `Linear` followed
-    /// by a `Tanh`.
+    /// as one op: the GEMM writes `self · weightᵀ` and one pass adds the bias and applies tanh in
+    /// place while the output is in cache (no bias broadcast before the GEMM, no pre-activation
+    /// tensor kept). The values are those of the two ops whenever the GEMM sums each dot product
+    /// before adding it to the output (one pass over the inner dimension, as for the layer sizes
+    /// of MLP drifts); otherwise they differ by the order of one addition. ``Sequential`` uses it
+    /// for a `Linear` followed by a `Tanh`.
     public func linearTanh(weight: Tensor, bias: Tensor? = nil) -> Tensor {
         linear(weight: weight, bias: bias, thenTanh: true)
     }
@@ -94,11 +97,15 @@ extension Tensor {
             precondition(bias.shape == [weight.shape[0]], "linear: bias shape \(bias.shape) does not match [\(weight.shape[0])]")
         }
         let x = detached(), w = weight.detached(), b = bias?.detached()
-        let value = Tensor.linearKernel(x, w, bias: b, outRows: shape[0], outFeatures: weight.shape[0])
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
         let op = LinearOp(x: x, w: w, hasBias: b != nil)
-        guard thenTanh else { return Tensor.record(value, inputs: inputs) { op } }
-        Elementwise.tanhInPlace(value)
+        guard thenTanh else {
+            let value = Tensor.linearKernel(x, w, bias: b, outRows: shape[0], outFeatures: weight.shape[0])
+            return Tensor.record(value, inputs: inputs) { op }
+        }
+        // The GEMM writes x·Wᵀ; one pass then adds the bias and applies tanh while it is in cache.
+        let value = Tensor.linearKernel(x, w, bias: nil, outRows: shape[0], outFeatures: weight.shape[0])
+        if let b { Elementwise.biasTanhInPlace(value, bias: b) } else { Elementwise.tanhInPlace(value) }
         return Tensor.record(value, inputs: inputs) { LinearTanhOp(linear: op, y: value) }
     }
 
