@@ -45,6 +45,9 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
         let last = context.outputCount - 1
         var a = context.outputCotangent(upstream, last)
         var y = yEnd
+        // Iterations after the initial guess that the previous step needed: all but the last are
+        // run off the tape (the same values; only the pulled-back evaluation needs recording).
+        var expected = 1
         let parameterGradients = context.isolatingParameterGradients {
             for record in context.steps.reversed() {
                 if let i = record.output, i != last { a = a + context.outputCotangent(upstream, i) }
@@ -53,17 +56,31 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                     integrator.solver.step(integrator.sde, from: record.t0, to: record.t1, state: x,
                                            increment: increment, solverState: nil).state
                 }
-                // x ← y − (Φ(x) − x), starting from x = y (no tape), then on the tape until the
-                // residual ‖x_new − x‖ (≈ the error of x) is within tolerance.
+                func isDone(_ residual: Double, _ iterations: Int) -> Bool {
+                    residual <= 1 || iterations > maxIterations || !residual.isFinite
+                }
+                // x ← y − (Φ(x) − x), starting from x = y, until the residual ‖x_new − x‖ (≈ the
+                // error of x) is within tolerance; the last evaluation is on the tape and pulled back.
                 var x = noGrad { y * 2 - step(y) }
                 var iterations = 1
+                var offTape = expected - 1, points = 0, reevaluating = false
                 var pulledBack: Tensor?
                 while pulledBack == nil {
+                    if offTape > 0 {
+                        let (next, residual) = noGrad { Elementwise.fixedPointStep(y: y, out: step(x), x: x, rtol: rtol, atol: atol) }
+                        iterations += 1
+                        points += 1
+                        offTape -= 1
+                        // Converged sooner than the previous step: evaluate x again, on the tape.
+                        if !isDone(residual, iterations) { x = next; continue }
+                        reevaluating = true
+                    }
                     let leaf = gradientLeaf(x)
                     let out = enableGrad { step(leaf) }
                     let (next, residual) = noGrad { Elementwise.fixedPointStep(y: y, out: out.detached(), x: x, rtol: rtol, atol: atol) }
                     iterations += 1
-                    if residual <= 1 || iterations > maxIterations || !residual.isFinite {
+                    if !reevaluating { points += 1 }
+                    if isDone(residual, iterations) {
                         if !(residual <= 1) { stats.unconvergedSteps += 1 }
                         stats.maxReconstructionResidual = Swift.max(stats.maxReconstructionResidual, residual)
                         enableGrad { out.backward(a) }
@@ -74,6 +91,7 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                     }
                 }
                 a = pulledBack!
+                expected = Swift.max(1, points)
                 stats.steps += 1
                 stats.stepEvaluations += iterations
                 stats.reconstructionIterations += iterations
