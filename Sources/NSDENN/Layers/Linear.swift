@@ -17,19 +17,16 @@ public final class Linear: Module, Layer {
         super.init()
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 2 && x.shape[1] == weight.shape[1],
-                     "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
-        // One op: GEMM `x · Wᵀ` reading W transposed in place, onto the preloaded bias.
-        return x.linear(weight: weight.value, bias: bias?.value)
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { self(x, thenTanh: false) }
 
     /// The layer's output, followed by tanh when `thenTanh` (one fused op,
-    /// ``NSDETensor/Tensor/linearTanh(weight:bias:)``, with the values of the layer then `Tanh`).
+    /// ``NSDETensor/Tensor/linearTanh(weight:bias:)``: the values of the layer then `Tanh` up to
+    /// the order of the bias addition).
     public func callAsFunction(_ x: Tensor, thenTanh: Bool) -> Tensor {
-        guard thenTanh else { return self(x) }
         precondition(x.rank == 2 && x.shape[1] == weight.shape[1],
                      "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
-        return x.linearTanh(weight: weight.value, bias: bias?.value)
+        // One op: GEMM `x · Wᵀ` reading W transposed in place, onto the preloaded bias (or with
+        // the bias added in the tanh pass).
+        return thenTanh ? x.linearTanh(weight: weight.value, bias: bias?.value) : x.linear(weight: weight.value, bias: bias?.value)
     }
 }

@@ -16,8 +16,9 @@ public final class Sequential: Module, Layer {
     public convenience init(_ layers: any Layer...) { self.init(layers) }
 
     /// The layers applied in order. A `Linear` followed by a `Tanh` runs as one fused op
-    /// (``Linear/callAsFunction(_:thenTanh:)``): the same values with one pass and one saved
-    /// tensor fewer.
+    /// (``Linear/callAsFunction(_:thenTanh:)``): no bias broadcast before the GEMM and no
+    /// pre-activation tensor kept; the values are the two layers' (tests compare them bit for
+    /// bit) up to the order of the bias addition on very wide inputs.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var h = x, i = 0
         while i < layers.count {
