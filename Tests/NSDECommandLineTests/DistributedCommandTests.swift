@@ -100,12 +100,12 @@ final class DistributedCommandTests: XCTestCase {
     /// 3 processes of 1 thread against 1 process of 3 threads (3 shards, the same rows of every
     /// batch): the gradients are summed in rank order through the chain all-reduce (3 processes
     /// add differently from 2: `(g₀ + g₁) + g₂` is not `g₀ + (g₁ + g₂)`), so the weights are
-    /// bit-identical; batches of 16 split 6, 5, 5. Width 24 gives 17,000 gradient values, more
-    /// than two of the chain's chunks.
+    /// bit-identical; batches of 16 split 6, 5, 5. Width 64 (the paper's) gives 113,000 gradient
+    /// values: 14 of the chain's chunks of 8,192 and a shorter last one.
     func testThreeProcessTrainingEqualsThreeShardsBitForBit() throws {
         try SyntheticImages.writeMNISTLayout(to: directory.appendingPathComponent("data"), train: 256, test: 32)
         func arguments(_ out: String, threads: Int) -> [String] {
-            trainArguments(out: out, threads: threads).map { $0 == "4" ? "24" : $0 }
+            trainArguments(out: out, threads: threads).map { $0 == "4" ? "64" : $0 }
         }
         let single = try NSDEExecutable.run(arguments("one", threads: 3))
         XCTAssertEqual(single.status, 0, single.stderr)
