@@ -35,6 +35,7 @@ int main(void) {
     nsde_affine(x, 0.3f, -1.7f, out, N); MIX(out, N)
     nsde_adding_product(x, y, z, out, N); MIX(out, N)
     nsde_adding_product_affine(x, y, z, 0.3f, -1.7f, out, N); MIX(out, N)
+    nsde_adding_scaled(x, y, 0.3f, z, -1.7f, out, N); MIX(out, N)
     nsde_product_affine(y, z, 0.3f, -1.7f, out, N); MIX(out, N)
     for (int i = 0; i < N; i++) out[i] = x[i];
     nsde_tanh_inplace(out, N); MIX(out, N)

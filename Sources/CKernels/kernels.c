@@ -190,6 +190,11 @@ void NSDE_CLONES nsde_adding_product(const float *restrict x, const float *restr
     for (int64_t i = 0; i < count; i++) out[i] = x[i] + a[i] * b[i];
 }
 
+void NSDE_CLONES nsde_adding_scaled(const float *restrict x, const float *restrict a, float alpha, const float *restrict b,
+                                    float beta, float *restrict out, int64_t count) {
+    for (int64_t i = 0; i < count; i++) out[i] = (x[i] + alpha * a[i]) + beta * b[i];
+}
+
 void NSDE_CLONES nsde_add_inplace(float *restrict accumulator, const float *restrict g, int64_t count) {
     for (int64_t i = 0; i < count; i++) accumulator[i] = accumulator[i] + g[i];
 }

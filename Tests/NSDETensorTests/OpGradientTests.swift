@@ -21,6 +21,9 @@ final class OpGradientTests: XCTestCase {
         XCTAssertEqual(a.addingProduct(p, q).scalars, (a + p * q).scalars)
         assertGradientsMatchFiniteDifferences([a, p, q]) { weightedSum($0[0].addingScaled($0[1], 0.3, $0[2], -1.7)) }
         XCTAssertEqual(a.addingScaled(p, 0.5, q, 2).scalars, (a + p * 0.5 + q * 2).scalars, accuracy: 1e-6)
+        // The C kernel rounds as Swift evaluates the expression (left to right, no FMA): same bits.
+        let reference = (0..<a.count).map { i in a.scalars[i] + 0.3 * p.scalars[i] + -1.7 * q.scalars[i] }
+        XCTAssertEqual(a.addingScaled(p, 0.3, q, -1.7).scalars.map(\.bitPattern), reference.map(\.bitPattern))
     }
 
     func testScalarAndUnaryOps() {

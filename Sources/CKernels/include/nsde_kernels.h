@@ -33,6 +33,10 @@ typedef enum { NSDE_ADD = 0, NSDE_SUB = 1, NSDE_MUL = 2 } nsde_binary_op;
 /// `out[i] = a[i] op b[i]` for `count` elements.
 void nsde_binary(nsde_binary_op op, const float *a, const float *b, float *out, int64_t count);
 
+/// `out[i] = (x[i] + alpha * a[i]) + beta * b[i]` (four roundings, no FMA): the solvers' updates
+/// such as y + f·Δt + σ·ΔW.
+void nsde_adding_scaled(const float *x, const float *a, float alpha, const float *b, float beta, float *out, int64_t count);
+
 /// `accumulator[i] += g[i]` in place (the bits of `nsde_binary(NSDE_ADD, …)`).
 void nsde_add_inplace(float *accumulator, const float *g, int64_t count);
 

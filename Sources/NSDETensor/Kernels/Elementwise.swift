@@ -145,6 +145,20 @@ extension Elementwise {
 }
 
 extension Elementwise {
+    /// `x + α·a + β·b` elementwise for three tensors of one shape, rounded as Swift evaluates
+    /// `x + alpha * a + beta * b` (left to right, no fused multiply-add).
+    public static func addingScaled(_ x: Tensor, _ a: Tensor, _ alpha: Float, _ b: Tensor, _ beta: Float) -> Tensor {
+        precondition(a.shape == x.shape && b.shape == x.shape,
+                     "Elementwise.addingScaled: shapes \(x.shape), \(a.shape) and \(b.shape) must be equal")
+        let out = Tensor(uninitializedShape: x.shape)
+        let px = x.storage.pointer, pa = a.storage.pointer, pb = b.storage.pointer, dst = out.storage.pointer
+        Parallel.forEachChunk(x.count) { r in
+            let lo = r.lowerBound
+            nsde_adding_scaled(px + lo, pa + lo, alpha, pb + lo, beta, dst + lo, Int64(r.count))
+        }
+        return out
+    }
+
     /// `x + a ⊙ (b · scale + shift)` elementwise for three tensors of one shape, with the
     /// roundings of ``affine(_:scale:shift:)`` then ``addingProduct(_:_:_:)`` (same bits).
     public static func addingProductAffine(_ x: Tensor, _ a: Tensor, _ b: Tensor, scale: Float, shift: Float) -> Tensor {

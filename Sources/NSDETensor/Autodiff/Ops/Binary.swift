@@ -215,7 +215,7 @@ extension Tensor {
     public func addingScaled(_ a: Tensor, _ alpha: Float, _ b: Tensor, _ beta: Float) -> Tensor {
         precondition(a.shape == shape && b.shape == shape,
                      "addingScaled: shapes \(shape), \(a.shape) and \(b.shape) must be equal")
-        let value = Elementwise.zip3(self, a, b) { x, a, b in x + alpha * a + beta * b }
+        let value = Elementwise.addingScaled(self, a, alpha, b, beta)
         return Tensor.record(value, inputs: [self, a, b]) { AddingScaledOp(alpha: alpha, beta: beta) }
     }
 }
