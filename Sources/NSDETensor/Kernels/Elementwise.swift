@@ -132,13 +132,21 @@ extension Elementwise {
 
     /// `x + a ⊙ b` elementwise for three tensors of one shape (two roundings).
     public static func addingProduct(_ x: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        ternary("addingProduct", x, a, b) { nsde_adding_product($0, $1, $2, $3, $4) }
+    }
+
+    /// `kernel(x, a, b, out, count)` over three tensors of one shape into a new one, in chunks
+    /// across the threads (`name` labels the shape check).
+    static func ternary(_ name: String, _ x: Tensor, _ a: Tensor, _ b: Tensor,
+                        _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                                   UnsafeMutablePointer<Float>, Int64) -> Void) -> Tensor {
         precondition(a.shape == x.shape && b.shape == x.shape,
-                     "Elementwise.addingProduct: shapes \(x.shape), \(a.shape) and \(b.shape) must be equal")
+                     "Elementwise.\(name): shapes \(x.shape), \(a.shape) and \(b.shape) must be equal")
         let out = Tensor(uninitializedShape: x.shape)
         let px = x.storage.pointer, pa = a.storage.pointer, pb = b.storage.pointer, dst = out.storage.pointer
         Parallel.forEachChunk(x.count) { r in
             let lo = r.lowerBound
-            nsde_adding_product(px + lo, pa + lo, pb + lo, dst + lo, Int64(r.count))
+            kernel(px + lo, pa + lo, pb + lo, dst + lo, Int64(r.count))
         }
         return out
     }
@@ -148,29 +156,13 @@ extension Elementwise {
     /// `x + α·a + β·b` elementwise for three tensors of one shape, rounded as Swift evaluates
     /// `x + alpha * a + beta * b` (left to right, no fused multiply-add).
     public static func addingScaled(_ x: Tensor, _ a: Tensor, _ alpha: Float, _ b: Tensor, _ beta: Float) -> Tensor {
-        precondition(a.shape == x.shape && b.shape == x.shape,
-                     "Elementwise.addingScaled: shapes \(x.shape), \(a.shape) and \(b.shape) must be equal")
-        let out = Tensor(uninitializedShape: x.shape)
-        let px = x.storage.pointer, pa = a.storage.pointer, pb = b.storage.pointer, dst = out.storage.pointer
-        Parallel.forEachChunk(x.count) { r in
-            let lo = r.lowerBound
-            nsde_adding_scaled(px + lo, pa + lo, alpha, pb + lo, beta, dst + lo, Int64(r.count))
-        }
-        return out
+        ternary("addingScaled", x, a, b) { nsde_adding_scaled($0, $1, alpha, $2, beta, $3, $4) }
     }
 
     /// `x + a ⊙ (b · scale + shift)` elementwise for three tensors of one shape, with the
     /// roundings of ``affine(_:scale:shift:)`` then ``addingProduct(_:_:_:)`` (same bits).
     public static func addingProductAffine(_ x: Tensor, _ a: Tensor, _ b: Tensor, scale: Float, shift: Float) -> Tensor {
-        precondition(a.shape == x.shape && b.shape == x.shape,
-                     "Elementwise.addingProductAffine: shapes \(x.shape), \(a.shape) and \(b.shape) must be equal")
-        let out = Tensor(uninitializedShape: x.shape)
-        let px = x.storage.pointer, pa = a.storage.pointer, pb = b.storage.pointer, dst = out.storage.pointer
-        Parallel.forEachChunk(x.count) { r in
-            let lo = r.lowerBound
-            nsde_adding_product_affine(px + lo, pa + lo, pb + lo, scale, shift, dst + lo, Int64(r.count))
-        }
-        return out
+        ternary("addingProductAffine", x, a, b) { nsde_adding_product_affine($0, $1, $2, scale, shift, $3, $4) }
     }
 
     /// `a ⊙ (b · scale + shift)` elementwise for two tensors of one shape, with the roundings of
