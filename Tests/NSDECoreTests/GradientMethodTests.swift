@@ -59,6 +59,38 @@ final class GradientMethodTests: XCTestCase {
         }
     }
 
+    /// The reconstruction stops on the a-posteriori error estimate ρ/(1 − ρ)·r of the accepted
+    /// state: on an MLP drift like the peer benchmark's (Δt = 0.01) that is one iteration after the
+    /// guess, i.e. two step evaluations per step, and the gradients still match backprop closely;
+    /// tighter tolerances take more iterations and match more closely still.
+    func testAdjointStopsOnTheErrorEstimate() throws {
+        Initializer.manualSeed(21)
+        let net = Sequential([Linear(16, 32), Tanh(), Linear(32, 16)])
+        let sde = NeuralDriftSDE(drift: net, diffusion: DropoutDiffusion(sigma: 0.1))
+        func run(_ method: GradientMethod) throws -> (grads: [Tensor], stats: BackwardStats) {
+            for p in sde.parameters { p.zeroGrad() }
+            var y0 = TestData.uniform([8, 16], low: -1, high: 1, seed: 22)
+            y0.requiresGrad = true
+            let sol = try sdeint(sde, y0: y0, times: [0, 1], solver: .eulerMaruyama, dt: 0.01, brownian: .grid(seed: 23),
+                                 gradient: method)
+            sol.final.squared().mean().backward()
+            return ([y0.grad!] + sde.parameters.map { $0.grad! }, sol.backwardStats)
+        }
+        let reference = try run(.backprop)
+        let adjoint = try run(.adjoint)
+        let tight = try run(.adjoint(rtol: 1e-7, atol: 1e-8))
+        XCTAssertEqual(adjoint.stats.steps, 100)
+        XCTAssertEqual(adjoint.stats.unconvergedSteps, 0)
+        XCTAssertEqual(adjoint.stats.stepEvaluations, 200, "one iteration after the guess at every step")
+        XCTAssertLessThanOrEqual(adjoint.stats.maxReconstructionResidual, 1)
+        XCTAssertGreaterThan(tight.stats.stepEvaluations, 200)
+        let loose = zip(adjoint.grads, reference.grads).map { relativeError($0, $1) }.max()!
+        let close = zip(tight.grads, reference.grads).map { relativeError($0, $1) }.max()!
+        print("adjoint vs backprop, largest relative error: default tolerances \(loose), rtol 1e-7 \(close)")
+        XCTAssertLessThan(loose, 3e-5)
+        XCTAssertLessThan(close, 2e-6)
+    }
+
     /// Stratonovich SDEs with a Stratonovich solver (Heun), general noise, intermediate outputs
     /// off the step grid and adaptive steps all go through the adjoint.
     func testAdjointWithStratonovichGeneralNoiseAndAdaptiveSteps() throws {

@@ -48,6 +48,8 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
         // Iterations after the initial guess that the previous step needed: all but the last are
         // run off the tape (the same values; only the pulled-back evaluation needs recording).
         var expected = 1
+        // The contraction factor ρ of the previous step's last iteration (see `errorEstimate`).
+        var previousContraction = 0.0
         let parameterGradients = context.isolatingParameterGradients {
             for record in context.steps.reversed() {
                 if let i = record.output, i != last { a = a + context.outputCotangent(upstream, i) }
@@ -56,12 +58,29 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                     integrator.solver.step(integrator.sde, from: record.t0, to: record.t1, state: x,
                                            increment: increment, solverState: nil).state
                 }
-                func isDone(_ residual: Double, _ iterations: Int) -> Bool {
-                    residual <= 1 || iterations > maxIterations || !residual.isFinite
+                // Fixed-point iterations x ← T(x) = y − (Φ(x) − x), starting from x = y (the first
+                // iterate, T(y) = 2y − Φ(y), is the initial guess). Each returns the scaled RMS size r
+                // of its correction; the ratio of successive corrections estimates T's contraction ρ,
+                // and the error of the new iterate is at most ρ/(1 − ρ)·r (the standard a-posteriori
+                // bound, as in Hairer & Wanner's simplified-Newton stopping test). A step is done when
+                // that estimate is within tolerance; while ρ is not clearly below 1 (≥ ½) the
+                // estimate is the correction itself. The last evaluation is on the tape and pulled back.
+                var (x, previousResidual) = noGrad {
+                    Elementwise.fixedPointStep(y: y, out: step(y), x: y, rtol: rtol, atol: atol)
                 }
-                // x ← y − (Φ(x) − x), starting from x = y, until the residual ‖x_new − x‖ (≈ the
-                // error of x) is within tolerance; the last evaluation is on the tape and pulled back.
-                var x = noGrad { y * 2 - step(y) }
+                var contraction = previousContraction
+                func errorEstimate(_ residual: Double) -> Double {
+                    let ratio = previousResidual > 0 ? residual / previousResidual : 0
+                    let rho = Swift.max(ratio, previousContraction)
+                    return rho < 0.5 ? residual * rho / (1 - rho) : residual
+                }
+                func isDone(_ residual: Double, _ iterations: Int) -> Bool {
+                    errorEstimate(residual) <= 1 || iterations > maxIterations || !residual.isFinite
+                }
+                func advance(_ residual: Double) {
+                    contraction = previousResidual > 0 ? residual / previousResidual : 0
+                    previousResidual = residual
+                }
                 var iterations = 1
                 var offTape = expected - 1, points = 0, reevaluating = false
                 var pulledBack: Tensor?
@@ -72,7 +91,7 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                         points += 1
                         offTape -= 1
                         // Converged sooner than the previous step: evaluate x again, on the tape.
-                        if !isDone(residual, iterations) { x = next; continue }
+                        if !isDone(residual, iterations) { advance(residual); x = next; continue }
                         reevaluating = true
                     }
                     let leaf = gradientLeaf(x)
@@ -81,17 +100,21 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                     iterations += 1
                     if !reevaluating { points += 1 }
                     if isDone(residual, iterations) {
-                        if !(residual <= 1) { stats.unconvergedSteps += 1 }
-                        stats.maxReconstructionResidual = Swift.max(stats.maxReconstructionResidual, residual)
+                        let estimate = errorEstimate(residual)
+                        if !(estimate <= 1) { stats.unconvergedSteps += 1 }
+                        stats.maxReconstructionResidual = Swift.max(stats.maxReconstructionResidual, estimate)
+                        advance(residual)
                         enableGrad { out.backward(a) }
                         pulledBack = leaf.grad ?? Tensor(repeating: 0, shape: x.shape)
                         y = next
                     } else {
+                        advance(residual)
                         x = next
                     }
                 }
                 a = pulledBack!
                 expected = Swift.max(1, points)
+                previousContraction = contraction
                 stats.steps += 1
                 stats.stepEvaluations += iterations
                 stats.reconstructionIterations += iterations
