@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms) once per instruction-set level, without the
+# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms, GroupNorm, axis sums) once per instruction-set level, without the
 # load-time dispatch, runs each on the same inputs and checks that every level writes the same
 # bits (the kernels promise it: IEEE operations only, no FMA contraction; the v4fma build enables
 # FMA instructions to check that the source forbids contracting into them). Needs clang (the Swift
@@ -51,6 +51,18 @@ int main(void) {
     nsde_winograd_input(&t, 2.0f, x, 3, 0, 16, tv, ld, es, rows); MIX(tv, 36 * es)
     nsde_winograd_gradient(&t, 2.0f, y, 3, 0, 16, tv, ld, es, rows); MIX(tv, 36 * es)
     nsde_winograd_output(&t, 2.0f, z, ld, es, 3, 0, 16, y, out, rows); MIX(out, 2 * 3 * 30 * 29)
+    // GroupNorm on [3, 6, 13, 17] (groups 3: 442 elements per row) with and without affine
+    // parameters and ReLU, its backward, and the sum over the batch axis.
+    { enum { GN = 3 * 6 * 13 * 17 };
+      float mean[9], rstd[9], dgp[18], dbp[18], scratch[2 * 13 * 17];
+      for (int relu = 0; relu < 2; relu++) {
+          nsde_group_norm_forward(x, out, 0, 9, 3, 2, 13 * 17, relu ? z : NULL, relu ? y : NULL, 1e-5f, relu, mean, rstd);
+          MIX(out, GN) MIX(mean, 9) MIX(rstd, 9)
+          nsde_group_norm_backward(y, x, relu ? out : NULL, scratch, out + GN, 0, 9, 3, 2, 13 * 17, relu ? z : NULL, mean, rstd,
+                                   dgp, dbp);
+          MIX(out + GN, GN) MIX(dgp, 18) MIX(dbp, 18)
+      }
+      nsde_sum_rows(x, 7, 1500, 0, 1500, out); MIX(out, 1500) }
     printf("%016llx %d\n", (unsigned long long)h, nsde_all_finite(x, N));
     return 0;
 }
@@ -63,7 +75,7 @@ for level in baseline avx2 avx512f v4fma; do
     if [ -n "${needs[$level]}" ] && ! grep -qw "${needs[$level]}" /proc/cpuinfo; then echo "$level: skipped (processor lacks it)"; continue; fi
     # shellcheck disable=SC2086
     "$cc" -O3 -fno-math-errno ${flags[$level]} -DNSDE_CLONES= -ISources/CKernels/include \
-        Sources/CKernels/kernels.c Sources/CKernels/winograd.c "$work/harness.c" -o "$work/$level" -lm
+        Sources/CKernels/kernels.c Sources/CKernels/winograd.c Sources/CKernels/normalization.c "$work/harness.c" -o "$work/$level" -lm
     result=$("$work/$level")
     echo "$level: $result"
     if [ -z "$reference" ]; then reference="$result"; elif [ "$result" != "$reference" ]; then

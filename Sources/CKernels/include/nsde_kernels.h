@@ -61,6 +61,27 @@ void nsde_tanh_backward(const float *g, const float *y, float *out, int64_t coun
 double nsde_fixed_point_step(const float *y, const float *out, const float *x, float *next, double rtol, double atol,
                              int64_t count);
 
+/// GroupNorm forward on NCHW `x` (rows `row_begin ..< row_end` of the `[N·groups]` (sample, group)
+/// rows, each `channels_per_group·hw` contiguous floats): writes `y = γ_c·(x − μ)·rstd + β_c`
+/// (`max(y, 0)` when `relu` is nonzero; `gamma`/`beta` may be NULL for 1 and 0) and each row's
+/// mean and `rstd = 1 / sqrt(variance + eps)`. Sums use 8-lane partial sums in a fixed order.
+void nsde_group_norm_forward(const float *x, float *y, int64_t row_begin, int64_t row_end, int64_t groups,
+                             int64_t channels_per_group, int64_t hw, const float *gamma, const float *beta, float eps,
+                             int relu, float *mean, float *rstd);
+
+/// GroupNorm backward for rows `row_begin ..< row_end`: with `relu_output` (the forward's output
+/// when it applied ReLU; else NULL) the upstream `dy` is first masked into `scratch`
+/// (`channels_per_group·hw` floats); writes `dx` (unless NULL) and, per (sample, channel), the
+/// partial sums `dgamma_part = Σ dy·x̂` and `dbeta_part = Σ dy` (`[N·C]`).
+void nsde_group_norm_backward(const float *dy, const float *x, const float *relu_output, float *scratch, float *dx,
+                              int64_t row_begin, int64_t row_end, int64_t groups, int64_t channels_per_group, int64_t hw,
+                              const float *gamma, const float *mean, const float *rstd, float *dgamma_part,
+                              float *dbeta_part);
+
+/// `dst[j] = Σ_k src[k·inner + j]` for `j` in `column_begin ..< column_end`, summed in double in
+/// the order of k and rounded once (a `[rows, inner]` matrix summed over its rows).
+void nsde_sum_rows(const float *src, int64_t rows, int64_t inner, int64_t column_begin, int64_t column_end, float *dst);
+
 /// 1 when every element is finite (neither infinite nor NaN), else 0.
 int nsde_all_finite(const float *x, int64_t count);
 

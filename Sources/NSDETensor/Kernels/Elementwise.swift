@@ -42,6 +42,23 @@ public enum Elementwise {
     /// `out = f(a, b)` with NumPy broadcasting.
     @inlinable
     public static func broadcasting(_ x: Tensor, _ y: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        broadcasting(x, y, f, rowKernel: nil)
+    }
+
+    /// `x op y` with NumPy broadcasting: ``binary(_:_:_:)`` for one shape, and rows of equal
+    /// stride (such as `[N, C, H, W] + [1, C, H, W]`) by the same C kernel; the values of
+    /// ``broadcasting(_:_:_:)`` with the closure `{ $0 op $1 }`.
+    public static func broadcasting(_ op: BinaryOperation, _ x: Tensor, _ y: Tensor) -> Tensor {
+        if x.shape == y.shape { return binary(op, x, y) }
+        switch op {
+        case .add: return broadcasting(x, y, { $0 + $1 }, rowKernel: op.kernel)
+        case .subtract: return broadcasting(x, y, { $0 - $1 }, rowKernel: op.kernel)
+        case .multiply: return broadcasting(x, y, { $0 * $1 }, rowKernel: op.kernel)
+        }
+    }
+
+    @usableFromInline
+    static func broadcasting(_ x: Tensor, _ y: Tensor, _ f: (Float, Float) -> Float, rowKernel: nsde_binary_op?) -> Tensor {
         if x.shape == y.shape { return zip(x, y, f) }
         guard let outShape = Broadcast.shape(x.shape, y.shape) else {
             preconditionFailure("broadcast: shapes \(x.shape) and \(y.shape) are not compatible")
@@ -74,7 +91,9 @@ public enum Elementwise {
                 }
                 let o = dst + row * inner, pa = a + offA, pb = b + offB
                 switch (sa, sb) {
-                case (1, 1): for i in 0..<inner { o[i] = f(pa[i], pb[i]) }
+                case (1, 1):
+                    if let rowKernel { nsde_binary(rowKernel, pa, pb, o, Int64(inner)); continue }
+                    for i in 0..<inner { o[i] = f(pa[i], pb[i]) }
                 case (1, 0): let v = pb[0]; for i in 0..<inner { o[i] = f(pa[i], v) }
                 case (0, 1): let v = pa[0]; for i in 0..<inner { o[i] = f(v, pb[i]) }
                 default: for i in 0..<inner { o[i] = f(pa[i * sa], pb[i * sb]) }

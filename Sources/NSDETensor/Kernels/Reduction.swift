@@ -1,3 +1,5 @@
+import CKernels
+
 /// Reductions along one axis, with the tensor viewed as `[outer, n, inner]`.
 public enum Reduction {
     public enum Kind { case sum, max, min }
@@ -30,21 +32,27 @@ public enum Reduction {
             }
             return out
         }
+        if kind == .sum {
+            // Each output column summed in double in the order of the axis (`nsde_sum_rows`);
+            // (outer, column block) pairs are split over the threads, which changes no sum.
+            let block = 2_048
+            let blocks = (inner + block - 1) / block
+            Parallel.forEachChunk(outer * blocks, grain: max(1, 16_384 / max(n * Swift.min(inner, block), 1))) { r in
+                for task in r {
+                    let o = task / blocks, begin = (task % blocks) * block
+                    nsde_sum_rows(src + o * n * inner, Int64(n), Int64(inner), Int64(begin), Int64(Swift.min(begin + block, inner)),
+                                  dst + o * inner)
+                }
+            }
+            return out
+        }
         Parallel.forEachChunk(outer, grain: max(1, 16_384 / max(n * inner, 1))) { r in
-            let acc = UnsafeMutablePointer<Double>.allocate(capacity: inner)
-            defer { acc.deallocate() }
             for o in r {
                 let base = src + o * n * inner, d = dst + o * inner
-                switch kind {
-                case .sum:
-                    acc.update(repeating: 0, count: inner)
-                    for k in 0..<n { let row = base + k * inner; for j in 0..<inner { acc[j] += Double(row[j]) } }
-                    for j in 0..<inner { d[j] = Float(acc[j]) }
-                case .max:
-                    d.update(from: base, count: inner)
+                d.update(from: base, count: inner)
+                if kind == .max {
                     for k in 1..<max(n, 1) { let row = base + k * inner; for j in 0..<inner { d[j] = Swift.max(d[j], row[j]) } }
-                case .min:
-                    d.update(from: base, count: inner)
+                } else {
                     for k in 1..<max(n, 1) { let row = base + k * inner; for j in 0..<inner { d[j] = Swift.min(d[j], row[j]) } }
                 }
             }

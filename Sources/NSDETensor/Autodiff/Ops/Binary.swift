@@ -66,17 +66,17 @@ private func addTangents(_ x: Tensor?, _ y: Tensor?, _ a: [Int], _ b: [Int]) -> 
 extension Tensor {
     /// Elementwise sum with NumPy broadcasting.
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        let value = a.shape == b.shape ? Elementwise.binary(.add, a, b) : Elementwise.broadcasting(a, b) { $0 + $1 }
+        let value = Elementwise.broadcasting(.add, a, b)
         return record(value, inputs: [a, b]) { AddOp(a: a.shape, b: b.shape) }
     }
     /// Elementwise difference with NumPy broadcasting.
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        let value = a.shape == b.shape ? Elementwise.binary(.subtract, a, b) : Elementwise.broadcasting(a, b) { $0 - $1 }
+        let value = Elementwise.broadcasting(.subtract, a, b)
         return record(value, inputs: [a, b]) { SubOp(a: a.shape, b: b.shape) }
     }
     /// Elementwise product with NumPy broadcasting.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        let value = a.shape == b.shape ? Elementwise.binary(.multiply, a, b) : Elementwise.broadcasting(a, b) { $0 * $1 }
+        let value = Elementwise.broadcasting(.multiply, a, b)
         return record(value, inputs: [a, b]) { MulOp(a: a.detached(), b: b.detached()) }
     }
     /// Elementwise quotient with NumPy broadcasting.

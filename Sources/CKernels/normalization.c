@@ -1,0 +1,180 @@
+#include "nsde_kernels.h"
+#include <math.h>
+
+// GroupNorm on NCHW and the batch-axis sum, with the operations and their order of the Swift code
+// they replaced (NSDETensor's GroupNormKernel with its SIMD8 partial sums, and Reduction.reduce):
+// IEEE operations only, no FMA contraction, so every clone writes the same bits as the others and
+// as that code (tests compare them).
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
+
+#ifndef NSDE_CLONES   // scripts/check-kernel-clones.sh builds one level at a time
+#define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+
+// MARK: - Sums with 8-lane partial sums
+
+// Eight float lanes: one AVX register, two SSE registers on the baseline; loads and stores
+// through an unaligned alias.
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#define LOAD8(p) (*(const v8u *)(p))
+
+// The 8 lanes of `t` added in order (a pointer: a vector argument would change the calling
+// convention between the clones).
+static inline __attribute__((always_inline)) float lanes_in_order(const v8 *t) {
+    float s = (*t)[0];
+    for (int j = 1; j < 8; j++) s += (*t)[j];
+    return s;
+}
+
+// Σ p[i]: four 8-lane partial sums over 32-element blocks, then 8-element blocks into the first,
+// combined lane by lane as (a0 + a1) + (a2 + a3), the 8 lanes added in order, the tail last.
+static inline __attribute__((always_inline)) float lane_sum(const float *restrict p, int64_t count) {
+    v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    int64_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        a0 += LOAD8(p + i); a1 += LOAD8(p + i + 8); a2 += LOAD8(p + i + 16); a3 += LOAD8(p + i + 24);
+    }
+    for (; i + 8 <= count; i += 8) a0 += LOAD8(p + i);
+    const v8 t = (a0 + a1) + (a2 + a3);
+    float s = lanes_in_order(&t);
+    for (; i < count; i++) s += p[i];
+    return s;
+}
+
+// Σ (p[i] − mean)², in the order of lane_sum.
+static inline __attribute__((always_inline)) float lane_sum_of_squared_deviations(const float *restrict p, int64_t count,
+                                                                                 float mean) {
+    const v8 m = (v8){0} + mean;
+    v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    int64_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        v8 d0 = LOAD8(p + i) - m, d1 = LOAD8(p + i + 8) - m, d2 = LOAD8(p + i + 16) - m, d3 = LOAD8(p + i + 24) - m;
+        a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3;
+    }
+    for (; i + 8 <= count; i += 8) { v8 d = LOAD8(p + i) - m; a0 += d * d; }
+    const v8 t = (a0 + a1) + (a2 + a3);
+    float s = lanes_in_order(&t);
+    for (; i < count; i++) { float d = p[i] - mean; s += d * d; }
+    return s;
+}
+
+// (Σ g[i], Σ g[i]·(x[i] − mean)): two 8-lane partial sums of each over 16-element blocks, then
+// 8-element blocks into the first, combined lane by lane, the lanes added in order, the tail last.
+static inline __attribute__((always_inline)) void lane_sum_and_centered_dot(const float *restrict g, const float *restrict x,
+                                                                            int64_t count, float mean, float *sum, float *dot) {
+    const v8 m = (v8){0} + mean;
+    v8 s0 = {0}, s1 = {0}, d0 = {0}, d1 = {0};
+    int64_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        v8 g0 = LOAD8(g + i), g1 = LOAD8(g + i + 8);
+        s0 += g0; s1 += g1;
+        d0 += g0 * (LOAD8(x + i) - m); d1 += g1 * (LOAD8(x + i + 8) - m);
+    }
+    for (; i + 8 <= count; i += 8) { v8 g0 = LOAD8(g + i); s0 += g0; d0 += g0 * (LOAD8(x + i) - m); }
+    const v8 ts = s0 + s1, td = d0 + d1;
+    float s = lanes_in_order(&ts), d = lanes_in_order(&td);
+    for (; i < count; i++) { s += g[i]; d += g[i] * (x[i] - mean); }
+    *sum = s;
+    *dot = d;
+}
+
+// MARK: - GroupNorm
+
+void NSDE_CLONES nsde_group_norm_forward(const float *restrict x, float *restrict y, int64_t row_begin, int64_t row_end,
+                                         int64_t groups, int64_t channels_per_group, int64_t hw,
+                                         const float *restrict gamma, const float *restrict beta, float eps, int relu,
+                                         float *restrict mean, float *restrict rstd) {
+    const int64_t m = channels_per_group * hw;
+    for (int64_t row = row_begin; row < row_end; row++) {
+        const float *base = x + row * m;
+        const float mu = lane_sum(base, m) / (float)m;
+        const float v = lane_sum_of_squared_deviations(base, m, mu);
+        const float rs = 1.0f / sqrtf(v / (float)m + eps);
+        mean[row] = mu;
+        rstd[row] = rs;
+        const int64_t g0 = (row % groups) * channels_per_group;
+        float *out = y + row * m;
+        for (int64_t k = 0; k < channels_per_group; k++) {
+            const int64_t ch = g0 + k;
+            const float scale = rs * (gamma ? gamma[ch] : 1.0f);
+            const float shift = (beta ? beta[ch] : 0.0f) - mu * scale;
+            const float *xi = base + k * hw;
+            float *yo = out + k * hw;
+            if (relu) {
+                for (int64_t i = 0; i < hw; i++) { float t = xi[i] * scale + shift; yo[i] = 0.0f >= t ? 0.0f : t; }
+            } else {
+                for (int64_t i = 0; i < hw; i++) yo[i] = xi[i] * scale + shift;
+            }
+        }
+    }
+}
+
+void NSDE_CLONES nsde_group_norm_backward(const float *restrict dy, const float *restrict x, const float *restrict relu_output,
+                                          float *restrict scratch, float *restrict dx, int64_t row_begin, int64_t row_end,
+                                          int64_t groups, int64_t channels_per_group, int64_t hw,
+                                          const float *restrict gamma, const float *restrict mean, const float *restrict rstd,
+                                          float *restrict dgamma_part, float *restrict dbeta_part) {
+    const int64_t m = channels_per_group * hw, c = groups * channels_per_group;
+    for (int64_t row = row_begin; row < row_end; row++) {
+        const float mu = mean[row], rs = rstd[row];
+        const int64_t g0 = (row % groups) * channels_per_group, sample = row / groups;
+        const float *xb = x + row * m;
+        const float *gb = dy + row * m;
+        if (relu_output) {
+            // The gradient through the ReLU: zero where its output was ≤ 0, in 8-element blocks
+            // from the row's start; the tail keeps where the output was > 0.
+            const float *yb = relu_output + row * m;
+            int64_t i = 0;
+            for (; i + 8 <= m; i += 8) {
+                typedef int32_t i8 __attribute__((vector_size(32)));
+                i8 keep = LOAD8(yb + i) > (v8){0};       // all ones where y > 0 (NaN: kept, as y ≤ 0 is false)
+                keep |= LOAD8(yb + i) != LOAD8(yb + i);
+                *(v8u *)(scratch + i) = (v8)((i8)LOAD8(gb + i) & keep);
+            }
+            for (; i < m; i++) scratch[i] = yb[i] > 0.0f ? gb[i] : 0.0f;
+            gb = scratch;
+        }
+        float sum_d = 0, sum_dx = 0;
+        for (int64_t k = 0; k < channels_per_group; k++) {
+            const int64_t ch = g0 + k;
+            const float gam = gamma ? gamma[ch] : 1.0f;
+            float sg, sgx;
+            lane_sum_and_centered_dot(gb + k * hw, xb + k * hw, hw, mu, &sg, &sgx);
+            sgx *= rs;
+            dgamma_part[sample * c + ch] = sgx;
+            dbeta_part[sample * c + ch] = sg;
+            sum_d += gam * sg;
+            sum_dx += gam * sgx;
+        }
+        if (!dx) continue;
+        const float mean_d = sum_d / (float)m, mean_dx = sum_dx / (float)m;
+        float *out = dx + row * m;
+        for (int64_t k = 0; k < channels_per_group; k++) {
+            const float gam = gamma ? gamma[g0 + k] : 1.0f;
+            const float *xi = xb + k * hw, *gi = gb + k * hw;
+            float *oi = out + k * hw;
+            // dx = rstd · (γ·dy − mean(dx̂) − x̂ · mean(dx̂ · x̂))
+            const float a = rs * gam, b = -rs * mean_d, cc = -rs * rs * mean_dx;
+            for (int64_t i = 0; i < hw; i++) oi[i] = a * gi[i] + b + cc * (xi[i] - mu);
+        }
+    }
+}
+
+// MARK: - Sum over an axis
+
+void NSDE_CLONES nsde_sum_rows(const float *restrict src, int64_t rows, int64_t inner, int64_t column_begin,
+                               int64_t column_end, float *restrict dst) {
+    enum { CHUNK = 512 };
+    double acc[CHUNK];
+    for (int64_t j0 = column_begin; j0 < column_end; j0 += CHUNK) {
+        const int64_t w = column_end - j0 < CHUNK ? column_end - j0 : CHUNK;
+        for (int64_t j = 0; j < w; j++) acc[j] = 0;
+        for (int64_t k = 0; k < rows; k++) {
+            const float *row = src + k * inner + j0;
+            for (int64_t j = 0; j < w; j++) acc[j] += (double)row[j];
+        }
+        for (int64_t j = 0; j < w; j++) dst[j0 + j] = (float)acc[j];
+    }
+}
