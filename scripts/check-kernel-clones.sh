@@ -62,7 +62,12 @@ int main(void) {
                                    dgp, dbp);
           MIX(out + GN, GN) MIX(dgp, 18) MIX(dbp, 18)
       }
-      nsde_sum_rows(x, 7, 1500, 0, 1500, out); MIX(out, 1500) }
+      nsde_sum_rows(x, 7, 1500, 0, 1500, out); MIX(out, 1500)
+      // Column sums of a [150, 67] matrix (3 blocks of 64 rows, the last short), alone and after
+      // the tanh gradient.
+      float block[67], sums[67]; double total[67];
+      nsde_column_sums(x, 150, 67, 70, block, total, sums); MIX(sums, 67)
+      nsde_tanh_backward_column_sums(x, y, out, 150, 67, block, total, sums); MIX(out, 150 * 67) MIX(sums, 67) }
     printf("%016llx %d\n", (unsigned long long)h, nsde_all_finite(x, N));
     return 0;
 }

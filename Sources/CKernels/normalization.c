@@ -178,3 +178,44 @@ void NSDE_CLONES nsde_sum_rows(const float *restrict src, int64_t rows, int64_t 
         for (int64_t j = 0; j < w; j++) dst[j0 + j] = (float)acc[j];
     }
 }
+
+// MARK: - Column sums (bias gradients)
+
+// Adds the rows r0 ..< r1 (r1 > r0) of `x` (row stride ld) into `block` (first row copied), the
+// first stage of nsde_column_sums.
+static inline __attribute__((always_inline)) void sum_row_block(const float *restrict x, int64_t r0, int64_t r1, int64_t cols,
+                                                                int64_t ld, float *restrict block) {
+    for (int64_t j = 0; j < cols; j++) block[j] = x[r0 * ld + j];
+    for (int64_t r = r0 + 1; r < r1; r++) {
+        const float *row = x + r * ld;
+        for (int64_t j = 0; j < cols; j++) block[j] += row[j];
+    }
+}
+
+void NSDE_CLONES nsde_column_sums(const float *restrict x, int64_t rows, int64_t cols, int64_t ld, float *restrict block,
+                                  double *restrict total, float *restrict out) {
+    for (int64_t j = 0; j < cols; j++) total[j] = 0;
+    for (int64_t r0 = 0; r0 < rows; r0 += 64) {
+        const int64_t r1 = rows - r0 < 64 ? rows : r0 + 64;
+        sum_row_block(x, r0, r1, cols, ld, block);
+        for (int64_t j = 0; j < cols; j++) total[j] += (double)block[j];
+    }
+    for (int64_t j = 0; j < cols; j++) out[j] = (float)total[j];
+}
+
+void NSDE_CLONES nsde_tanh_backward_column_sums(const float *restrict g, const float *restrict y, float *restrict out,
+                                                int64_t rows, int64_t cols, float *restrict block, double *restrict total,
+                                                float *restrict sums) {
+    for (int64_t j = 0; j < cols; j++) total[j] = 0;
+    for (int64_t r0 = 0; r0 < rows; r0 += 64) {
+        const int64_t r1 = rows - r0 < 64 ? rows : r0 + 64;
+        for (int64_t r = r0; r < r1; r++) {
+            const float *gr = g + r * cols, *yr = y + r * cols;
+            float *o = out + r * cols;
+            for (int64_t j = 0; j < cols; j++) { float t = yr[j]; o[j] = gr[j] * (1.0f - t * t); }
+        }
+        sum_row_block(out, r0, r1, cols, cols, block);
+        for (int64_t j = 0; j < cols; j++) total[j] += (double)block[j];
+    }
+    for (int64_t j = 0; j < cols; j++) sums[j] = (float)total[j];
+}

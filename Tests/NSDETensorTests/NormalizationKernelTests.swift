@@ -79,3 +79,44 @@ final class NormalizationKernelTests: XCTestCase {
         }
     }
 }
+
+/// The column sums (bias gradients) in C against the former Swift loop, and the fused tanh
+/// gradient with column sums against the two separate kernels, bit for bit.
+final class ColumnSumKernelTests: XCTestCase {
+    /// The former Swift `GEMM.columnSums`: blocks of 64 rows summed in float, the blocks in double.
+    static func referenceColumnSums(_ x: [Float], rows: Int, cols: Int, ld: Int) -> [Float] {
+        var total = [Double](repeating: 0, count: cols)
+        var r0 = 0
+        while r0 < rows {
+            let r1 = min(rows, r0 + 64)
+            var block = Array(x[(r0 * ld)..<(r0 * ld + cols)])
+            for r in (r0 + 1)..<max(r1, r0 + 1) { for j in 0..<cols { block[j] += x[r * ld + j] } }
+            for j in 0..<cols { total[j] += Double(block[j]) }
+            r0 = r1
+        }
+        return total.map { Float($0) }
+    }
+
+    func testColumnSumsMatchTheSwiftLoop() {
+        for (rows, cols, ld) in [(1, 1, 1), (63, 5, 5), (64, 8, 9), (65, 17, 17), (200, 33, 40)] {
+            let x = TestData.uniform([rows * ld], low: -3, high: 3, seed: UInt64(rows * 100 + cols)).scalars
+            var out = [Float](repeating: .nan, count: cols)
+            x.withUnsafeBufferPointer { p in
+                out.withUnsafeMutableBufferPointer { o in GEMM.columnSums(p.baseAddress!, rows: rows, cols: cols, ld: ld, into: o.baseAddress!) }
+            }
+            XCTAssertEqual(out.map(\.bitPattern), Self.referenceColumnSums(x, rows: rows, cols: cols, ld: ld).map(\.bitPattern),
+                           "\(rows)x\(cols), ld \(ld)")
+        }
+    }
+
+    func testTanhGradientWithColumnSumsEqualsTheTwoKernels() {
+        for (rows, cols) in [(1, 3), (64, 16), (130, 128)] {
+            let g = TestData.uniform([rows, cols], low: -2, high: 2, seed: 5), y = TestData.uniform([rows, cols], low: -1, high: 1, seed: 6)
+            let (fused, sums) = Elementwise.tanhBackwardWithColumnSums(g, y: y)
+            let separate = Elementwise.tanhBackward(g, y: y)
+            XCTAssertEqual(fused.scalars.map(\.bitPattern), separate.scalars.map(\.bitPattern))
+            XCTAssertEqual(sums.scalars.map(\.bitPattern),
+                           Self.referenceColumnSums(separate.scalars, rows: rows, cols: cols, ld: cols).map(\.bitPattern))
+        }
+    }
+}

@@ -82,6 +82,17 @@ void nsde_group_norm_backward(const float *dy, const float *x, const float *relu
 /// the order of k and rounded once (a `[rows, inner]` matrix summed over its rows).
 void nsde_sum_rows(const float *src, int64_t rows, int64_t inner, int64_t column_begin, int64_t column_end, float *dst);
 
+/// Column sums of a `[rows, cols]` matrix with row stride `ld`: rows are added in float in blocks
+/// of 64 (into `block`, `cols` floats), the blocks in double (into `total`, `cols` doubles), and
+/// the result rounded to float into `out` (a bias gradient).
+void nsde_column_sums(const float *x, int64_t rows, int64_t cols, int64_t ld, float *block, double *total, float *out);
+
+/// `out = g · (1 − y²)` for `[rows, cols]` matrices (the gradient through `y = tanh(x)`, as
+/// nsde_tanh_backward) and the column sums of `out` into `sums` (as nsde_column_sums), in one pass
+/// over each block of 64 rows.
+void nsde_tanh_backward_column_sums(const float *g, const float *y, float *out, int64_t rows, int64_t cols, float *block,
+                                    double *total, float *sums);
+
 /// 1 when every element is finite (neither infinite nor NaN), else 0.
 int nsde_all_finite(const float *x, int64_t count);
 

@@ -257,6 +257,22 @@ extension Elementwise {
         return out
     }
 
+    /// ``tanhBackward(_:y:)`` of `[rows, cols]` matrices and the column sums of the result (the
+    /// values of `GEMM.columnSums`), computed in one pass (`nsde_tanh_backward_column_sums`); one
+    /// thread (the batch shards are the parallelism of the narrow layers that use it).
+    public static func tanhBackwardWithColumnSums(_ g: Tensor, y: Tensor) -> (gradient: Tensor, columnSums: Tensor) {
+        precondition(g.shape == y.shape && g.rank == 2,
+                     "Elementwise.tanhBackwardWithColumnSums: shapes \(g.shape) and \(y.shape) must be equal and of rank 2")
+        let rows = g.shape[0], cols = g.shape[1]
+        let out = Tensor(uninitializedShape: g.shape), sums = Tensor(uninitializedShape: [cols])
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(cols, 1))
+        let total = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(cols, 1))
+        defer { block.deallocate(); total.deallocate() }
+        nsde_tanh_backward_column_sums(g.storage.pointer, y.storage.pointer, out.storage.pointer, Int64(rows), Int64(cols),
+                                       block, total, sums.storage.pointer)
+        return (out, sums)
+    }
+
     /// Eigen's `generic_fast_tanh_float`: odd [13/6] rational function of the clamped input.
     @inline(__always)
     public static func tanhApproximation(_ a: Float) -> Float {

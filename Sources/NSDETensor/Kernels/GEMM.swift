@@ -1,3 +1,4 @@
+import CKernels
 import CBLAS
 import CDNNL
 import Foundation
@@ -105,22 +106,11 @@ public enum GEMM {
     public static func columnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
                                   into out: UnsafeMutablePointer<Float>) {
         if cols == 0 { return }
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: cols)
         let total = UnsafeMutablePointer<Double>.allocate(capacity: cols)
-        defer { buffer.deallocate(); total.deallocate() }
-        total.update(repeating: 0, count: cols)
-        var r0 = 0
-        while r0 < rows {
-            let r1 = min(rows, r0 + 64)
-            buffer.update(from: x + r0 * ld, count: cols)
-            for r in (r0 + 1)..<max(r1, r0 + 1) {
-                let row = x + r * ld
-                for j in 0..<cols { buffer[j] += row[j] }
-            }
-            for j in 0..<cols { total[j] += Double(buffer[j]) }
-            r0 = r1
-        }
-        for j in 0..<cols { out[j] = Float(total[j]) }
+        defer { block.deallocate(); total.deallocate() }
+        // Blocks of 64 rows summed in float, the blocks in double (`nsde_column_sums`).
+        nsde_column_sums(x, Int64(rows), Int64(cols), Int64(ld), block, total, out)
     }
 
     // MARK: - oneDNN

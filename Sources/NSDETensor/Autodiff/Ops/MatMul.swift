@@ -36,16 +36,25 @@ struct LinearOp: DifferentiableOp {
     let x: Tensor, w: Tensor, hasBias: Bool
     var name: String { "linear" }
     func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        vjp(g, needsGradient: needsGradient, biasGradient: nil)
+    }
+
+    /// The gradients, with the bias gradient (the column sums of `g`) given when already computed.
+    func vjp(_ g: Tensor, needsGradient: [Bool], biasGradient: Tensor?) -> [Tensor?] {
         var grads: [Tensor?] = [
             needsGradient[0] ? Tensor.matmulKernel(g, w, transA: false, transB: false) : nil,
             needsGradient[1] ? Tensor.matmulKernel(g, x, transA: true, transB: false) : nil,
         ]
         if hasBias {
             if needsGradient[2] {
-                let out = w.shape[0]
-                let db = Tensor(uninitializedShape: [out])
-                GEMM.columnSums(g.storage.pointer, rows: g.shape[0], cols: out, ld: out, into: db.storage.pointer)
-                grads.append(db)
+                if let biasGradient {
+                    grads.append(biasGradient)
+                } else {
+                    let out = w.shape[0]
+                    let db = Tensor(uninitializedShape: [out])
+                    GEMM.columnSums(g.storage.pointer, rows: g.shape[0], cols: out, ld: out, into: db.storage.pointer)
+                    grads.append(db)
+                }
             } else {
                 grads.append(nil)
             }
@@ -66,7 +75,13 @@ struct LinearTanhOp: DifferentiableOp {
     let y: Tensor
     var name: String { "linearTanh" }
     func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
-        linear.vjp(Elementwise.tanhBackward(g, y: y), needsGradient: needsGradient)
+        // (Serial: used where tanhBackward would run on one thread too.)
+        guard linear.hasBias, needsGradient[2], y.rank == 2, y.count < 131_072 || Parallel.threadCount == 1 else {
+            return linear.vjp(Elementwise.tanhBackward(g, y: y), needsGradient: needsGradient)
+        }
+        // The gradient through tanh and its column sums (the bias gradient) in one pass.
+        let (dz, db) = Elementwise.tanhBackwardWithColumnSums(g, y: y)
+        return linear.vjp(dz, needsGradient: needsGradient, biasGradient: db)
     }
     func jvp(_ t: [Tensor?]) -> Tensor? { linear.jvp(t).map { Elementwise.tanhBackward($0, y: y) } }
 }
