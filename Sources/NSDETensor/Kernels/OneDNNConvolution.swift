@@ -69,12 +69,24 @@ enum OneDNNConvolution {
 
     enum Pass: Hashable { case forward, backwardData, backwardWeights }
 
+    /// oneDNN's convolution algorithm.
+    enum Algorithm: Hashable, Sendable {
+        /// Direct convolution (`dnnl_convolution_direct`).
+        case direct
+        /// Winograd F(4x4, 3x3) (`dnnl_convolution_winograd`: `jit_wino_4x3`, AVX-512 processors,
+        /// 3x3 stride-1 kernels; blocked layouts).
+        case winograd
+
+        var kind: dnnl_alg_kind_t { self == .direct ? dnnl_convolution_direct : dnnl_convolution_winograd }
+    }
+
     struct PlanKey: Hashable {
         let geometry: Conv2DGeometry
         let pass: Pass
         let bias: Bool
         let threads: Int
         let layout: Layout
+        let algorithm: Algorithm
     }
 
     /// A oneDNN primitive and the scratchpad it needs per execution.
@@ -191,18 +203,53 @@ enum OneDNNConvolution {
     }
 
     /// The cached plan for a pass, created on first use.
-    static func plan(_ g: Conv2DGeometry, _ pass: Pass, bias: Bool, threads: Int) -> Plan {
-        let key = PlanKey(geometry: g, pass: pass, bias: bias, threads: threads, layout: resolvedLayout(pass, g))
+    static func plan(_ g: Conv2DGeometry, _ pass: Pass, bias: Bool, threads: Int, algorithm: Algorithm = .direct) -> Plan {
+        let key = PlanKey(geometry: g, pass: pass, bias: bias, threads: threads,
+                          layout: algorithm == .winograd ? .blocked : resolvedLayout(pass, g), algorithm: algorithm)
         lock.lock()
         defer { lock.unlock() }
         if let p = plans[key] { return p }
-        let p = makePlan(key)
+        guard let p = makePlan(key) else {
+            preconditionFailure("oneDNN has no Winograd \(pass) kernel for \(g): check supportsWinograd first")
+        }
         plans[key] = p
         return p
     }
 
-    private static func makePlan(_ key: PlanKey) -> Plan {
+    nonisolated(unsafe) private static var winogradSupport: [Conv2DGeometry: Bool] = [:]
+
+    /// Whether oneDNN has Winograd kernels for all three passes of `g` (with and without bias) on
+    /// this processor: a 3x3 stride-1 kernel on an AVX-512 processor, with channel counts its
+    /// kernels accept. Probed once per geometry (and thread count) by creating the primitives.
+    static func supportsWinograd(_ g: Conv2DGeometry) -> Bool {
+        guard g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1 else { return false }
+        let threads = syncThreads()
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = winogradSupport[g] { return known }
+        var supported = true
+        for pass in [Pass.forward, .backwardData, .backwardWeights] {
+            for bias in [false, true] where supported {
+                let key = PlanKey(geometry: g, pass: pass, bias: bias, threads: threads, layout: .blocked, algorithm: .winograd)
+                if let plan = plans[key] ?? makePlan(key) { plans[key] = plan } else { supported = false }
+            }
+        }
+        winogradSupport[g] = supported
+        return supported
+    }
+
+    /// The plan for `key`; nil when oneDNN has no implementation of a Winograd pass for it (a
+    /// direct plan that cannot be created is a fatal error, as before).
+    private static func makePlan(_ key: PlanKey) -> Plan? {
         let g = key.geometry
+        func create(_ pd: inout dnnl_primitive_desc_t?, _ desc: UnsafeRawPointer, _ hint: dnnl_primitive_desc_t?,
+                    _ attr: dnnl_primitive_attr_t?, _ what: String) -> Bool {
+            let status = dnnl_primitive_desc_create(&pd, desc, attr, OneDNN.engine, hint)
+            if status == dnnl_success { return true }
+            if key.algorithm == .winograd && status == dnnl_unimplemented { return false }
+            OneDNN.check(status, what)
+            return false
+        }
         let actTag: dnnl_format_tag_t
         switch key.layout {
         case .blocked, .automatic: actTag = dnnl_format_tag_any
@@ -226,16 +273,16 @@ enum OneDNNConvolution {
         var fd = dnnl_convolution_desc_t()
         let withBias = key.bias && key.pass != .backwardData
         if withBias {
-            OneDNN.check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
+            OneDNN.check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, key.algorithm.kind,
                                                             &src, &wei, &bia, &dst, strides, pad, pad),
                          "dnnl_convolution_forward_desc_init (\(g))")
         } else {
-            OneDNN.check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
+            OneDNN.check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, key.algorithm.kind,
                                                             &src, &wei, nil, &dst, strides, pad, pad),
                          "dnnl_convolution_forward_desc_init (\(g))")
         }
         var fpd: dnnl_primitive_desc_t?
-        OneDNN.check(dnnl_primitive_desc_create(&fpd, &fd, attr, OneDNN.engine, nil), "convolution forward primitive_desc (\(g))")
+        guard create(&fpd, &fd, nil, attr, "convolution forward primitive_desc (\(g))") else { return nil }
         defer { dnnl_primitive_desc_destroy(fpd) }
 
         switch key.pass {
@@ -245,29 +292,27 @@ enum OneDNNConvolution {
             return Plan(pd: fpd!, user: user, outputs: [argDst])
         case .backwardData:
             var bd = dnnl_convolution_desc_t()
-            OneDNN.check(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &src, &wei, &dst,
+            OneDNN.check(dnnl_convolution_backward_data_desc_init(&bd, key.algorithm.kind, &src, &wei, &dst,
                                                                   strides, pad, pad),
                          "dnnl_convolution_backward_data_desc_init (\(g))")
             var pd: dnnl_primitive_desc_t?
-            OneDNN.check(dnnl_primitive_desc_create(&pd, &bd, attr, OneDNN.engine, fpd),
-                         "convolution backward-data primitive_desc (\(g))")
+            guard create(&pd, &bd, fpd, attr, "convolution backward-data primitive_desc (\(g))") else { return nil }
             defer { dnnl_primitive_desc_destroy(pd) }
             return Plan(pd: pd!, user: [argDiffDst: userDst, argWeights: userWei, argDiffSrc: userSrc],
                         outputs: [argDiffSrc])
         case .backwardWeights:
             var wd = dnnl_convolution_desc_t()
             if withBias {
-                OneDNN.check(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &src, &wei, &bia,
+                OneDNN.check(dnnl_convolution_backward_weights_desc_init(&wd, key.algorithm.kind, &src, &wei, &bia,
                                                                          &dst, strides, pad, pad),
                              "dnnl_convolution_backward_weights_desc_init (\(g))")
             } else {
-                OneDNN.check(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &src, &wei, nil,
+                OneDNN.check(dnnl_convolution_backward_weights_desc_init(&wd, key.algorithm.kind, &src, &wei, nil,
                                                                          &dst, strides, pad, pad),
                              "dnnl_convolution_backward_weights_desc_init (\(g))")
             }
             var pd: dnnl_primitive_desc_t?
-            OneDNN.check(dnnl_primitive_desc_create(&pd, &wd, attr, OneDNN.engine, fpd),
-                         "convolution backward-weights primitive_desc (\(g))")
+            guard create(&pd, &wd, fpd, attr, "convolution backward-weights primitive_desc (\(g))") else { return nil }
             defer { dnnl_primitive_desc_destroy(pd) }
             var user: [Int32: dnnl_memory_desc_t] = [argSrc: userSrc, argDiffDst: userDst, argDiffWeights: userWei]
             if withBias { user[argDiffBias] = userBia }
@@ -338,9 +383,9 @@ enum OneDNNConvolution {
 
     /// `output = conv(input, weight) + bias`, NCHW / OIHW pointers.
     static func forward(_ g: Conv2DGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, algorithm: Algorithm = .direct) {
         let threads = syncThreads()
-        let p = plan(g, .forward, bias: bias != nil, threads: threads)
+        let p = plan(g, .forward, bias: bias != nil, threads: threads, algorithm: algorithm)
         let e = Execution()
         var args: [(Int32, dnnl_memory_t)] = [
             (argSrc, e.input(p.arguments[argSrc]!, input)),
@@ -358,7 +403,8 @@ enum OneDNNConvolution {
     /// `input` is needed for the weight and bias gradients, `weight` for the input gradient.
     static func backward(_ g: Conv2DGeometry, gradOutput: UnsafePointer<Float>, input: UnsafePointer<Float>?,
                          weight: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
-                         gradWeight: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?) {
+                         gradWeight: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?,
+                         algorithm: Algorithm = .direct) {
         if gradWeight == nil, let gradBias {
             // Bias alone: a reduction, no convolution needed.
             Im2Col.biasGradient(g, gradOutput: gradOutput, gradBias: gradBias)
@@ -368,7 +414,7 @@ enum OneDNNConvolution {
         let e = Execution()
         var sharedDiffDst: (md: dnnl_memory_desc_t, mem: dnnl_memory_t)?
         if let gradInput {
-            let p = plan(g, .backwardData, bias: false, threads: threads)
+            let p = plan(g, .backwardData, bias: false, threads: threads, algorithm: algorithm)
             let dd = p.arguments[argDiffDst]!
             let diffDst = e.input(dd, gradOutput)
             if dd.reorder != nil { sharedDiffDst = (dd.inner, diffDst) }
@@ -378,7 +424,7 @@ enum OneDNNConvolution {
             finishDs()
         }
         if let gradWeight {
-            let p = plan(g, .backwardWeights, bias: gradBias != nil, threads: threads)
+            let p = plan(g, .backwardWeights, bias: gradBias != nil, threads: threads, algorithm: algorithm)
             let dd = p.arguments[argDiffDst]!
             let diffDst: dnnl_memory_t
             if let shared = sharedDiffDst, equal(shared.md, dd.inner) {

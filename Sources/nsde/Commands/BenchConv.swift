@@ -10,8 +10,9 @@ extension NSDE.Bench {
             discussion: """
             Times the three passes of one convolution geometry end to end (NCHW in, NCHW out, layout \
             conversions included) with every backend: the automatic choice, oneDNN's direct kernels \
-            (with the implementation oneDNN picked, e.g. jit:avx512_core), Winograd F(4x4, 3x3) \
-            (3x3, stride 1 only) and the im2col reference. GFLOP/s count direct-convolution FLOPs \
+            (with the implementation oneDNN picked, e.g. jit:avx512_core), the library's Winograd \
+            F(4x4, 3x3) (3x3, stride 1 only), oneDNN's Winograd kernels (onednn-winograd: AVX-512 \
+            processors, shapes they accept) and the im2col reference. GFLOP/s count direct-convolution FLOPs \
             (2·N·O·C·kh·kw·Ho·Wo per pass), so Winograd's can exceed the machine's peak. The default \
             shape is a narrow model's: batch 32, 16 -> 16 channels at 26x26 (the width-16 classifier on \
             Fashion-MNIST).
@@ -50,6 +51,10 @@ extension NSDE.Bench {
                                           kernelHeight: kernel, kernelWidth: kernel, stride: stride, padding: pad)
             var backends: [(String, ConvolutionBackend)] = [("automatic", .automatic), ("onednn", .oneDNN)]
             if WinogradConvolution.supports(geometry) { backends.append(("winograd", .winograd)) }
+            if Convolution.oneDNNWinogradSupports(inputShape: geometry.inputShape, weightShape: geometry.weightShape,
+                                                  padding: geometry.padding), geometry.stride == 1 {
+                backends.append(("onednn-winograd", .oneDNNWinograd))
+            }
             backends.append(("im2col", .im2col))
             var rows: [Row] = []
             for (name, backend) in backends {
