@@ -1,5 +1,6 @@
 #include "nsde_kernels.h"
 #include <math.h>
+#include <stddef.h>
 
 // GroupNorm on NCHW and the batch-axis sum, with the operations and their order of the Swift code
 // they replaced (NSDETensor's GroupNormKernel with its SIMD8 partial sums, and Reduction.reduce):
@@ -19,6 +20,7 @@
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define LOAD8(p) (*(const v8u *)(p))
+#define LOAD16(p) (*(const v16u *)(p))
 
 // The 8 lanes of `t` added in order (a pointer: a vector argument would change the calling
 // convention between the clones).
@@ -82,6 +84,15 @@ static inline __attribute__((always_inline)) void lane_sum_and_centered_dot(cons
 
 // MARK: - GroupNorm
 
+// The statistics of one (sample, group) row of m floats: mean and 1 / sqrt(variance + eps).
+static inline __attribute__((always_inline)) void group_statistics(const float *restrict base, int64_t m, float eps,
+                                                                   float *mean, float *rstd) {
+    const float mu = lane_sum(base, m) / (float)m;
+    const float v = lane_sum_of_squared_deviations(base, m, mu);
+    *mean = mu;
+    *rstd = 1.0f / sqrtf(v / (float)m + eps);
+}
+
 void NSDE_CLONES nsde_group_norm_forward(const float *restrict x, float *restrict y, int64_t row_begin, int64_t row_end,
                                          int64_t groups, int64_t channels_per_group, int64_t hw,
                                          const float *restrict gamma, const float *restrict beta, float eps, int relu,
@@ -89,11 +100,8 @@ void NSDE_CLONES nsde_group_norm_forward(const float *restrict x, float *restric
     const int64_t m = channels_per_group * hw;
     for (int64_t row = row_begin; row < row_end; row++) {
         const float *base = x + row * m;
-        const float mu = lane_sum(base, m) / (float)m;
-        const float v = lane_sum_of_squared_deviations(base, m, mu);
-        const float rs = 1.0f / sqrtf(v / (float)m + eps);
-        mean[row] = mu;
-        rstd[row] = rs;
+        group_statistics(base, m, eps, &mean[row], &rstd[row]);
+        const float mu = mean[row], rs = rstd[row];
         const int64_t g0 = (row % groups) * channels_per_group;
         float *out = y + row * m;
         for (int64_t k = 0; k < channels_per_group; k++) {
@@ -111,16 +119,46 @@ void NSDE_CLONES nsde_group_norm_forward(const float *restrict x, float *restric
     }
 }
 
+// The gradient through one normalised row given its upstream gradient `gb` (already through the
+// ReLU): the affine partial sums of its channels, then (unless dx is NULL) its input gradient.
+static inline __attribute__((always_inline)) void group_backward_row(const float *restrict gb, const float *restrict xb,
+                                                                     float *restrict out, int64_t row, int64_t groups,
+                                                                     int64_t channels_per_group, int64_t hw,
+                                                                     const float *restrict gamma, float mu, float rs,
+                                                                     float *restrict dgamma_part, float *restrict dbeta_part) {
+    const int64_t m = channels_per_group * hw, c = groups * channels_per_group;
+    const int64_t g0 = (row % groups) * channels_per_group, sample = row / groups;
+    float sum_d = 0, sum_dx = 0;
+    for (int64_t k = 0; k < channels_per_group; k++) {
+        const int64_t ch = g0 + k;
+        const float gam = gamma ? gamma[ch] : 1.0f;
+        float sg, sgx;
+        lane_sum_and_centered_dot(gb + k * hw, xb + k * hw, hw, mu, &sg, &sgx);
+        sgx *= rs;
+        dgamma_part[sample * c + ch] = sgx;
+        dbeta_part[sample * c + ch] = sg;
+        sum_d += gam * sg;
+        sum_dx += gam * sgx;
+    }
+    if (!out) return;
+    const float mean_d = sum_d / (float)m, mean_dx = sum_dx / (float)m;
+    for (int64_t k = 0; k < channels_per_group; k++) {
+        const float gam = gamma ? gamma[g0 + k] : 1.0f;
+        const float *xi = xb + k * hw, *gi = gb + k * hw;
+        float *oi = out + k * hw;
+        // dx = rstd · (γ·dy − mean(dx̂) − x̂ · mean(dx̂ · x̂))
+        const float a = rs * gam, b = -rs * mean_d, cc = -rs * rs * mean_dx;
+        for (int64_t i = 0; i < hw; i++) oi[i] = a * gi[i] + b + cc * (xi[i] - mu);
+    }
+}
+
 void NSDE_CLONES nsde_group_norm_backward(const float *restrict dy, const float *restrict x, const float *restrict relu_output,
                                           float *restrict scratch, float *restrict dx, int64_t row_begin, int64_t row_end,
                                           int64_t groups, int64_t channels_per_group, int64_t hw,
                                           const float *restrict gamma, const float *restrict mean, const float *restrict rstd,
                                           float *restrict dgamma_part, float *restrict dbeta_part) {
-    const int64_t m = channels_per_group * hw, c = groups * channels_per_group;
+    const int64_t m = channels_per_group * hw;
     for (int64_t row = row_begin; row < row_end; row++) {
-        const float mu = mean[row], rs = rstd[row];
-        const int64_t g0 = (row % groups) * channels_per_group, sample = row / groups;
-        const float *xb = x + row * m;
         const float *gb = dy + row * m;
         if (relu_output) {
             // The gradient through the ReLU: zero where its output was ≤ 0, in 8-element blocks
@@ -136,28 +174,120 @@ void NSDE_CLONES nsde_group_norm_backward(const float *restrict dy, const float 
             for (; i < m; i++) scratch[i] = yb[i] > 0.0f ? gb[i] : 0.0f;
             gb = scratch;
         }
-        float sum_d = 0, sum_dx = 0;
-        for (int64_t k = 0; k < channels_per_group; k++) {
-            const int64_t ch = g0 + k;
-            const float gam = gamma ? gamma[ch] : 1.0f;
-            float sg, sgx;
-            lane_sum_and_centered_dot(gb + k * hw, xb + k * hw, hw, mu, &sg, &sgx);
-            sgx *= rs;
-            dgamma_part[sample * c + ch] = sgx;
-            dbeta_part[sample * c + ch] = sg;
-            sum_d += gam * sg;
-            sum_dx += gam * sgx;
+        group_backward_row(gb, x + row * m, dx ? dx + row * m : NULL, row, groups, channels_per_group, hw, gamma,
+                           mean[row], rstd[row], dgamma_part, dbeta_part);
+    }
+}
+
+// MARK: - GroupNorm with ReLU and the blocked layout nChw16c
+//
+// oneDNN's AVX-512 convolutions keep activations in nChw16c: element (n, c, s) of a [N, C, H·W]
+// tensor at ((n·C/16 + c/16)·hw + s)·16 + c mod 16. These kernels write (forward) and read
+// (backward) the ReLU'd normalised activations in that layout, so the convolution that follows
+// needs no layout conversion; the arithmetic is that of the NCHW kernels above, element for
+// element, so the values are the same bits. One unit of work is one 16-channel block of one
+// sample (16 / channels_per_group whole groups).
+
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int32_t i16v __attribute__((vector_size(64)));
+
+// Transposes the 16x16 matrix whose rows are v[0..15], in place (four perfect shuffles).
+static inline __attribute__((always_inline)) void transpose16(v16 *v) {
+    for (int stage = 0; stage < 4; stage++) {
+        v16 out[16];
+        for (int k = 0; k < 8; k++) {
+            out[2 * k] = __builtin_shufflevector(v[k], v[k + 8], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            out[2 * k + 1] = __builtin_shufflevector(v[k], v[k + 8], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                                     15, 31);
         }
-        if (!dx) continue;
-        const float mean_d = sum_d / (float)m, mean_dx = sum_dx / (float)m;
-        float *out = dx + row * m;
-        for (int64_t k = 0; k < channels_per_group; k++) {
-            const float gam = gamma ? gamma[g0 + k] : 1.0f;
-            const float *xi = xb + k * hw, *gi = gb + k * hw;
-            float *oi = out + k * hw;
-            // dx = rstd · (γ·dy − mean(dx̂) − x̂ · mean(dx̂ · x̂))
-            const float a = rs * gam, b = -rs * mean_d, cc = -rs * rs * mean_dx;
-            for (int64_t i = 0; i < hw; i++) oi[i] = a * gi[i] + b + cc * (xi[i] - mu);
+        for (int k = 0; k < 16; k++) v[k] = out[k];
+    }
+}
+
+void NSDE_CLONES nsde_group_norm_relu_forward_blocked(const float *restrict x, float *restrict y, int64_t unit_begin,
+                                                      int64_t unit_end, int64_t groups, int64_t channels_per_group,
+                                                      int64_t hw, const float *restrict gamma, const float *restrict beta,
+                                                      float eps, float *restrict mean, float *restrict rstd) {
+    const int64_t m = channels_per_group * hw, c = groups * channels_per_group, blocks = c / 16;
+    const int64_t groups_per_block = 16 / channels_per_group;
+    for (int64_t unit = unit_begin; unit < unit_end; unit++) {
+        const int64_t n = unit / blocks, cb = unit % blocks;
+        float scale[16], shift[16];
+        for (int64_t gi = 0; gi < groups_per_block; gi++) {
+            const int64_t row = n * groups + cb * groups_per_block + gi;
+            group_statistics(x + row * m, m, eps, &mean[row], &rstd[row]);
+            for (int64_t k = 0; k < channels_per_group; k++) {
+                const int64_t j = gi * channels_per_group + k, ch = cb * 16 + j;
+                scale[j] = rstd[row] * (gamma ? gamma[ch] : 1.0f);
+                shift[j] = (beta ? beta[ch] : 0.0f) - mean[row] * scale[j];
+            }
+        }
+        const float *src = x + (n * c + cb * 16) * hw;
+        float *dst = y + (n * blocks + cb) * hw * 16;
+        int64_t s0 = 0;
+        for (; s0 + 16 <= hw; s0 += 16) {
+            v16 v[16];
+            for (int j = 0; j < 16; j++) {
+                v16 t = LOAD16(src + j * hw + s0) * scale[j] + shift[j];
+                i16v keep = (t > (v16){0}) | (t != t);      // 0 ≥ t ? 0 : t
+                v[j] = (v16)((i16v)t & keep);
+            }
+            transpose16(v);
+            for (int k = 0; k < 16; k++) *(v16u *)(dst + (s0 + k) * 16) = v[k];
+        }
+        for (; s0 < hw; s0++) {
+            for (int j = 0; j < 16; j++) {
+                float t = src[j * hw + s0] * scale[j] + shift[j];
+                dst[s0 * 16 + j] = 0.0f >= t ? 0.0f : t;
+            }
+        }
+    }
+}
+
+void NSDE_CLONES nsde_group_norm_relu_backward_blocked(const float *restrict dy, const float *restrict x,
+                                                       const float *restrict relu_output, float *restrict scratch,
+                                                       float *restrict dx, int64_t unit_begin, int64_t unit_end,
+                                                       int64_t groups, int64_t channels_per_group, int64_t hw,
+                                                       const float *restrict gamma, const float *restrict mean,
+                                                       const float *restrict rstd, float *restrict dgamma_part,
+                                                       float *restrict dbeta_part) {
+    const int64_t m = channels_per_group * hw, c = groups * channels_per_group, blocks = c / 16;
+    const int64_t groups_per_block = 16 / channels_per_group;
+    // Within a row, the elements from `vector_end` on are the NCHW kernel's scalar tail.
+    const int64_t vector_end = m / 8 * 8;
+    for (int64_t unit = unit_begin; unit < unit_end; unit++) {
+        const int64_t n = unit / blocks, cb = unit % blocks;
+        const float *gsrc = dy + (n * blocks + cb) * hw * 16, *ysrc = relu_output + (n * blocks + cb) * hw * 16;
+        // The block's upstream gradient through the ReLU, back in NCHW order (16 rows of hw).
+        int64_t s0 = 0;
+        for (; s0 + 16 <= hw; s0 += 16) {
+            v16 g[16], yv[16];
+            for (int k = 0; k < 16; k++) { g[k] = LOAD16(gsrc + (s0 + k) * 16); yv[k] = LOAD16(ysrc + (s0 + k) * 16); }
+            transpose16(g);
+            transpose16(yv);
+            for (int j = 0; j < 16; j++) {
+                i16v keep = (yv[j] > (v16){0}) | (yv[j] != yv[j]);
+                *(v16u *)(scratch + j * hw + s0) = (v16)((i16v)g[j] & keep);
+            }
+        }
+        for (; s0 < hw; s0++) {
+            for (int j = 0; j < 16; j++) {
+                const float yj = ysrc[s0 * 16 + j];
+                scratch[j * hw + s0] = yj <= 0.0f ? 0.0f : gsrc[s0 * 16 + j];
+            }
+        }
+        for (int64_t gi = 0; gi < groups_per_block; gi++) {
+            const int64_t row = n * groups + cb * groups_per_block + gi;
+            float *gb = scratch + gi * m;
+            // The NCHW kernel's tail rule (y > 0 ? g : 0; it differs only where y is NaN).
+            for (int64_t i = vector_end; i < m; i++) {
+                const int64_t j = gi * channels_per_group + i / hw, s = i % hw;
+                const float yj = ysrc[s * 16 + j];
+                gb[i] = yj > 0.0f ? gsrc[s * 16 + j] : 0.0f;
+            }
+            group_backward_row(gb, x + row * m, dx ? dx + row * m : NULL, row, groups, channels_per_group, hw, gamma,
+                               mean[row], rstd[row], dgamma_part, dbeta_part);
         }
     }
 }

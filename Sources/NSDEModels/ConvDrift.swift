@@ -27,9 +27,10 @@ public final class ConvDrift: Module {
 
     /// f(h, t) for `h` of shape `[N, C, H, W]`.
     public func callAsFunction(_ t: Float, _ h: Tensor) -> Tensor {
-        var x = conv1(t, norm1.withReLU(h))
-        x = conv2(t, norm2.withReLU(x))
-        x = conv3(t, norm3.withReLU(x))
+        // Each GN → ReLU → conv as one op where oneDNN allows (the same values as the three ops).
+        var x = conv1(t, normalizing: h, with: norm1)
+        x = conv2(t, normalizing: x, with: norm2)
+        x = conv3(t, normalizing: x, with: norm3)
         return norm4(x)
     }
 }

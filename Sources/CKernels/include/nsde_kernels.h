@@ -78,6 +78,22 @@ void nsde_group_norm_backward(const float *dy, const float *x, const float *relu
                               const float *gamma, const float *mean, const float *rstd, float *dgamma_part,
                               float *dbeta_part);
 
+/// GroupNorm with ReLU whose output is written in oneDNN's blocked layout nChw16c (element
+/// (n, c, s) at ((n·C/16 + c/16)·hw + s)·16 + c mod 16): units `unit_begin ..< unit_end` of the
+/// [N · C/16] (sample, 16-channel block) units; needs C a multiple of 16 and `channels_per_group`
+/// dividing 16. Values and statistics are those of nsde_group_norm_forward with `relu`.
+void nsde_group_norm_relu_forward_blocked(const float *x, float *y, int64_t unit_begin, int64_t unit_end, int64_t groups,
+                                          int64_t channels_per_group, int64_t hw, const float *gamma, const float *beta,
+                                          float eps, float *mean, float *rstd);
+
+/// The backward pass of nsde_group_norm_relu_forward_blocked: `dy` and `relu_output` in nChw16c,
+/// `x` and `dx` (may be NULL) in NCHW, `scratch` 16·hw floats; the values of
+/// nsde_group_norm_backward with `relu_output`.
+void nsde_group_norm_relu_backward_blocked(const float *dy, const float *x, const float *relu_output, float *scratch,
+                                           float *dx, int64_t unit_begin, int64_t unit_end, int64_t groups,
+                                           int64_t channels_per_group, int64_t hw, const float *gamma, const float *mean,
+                                           const float *rstd, float *dgamma_part, float *dbeta_part);
+
 /// `dst[j] = Σ_k src[k·inner + j]` for `j` in `column_begin ..< column_end`, summed in double in
 /// the order of k and rounded once (a `[rows, inner]` matrix summed over its rows).
 void nsde_sum_rows(const float *src, int64_t rows, int64_t inner, int64_t column_begin, int64_t column_end, float *dst);

@@ -55,12 +55,28 @@ public final class ConcatConv2d: Module {
         precondition(x.rank == 4 && x.shape[1] == conv.weight.shape[1] - 1,
                      "ConcatConv2d: expected [N, \(conv.weight.shape[1] - 1), H, W], got \(x.shape)")
         let w = conv.weight.value
-        let channels = w.shape[1]
-        let y = x.conv2d(weight: w.slice(axis: 1, 1..<channels), bias: conv.bias?.value,
+        let y = x.conv2d(weight: w.slice(axis: 1, 1..<w.shape[1]), bias: conv.bias?.value,
                          stride: conv.stride, padding: conv.padding)
-        let ones = Tensor(repeating: 1, shape: [1, 1, x.shape[2], x.shape[3]])
-        let timeMap = ones.conv2d(weight: w.slice(axis: 1, 0..<1), stride: conv.stride, padding: conv.padding) * t
-        return y + timeMap
+        return y + timeMap(t, weight: w, height: x.shape[2], width: x.shape[3])
+    }
+
+    /// `self(t, norm.withReLU(x))`, computed as one op
+    /// (``Tensor/groupNormReLUConv2d(groups:gamma:beta:eps:weight:bias:stride:padding:)``) where
+    /// oneDNN lets the normalised activations stay in its own layout; the same values either way.
+    public func callAsFunction(_ t: Float, normalizing x: Tensor, with norm: GroupNorm) -> Tensor {
+        precondition(x.rank == 4 && x.shape[1] == conv.weight.shape[1] - 1 && x.shape[1] == norm.channels,
+                     "ConcatConv2d: expected [N, \(conv.weight.shape[1] - 1), H, W] normalised over \(norm.channels) channels, got \(x.shape)")
+        let w = conv.weight.value
+        let y = x.groupNormReLUConv2d(groups: norm.groups, gamma: norm.weight.value, beta: norm.bias.value, eps: norm.eps,
+                                      weight: w.slice(axis: 1, 1..<w.shape[1]), bias: conv.bias?.value,
+                                      stride: conv.stride, padding: conv.padding)
+        return y + timeMap(t, weight: w, height: x.shape[2], width: x.shape[3])
+    }
+
+    /// t · conv(1, W[:, :1]): the time channel's contribution, `[1, out, H', W']`.
+    private func timeMap(_ t: Float, weight w: Tensor, height: Int, width: Int) -> Tensor {
+        let ones = Tensor(repeating: 1, shape: [1, 1, height, width])
+        return ones.conv2d(weight: w.slice(axis: 1, 0..<1), stride: conv.stride, padding: conv.padding) * t
     }
 
     /// The reference definition: concatenate the time channel, then convolve (used by tests).

@@ -133,6 +133,20 @@ public enum Convolution {
         return OneDNNConvolution.supportsWinograd(g) ? .oneDNNWinograd : .winograd
     }
 
+    /// The oneDNN algorithm the automatic backend uses for `g` when that algorithm takes its
+    /// source activations in `nChw16c` (see ``Tensor/groupNormReLUConv2d(groups:gamma:beta:eps:weight:bias:stride:padding:)``),
+    /// else nil. Only for the automatic choice: a backend set with ``backend`` is kept as it is.
+    static func blockedAlgorithm(_ g: Conv2DGeometry) -> OneDNNConvolution.Algorithm? {
+        switch resolve(nil, g) {
+        case .oneDNN where backend == .automatic:
+            return OneDNNConvolution.acceptsBlockedInput(g, algorithm: .direct) ? .direct : nil
+        case .oneDNNWinograd where backend == .automatic:
+            return OneDNNConvolution.acceptsBlockedInput(g, algorithm: .winograd) ? .winograd : nil
+        default:
+            return nil
+        }
+    }
+
     /// Whether ``ConvolutionBackend/oneDNNWinograd`` can run this convolution (stride 1) on this
     /// processor.
     public static func oneDNNWinogradSupports(inputShape: [Int], weightShape: [Int], padding: Int = 1) -> Bool {

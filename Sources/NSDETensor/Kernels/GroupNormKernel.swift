@@ -74,6 +74,17 @@ public enum GroupNormKernel {
             }
         }
         guard gamma != nil else { return (dx, nil, nil) }
+        let (dgamma, dbeta) = affineGradients(dgPart, dbPart, samples: n, channels: c)
+        return (dx, dgamma, dbeta)
+    }
+}
+
+// MARK: - ReLU'd output in oneDNN's blocked layout
+
+extension GroupNormKernel {
+    /// dγ and dβ `[C]`: the per-(sample, channel) partial sums `[N·C]` added over the samples in order.
+    static func affineGradients(_ dgPart: UnsafePointer<Float>, _ dbPart: UnsafePointer<Float>, samples n: Int,
+                                channels c: Int) -> (Tensor, Tensor) {
         let dgamma = Tensor(repeating: 0, shape: [c]), dbeta = Tensor(repeating: 0, shape: [c])
         for s in 0..<n {
             for ch in 0..<c {
@@ -81,6 +92,66 @@ public enum GroupNormKernel {
                 dbeta.storage.pointer[ch] += dbPart[s * c + ch]
             }
         }
+        return (dgamma, dbeta)
+    }
+
+    /// Whether ``forwardReLUBlocked(_:groups:gamma:beta:eps:)`` handles `shape` with `groups`:
+    /// `[N, C, H, W]` with C a multiple of 16 and whole groups in every 16-channel block.
+    static func supportsBlocked(_ shape: [Int], groups: Int) -> Bool {
+        guard shape.count == 4, groups > 0, shape[1] % groups == 0 else { return false }
+        let cpg = shape[1] / groups
+        return shape[1] % 16 == 0 && 16 % cpg == 0
+    }
+
+    /// `relu(groupNorm(x))` written in oneDNN's `nChw16c` layout (the source layout of its AVX-512
+    /// convolutions), with the same values and statistics as ``forward(_:groups:gamma:beta:eps:relu:)``
+    /// (`nsde_group_norm_relu_forward_blocked`). Parallel over (sample, 16-channel block) units.
+    static func forwardReLUBlocked(_ x: Tensor, groups: Int, gamma: Tensor?, beta: Tensor?,
+                                   eps: Float) -> (TensorStorage, Statistics) {
+        precondition(supportsBlocked(x.shape, groups: groups), "groupNorm (blocked): unsupported shape \(x.shape) with \(groups) groups")
+        let (n, c, hw, cpg) = geometry(x.shape, groups: groups)
+        let y = TensorStorage(uninitializedCount: x.count)
+        var mean = [Float](repeating: 0, count: n * groups), rstd = [Float](repeating: 0, count: n * groups)
+        let src = x.storage.pointer, dst = y.pointer, gp = gamma?.storage.pointer, bp = beta?.storage.pointer
+        let units = n * c / 16
+        mean.withUnsafeMutableBufferPointer { meanBuf in
+            rstd.withUnsafeMutableBufferPointer { rstdBuf in
+                let mb = meanBuf.baseAddress!, rb = rstdBuf.baseAddress!
+                Parallel.forEachChunk(units, grain: max(1, 16_384 / max(16 * hw, 1))) { r in
+                    nsde_group_norm_relu_forward_blocked(src, dst, Int64(r.lowerBound), Int64(r.upperBound), Int64(groups),
+                                                         Int64(cpg), Int64(hw), gp, bp, eps, mb, rb)
+                }
+            }
+        }
+        return (y, Statistics(mean: mean, rstd: rstd))
+    }
+
+    /// The backward pass of ``forwardReLUBlocked(_:groups:gamma:beta:eps:)``: `dy` and `reluOutput`
+    /// in `nChw16c`, `x` and the returned input gradient NCHW; the values of
+    /// ``backward(_:x:groups:gamma:stats:reluOutput:needInput:)``.
+    static func backwardReLUBlocked(_ dy: TensorStorage, x: Tensor, groups: Int, gamma: Tensor?, stats: Statistics,
+                                    reluOutput: TensorStorage, needInput: Bool) -> (Tensor?, Tensor?, Tensor?) {
+        let (n, c, hw, cpg) = geometry(x.shape, groups: groups)
+        let dx = needInput ? Tensor(uninitializedShape: x.shape) : nil
+        let dgPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
+        let dbPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
+        defer { dgPart.deallocate(); dbPart.deallocate() }
+        let xs = x.storage.pointer, g = dy.pointer, yp = reluOutput.pointer, dxp = dx?.storage.pointer
+        let gp = gamma?.storage.pointer
+        let units = n * c / 16
+        stats.mean.withUnsafeBufferPointer { meanBuf in
+            stats.rstd.withUnsafeBufferPointer { rstdBuf in
+                let mb = meanBuf.baseAddress!, rb = rstdBuf.baseAddress!
+                Parallel.forEachChunk(units, grain: max(1, 8_192 / max(16 * hw, 1))) { r in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * hw)
+                    defer { scratch.deallocate() }
+                    nsde_group_norm_relu_backward_blocked(g, xs, yp, scratch, dxp, Int64(r.lowerBound), Int64(r.upperBound),
+                                                          Int64(groups), Int64(cpg), Int64(hw), gp, mb, rb, dgPart, dbPart)
+                }
+            }
+        }
+        guard gamma != nil else { return (dx, nil, nil) }
+        let (dgamma, dbeta) = affineGradients(dgPart, dbPart, samples: n, channels: c)
         return (dx, dgamma, dbeta)
     }
 }

@@ -381,14 +381,45 @@ enum OneDNNConvolution {
         }
     }
 
-    /// `output = conv(input, weight) + bias`, NCHW / OIHW pointers.
+    nonisolated(unsafe) private static var blockedSupport: [PlanKey: Bool] = [:]
+
+    /// Whether the passes of `g` with `algorithm` keep activations in nChw16c inside oneDNN (the
+    /// forward's source, the input gradient and the weight gradient's source), so that a caller
+    /// can hand them over in that layout (``forward(_:input:weight:bias:output:algorithm:blockedInput:)``).
+    static func acceptsBlockedInput(_ g: Conv2DGeometry, algorithm: Algorithm) -> Bool {
+        guard g.inChannels % 16 == 0 else { return false }
+        if algorithm == .winograd && !supportsWinograd(g) { return false }
+        let threads = syncThreads()
+        let key = PlanKey(geometry: g, pass: .forward, bias: false, threads: threads, layout: .blocked, algorithm: algorithm)
+        lock.lock()
+        let known = blockedSupport[key]
+        lock.unlock()
+        if let known { return known }
+        let blocked = memoryDesc(g.inputShape, dnnl_nChw16c)
+        let accepted = [(Pass.forward, argSrc), (.backwardData, argDiffSrc), (.backwardWeights, argSrc)].allSatisfy { pass, arg in
+            [false, true].allSatisfy { bias in
+                guard let a = plan(g, pass, bias: bias && pass != .backwardData, threads: threads, algorithm: algorithm)
+                    .arguments[arg] else { return false }
+                return equal(a.inner, blocked)
+            }
+        }
+        lock.lock()
+        blockedSupport[key] = accepted
+        lock.unlock()
+        return accepted
+    }
+
+    /// `output = conv(input, weight) + bias`, NCHW / OIHW pointers (with `blockedInput`, `input`
+    /// is in nChw16c: check ``acceptsBlockedInput(_:algorithm:)``).
     static func forward(_ g: Conv2DGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, algorithm: Algorithm = .direct) {
+                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, algorithm: Algorithm = .direct,
+                        blockedInput: Bool = false) {
         let threads = syncThreads()
         let p = plan(g, .forward, bias: bias != nil, threads: threads, algorithm: algorithm)
         let e = Execution()
+        let src = p.arguments[argSrc]!
         var args: [(Int32, dnnl_memory_t)] = [
-            (argSrc, e.input(p.arguments[argSrc]!, input)),
+            (argSrc, blockedInput ? e.wrap(src.inner, input) : e.input(src, input)),
             (argWeights, e.input(p.arguments[argWeights]!, weight)),
         ]
         if let bias { args.append((argBias, e.input(p.arguments[argBias]!, bias))) }
@@ -404,7 +435,7 @@ enum OneDNNConvolution {
     static func backward(_ g: Conv2DGeometry, gradOutput: UnsafePointer<Float>, input: UnsafePointer<Float>?,
                          weight: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
                          gradWeight: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?,
-                         algorithm: Algorithm = .direct) {
+                         algorithm: Algorithm = .direct, blockedInput: Bool = false) {
         if gradWeight == nil, let gradBias {
             // Bias alone: a reduction, no convolution needed.
             Im2Col.biasGradient(g, gradOutput: gradOutput, gradBias: gradBias)
@@ -419,7 +450,8 @@ enum OneDNNConvolution {
             let diffDst = e.input(dd, gradOutput)
             if dd.reorder != nil { sharedDiffDst = (dd.inner, diffDst) }
             let w = e.input(p.arguments[argWeights]!, weight!)
-            let (ds, finishDs) = e.output(p.arguments[argDiffSrc]!, gradInput)
+            let diffSrc = p.arguments[argDiffSrc]!
+            let (ds, finishDs) = blockedInput ? (e.wrap(diffSrc.inner, gradInput), {}) : e.output(diffSrc, gradInput)
             e.run(p.primitive, [(argDiffDst, diffDst), (argWeights, w), (argDiffSrc, ds)])
             finishDs()
         }
@@ -432,7 +464,8 @@ enum OneDNNConvolution {
             } else {
                 diffDst = e.input(dd, gradOutput)
             }
-            let src = e.input(p.arguments[argSrc]!, input!)
+            let source = p.arguments[argSrc]!
+            let src = blockedInput ? e.wrap(source.inner, input!) : e.input(source, input!)
             let (dw, finishDw) = e.output(p.arguments[argDiffWeights]!, gradWeight)
             var args: [(Int32, dnnl_memory_t)] = [(argSrc, src), (argDiffDst, diffDst), (argDiffWeights, dw)]
             var finishDb: () -> Void = {}
