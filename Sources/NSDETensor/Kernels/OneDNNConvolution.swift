@@ -242,11 +242,19 @@ enum OneDNNConvolution {
     /// direct plan that cannot be created is a fatal error, as before).
     private static func makePlan(_ key: PlanKey) -> Plan? {
         let g = key.geometry
+        func described(_ status: dnnl_status_t, _ what: @autoclosure () -> String) -> Bool {
+            if status == dnnl_success { return true }
+            if key.algorithm == .winograd { return false }
+            OneDNN.check(status, what())
+            return false
+        }
         func create(_ pd: inout dnnl_primitive_desc_t?, _ desc: UnsafeRawPointer, _ hint: dnnl_primitive_desc_t?,
                     _ attr: dnnl_primitive_attr_t?, _ what: String) -> Bool {
             let status = dnnl_primitive_desc_create(&pd, desc, attr, OneDNN.engine, hint)
             if status == dnnl_success { return true }
-            if key.algorithm == .winograd && status == dnnl_unimplemented { return false }
+            // A Winograd plan is optional: any refusal (unimplemented for the processor or shape)
+            // means "not supported"; the caller falls back.
+            if key.algorithm == .winograd { return false }
             OneDNN.check(status, what)
             return false
         }
@@ -273,13 +281,13 @@ enum OneDNNConvolution {
         var fd = dnnl_convolution_desc_t()
         let withBias = key.bias && key.pass != .backwardData
         if withBias {
-            OneDNN.check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, key.algorithm.kind,
-                                                            &src, &wei, &bia, &dst, strides, pad, pad),
-                         "dnnl_convolution_forward_desc_init (\(g))")
+            guard described(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, key.algorithm.kind,
+                                                               &src, &wei, &bia, &dst, strides, pad, pad),
+                            "dnnl_convolution_forward_desc_init (\(g))") else { return nil }
         } else {
-            OneDNN.check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, key.algorithm.kind,
-                                                            &src, &wei, nil, &dst, strides, pad, pad),
-                         "dnnl_convolution_forward_desc_init (\(g))")
+            guard described(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, key.algorithm.kind,
+                                                               &src, &wei, nil, &dst, strides, pad, pad),
+                            "dnnl_convolution_forward_desc_init (\(g))") else { return nil }
         }
         var fpd: dnnl_primitive_desc_t?
         guard create(&fpd, &fd, nil, attr, "convolution forward primitive_desc (\(g))") else { return nil }
@@ -292,9 +300,9 @@ enum OneDNNConvolution {
             return Plan(pd: fpd!, user: user, outputs: [argDst])
         case .backwardData:
             var bd = dnnl_convolution_desc_t()
-            OneDNN.check(dnnl_convolution_backward_data_desc_init(&bd, key.algorithm.kind, &src, &wei, &dst,
-                                                                  strides, pad, pad),
-                         "dnnl_convolution_backward_data_desc_init (\(g))")
+            guard described(dnnl_convolution_backward_data_desc_init(&bd, key.algorithm.kind, &src, &wei, &dst,
+                                                                     strides, pad, pad),
+                            "dnnl_convolution_backward_data_desc_init (\(g))") else { return nil }
             var pd: dnnl_primitive_desc_t?
             guard create(&pd, &bd, fpd, attr, "convolution backward-data primitive_desc (\(g))") else { return nil }
             defer { dnnl_primitive_desc_destroy(pd) }
@@ -303,13 +311,13 @@ enum OneDNNConvolution {
         case .backwardWeights:
             var wd = dnnl_convolution_desc_t()
             if withBias {
-                OneDNN.check(dnnl_convolution_backward_weights_desc_init(&wd, key.algorithm.kind, &src, &wei, &bia,
-                                                                         &dst, strides, pad, pad),
-                             "dnnl_convolution_backward_weights_desc_init (\(g))")
+                guard described(dnnl_convolution_backward_weights_desc_init(&wd, key.algorithm.kind, &src, &wei, &bia,
+                                                                            &dst, strides, pad, pad),
+                                "dnnl_convolution_backward_weights_desc_init (\(g))") else { return nil }
             } else {
-                OneDNN.check(dnnl_convolution_backward_weights_desc_init(&wd, key.algorithm.kind, &src, &wei, nil,
-                                                                         &dst, strides, pad, pad),
-                             "dnnl_convolution_backward_weights_desc_init (\(g))")
+                guard described(dnnl_convolution_backward_weights_desc_init(&wd, key.algorithm.kind, &src, &wei, nil,
+                                                                            &dst, strides, pad, pad),
+                                "dnnl_convolution_backward_weights_desc_init (\(g))") else { return nil }
             }
             var pd: dnnl_primitive_desc_t?
             guard create(&pd, &wd, fpd, attr, "convolution backward-weights primitive_desc (\(g))") else { return nil }

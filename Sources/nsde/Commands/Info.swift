@@ -23,6 +23,9 @@ extension NSDE {
             let dnnl_isa: String
             /// Input channels from which 3x3 convolutions run as Winograd (``Convolution/winogradMinimumChannels``).
             let winograd_min_channels: Int
+            /// Whose Winograd kernels those convolutions use: `onednn` (its `jit_wino_4x3`, on AVX-512
+            /// processors) or `library` (``WinogradConvolution``).
+            let winograd_kernels: String
             /// The instruction-set level of the C elementwise kernels (``SystemInfo/elementwiseKernelISA``).
             let kernels_isa: String
             let threads: Int
@@ -38,14 +41,16 @@ extension NSDE {
                 version: NeuralSDEVersion.string, build: SystemInfo.buildConfiguration,
                 blas: GEMM.openBLASConfig, blas_core: GEMM.openBLASCore,
                 dnnl: OneDNN.version, dnnl_runtime: OneDNN.runtime, dnnl_isa: OneDNN.effectiveISA,
-                winograd_min_channels: Convolution.winogradMinimumChannels, kernels_isa: SystemInfo.elementwiseKernelISA,
+                winograd_min_channels: Convolution.winogradMinimumChannels,
+                winograd_kernels: Convolution.oneDNNWinogradSupports(inputShape: [1, 64, 8, 8], weightShape: [64, 64, 3, 3]) ? "onednn" : "library",
+                kernels_isa: SystemInfo.elementwiseKernelISA,
                 threads: Parallel.threadCount,
                 cores: ProcessInfo.processInfo.activeProcessorCount, cpu: cpu.model, cpu_features: cpu.features)
             if json { try printJSON(report); return }
             print("""
             nsde \(report.version) (\(report.build) build)
             BLAS:     \(report.blas) [core \(report.blas_core)]
-            oneDNN:   \(report.dnnl) (\(report.dnnl_runtime), \(report.dnnl_isa) kernels; 3x3 convolutions from \(report.winograd_min_channels) channels as Winograd)
+            oneDNN:   \(report.dnnl) (\(report.dnnl_runtime), \(report.dnnl_isa) kernels; 3x3 convolutions from \(report.winograd_min_channels) channels as Winograd, \(report.winograd_kernels == "onednn" ? "oneDNN's kernels" : "the library's kernels"))
             kernels:  \(report.kernels_isa) (Philox normals, tanh, elementwise arithmetic; same bits at every level)
             threads:  \(report.threads) of \(report.cores) cores (training and evaluation: one batch shard per thread)
             CPU:      \(report.cpu)
