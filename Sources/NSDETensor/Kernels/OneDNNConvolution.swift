@@ -242,20 +242,12 @@ enum OneDNNConvolution {
     /// direct plan that cannot be created is a fatal error, as before).
     private static func makePlan(_ key: PlanKey) -> Plan? {
         let g = key.geometry
+        // A Winograd plan is optional: any refusal of a descriptor (the processor or shape has no
+        // such kernel) means "not supported", and the caller falls back; a direct one is required.
         func described(_ status: dnnl_status_t, _ what: @autoclosure () -> String) -> Bool {
             if status == dnnl_success { return true }
             if key.algorithm == .winograd { return false }
             OneDNN.check(status, what())
-            return false
-        }
-        func create(_ pd: inout dnnl_primitive_desc_t?, _ desc: UnsafeRawPointer, _ hint: dnnl_primitive_desc_t?,
-                    _ attr: dnnl_primitive_attr_t?, _ what: String) -> Bool {
-            let status = dnnl_primitive_desc_create(&pd, desc, attr, OneDNN.engine, hint)
-            if status == dnnl_success { return true }
-            // A Winograd plan is optional: any refusal (unimplemented for the processor or shape)
-            // means "not supported"; the caller falls back.
-            if key.algorithm == .winograd { return false }
-            OneDNN.check(status, what)
             return false
         }
         let actTag: dnnl_format_tag_t
@@ -290,7 +282,8 @@ enum OneDNNConvolution {
                             "dnnl_convolution_forward_desc_init (\(g))") else { return nil }
         }
         var fpd: dnnl_primitive_desc_t?
-        guard create(&fpd, &fd, nil, attr, "convolution forward primitive_desc (\(g))") else { return nil }
+        guard described(dnnl_primitive_desc_create(&fpd, &fd, attr, OneDNN.engine, nil),
+                        "convolution forward primitive_desc (\(g))") else { return nil }
         defer { dnnl_primitive_desc_destroy(fpd) }
 
         switch key.pass {
@@ -304,7 +297,8 @@ enum OneDNNConvolution {
                                                                      strides, pad, pad),
                             "dnnl_convolution_backward_data_desc_init (\(g))") else { return nil }
             var pd: dnnl_primitive_desc_t?
-            guard create(&pd, &bd, fpd, attr, "convolution backward-data primitive_desc (\(g))") else { return nil }
+            guard described(dnnl_primitive_desc_create(&pd, &bd, attr, OneDNN.engine, fpd),
+                            "convolution backward-data primitive_desc (\(g))") else { return nil }
             defer { dnnl_primitive_desc_destroy(pd) }
             return Plan(pd: pd!, user: [argDiffDst: userDst, argWeights: userWei, argDiffSrc: userSrc],
                         outputs: [argDiffSrc])
@@ -320,7 +314,8 @@ enum OneDNNConvolution {
                                 "dnnl_convolution_backward_weights_desc_init (\(g))") else { return nil }
             }
             var pd: dnnl_primitive_desc_t?
-            guard create(&pd, &wd, fpd, attr, "convolution backward-weights primitive_desc (\(g))") else { return nil }
+            guard described(dnnl_primitive_desc_create(&pd, &wd, attr, OneDNN.engine, fpd),
+                            "convolution backward-weights primitive_desc (\(g))") else { return nil }
             defer { dnnl_primitive_desc_destroy(pd) }
             var user: [Int32: dnnl_memory_desc_t] = [argSrc: userSrc, argDiffDst: userDst, argDiffWeights: userWei]
             if withBias { user[argDiffBias] = userBia }
