@@ -8,9 +8,11 @@ import NSDETestSupport
 /// `nChw16c`, the two ops elsewhere), tangents within rounding, and gradients against finite differences.
 final class NormalizedConvolutionTests: XCTestCase {
     /// (N, C, H, W, groups, O, padding): the demo model's 16 channels (direct kernels), the paper's
-    /// 64 (Winograd kernels on AVX-512), 8 and 1 channels per group, and 12 channels (never fused).
+    /// 64 (Winograd kernels on AVX-512), 8 and 1 channels per group, 12 channels (never fused), and
+    /// fewer than 16 positions.
     let cases: [(Int, Int, Int, Int, Int, Int, Int)] = [
         (2, 16, 6, 7, 8, 16, 1), (2, 64, 8, 8, 32, 64, 1), (1, 32, 5, 5, 4, 16, 1), (2, 16, 4, 5, 16, 8, 0), (2, 12, 5, 5, 4, 12, 1),
+        (3, 16, 3, 3, 2, 16, 1),   // 9 positions: only the kernels' scalar tails
     ]
 
     func inputs(_ c: (Int, Int, Int, Int, Int, Int, Int), seed: UInt64) -> [Tensor] {
