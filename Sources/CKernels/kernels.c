@@ -96,6 +96,8 @@ void NSDE_CLONES nsde_philox_normal(uint32_t key0, uint32_t key1, uint64_t strea
                                     float mean, float std, float *out) {
     uint32_t words[4 * BATCH] __attribute__((aligned(64)));
     float rr[BATCH] __attribute__((aligned(64))), cc[BATCH] __attribute__((aligned(64))), ss[BATCH] __attribute__((aligned(64)));
+    // The four normals of each block, one array each, interleaved into the output at the end.
+    float normals[4][BATCH] __attribute__((aligned(64)));
     for (int64_t done = 0; done < blocks; done += BATCH) {
         int n = (int)(blocks - done < BATCH ? blocks - done : BATCH);
         philox_blocks(key0, key1, stream, first_block + (uint64_t)done, n, words);
@@ -125,12 +127,33 @@ void NSDE_CLONES nsde_philox_normal(uint32_t key0, uint32_t key1, uint64_t strea
                 cc[i] = as_float(as_bits(cos_abs) ^ cos_sign);
                 ss[i] = as_float(as_bits(sin_abs) ^ sin_sign);
             }
-            float *o = o4 + 2 * pair;
+            float *first = normals[2 * pair], *second = normals[2 * pair + 1];
             for (int i = 0; i < n; i++) {
-                o[4 * i] = (rr[i] * cc[i]) * std + mean;
-                o[4 * i + 1] = (rr[i] * ss[i]) * std + mean;
+                first[i] = (rr[i] * cc[i]) * std + mean;
+                second[i] = (rr[i] * ss[i]) * std + mean;
             }
         }
+        // o4[4i + j] = normals[j][i]: 16 blocks at a time through two rounds of interleaving
+        // shuffles (a stride-4 store loop compiles to scatters), the rest one at a time.
+        int i = 0;
+        for (; i + 16 <= n; i += 16) {
+            typedef float f16 __attribute__((vector_size(64)));
+            f16 a, b, c, d;
+            __builtin_memcpy(&a, normals[0] + i, 64); __builtin_memcpy(&b, normals[1] + i, 64);
+            __builtin_memcpy(&c, normals[2] + i, 64); __builtin_memcpy(&d, normals[3] + i, 64);
+            f16 ab_lo = __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            f16 ab_hi = __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            f16 cd_lo = __builtin_shufflevector(c, d, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            f16 cd_hi = __builtin_shufflevector(c, d, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            f16 q0 = __builtin_shufflevector(ab_lo, cd_lo, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+            f16 q1 = __builtin_shufflevector(ab_lo, cd_lo, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+            f16 q2 = __builtin_shufflevector(ab_hi, cd_hi, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+            f16 q3 = __builtin_shufflevector(ab_hi, cd_hi, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+            float *o = o4 + 4 * i;
+            __builtin_memcpy(o, &q0, 64); __builtin_memcpy(o + 16, &q1, 64);
+            __builtin_memcpy(o + 32, &q2, 64); __builtin_memcpy(o + 48, &q3, 64);
+        }
+        for (; i < n; i++) for (int j = 0; j < 4; j++) o4[4 * i + j] = normals[j][i];
     }
 }
 
