@@ -42,6 +42,7 @@ int main(void) {
     nsde_add_inplace(out, y, N); MIX(out, N)
     for (int i = 0; i < N; i++) out[i] = x[i];
     nsde_bias_tanh_inplace(out, y, N / 101, 101); MIX(out, N)
+    nsde_bias_add_inplace(out, y, N / 101, 101); MIX(out, N)
     { double r = nsde_fixed_point_step(x, y, z, out, 1e-3, 1e-4, N); MIX(out, N)
       union { double d; uint64_t u; } v = { r }; h = (h ^ v.u) * 1099511628211ull; }
     // Winograd tile transforms: 2 images of 3 channels, 30x29, padding 1 (ragged tiling).

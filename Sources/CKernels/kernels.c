@@ -193,6 +193,13 @@ void NSDE_CLONES nsde_bias_tanh_inplace(float *restrict y, const float *restrict
     }
 }
 
+void NSDE_CLONES nsde_bias_add_inplace(float *restrict y, const float *restrict bias, int64_t rows, int64_t cols) {
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict row = y + r * cols;
+        for (int64_t c = 0; c < cols; c++) row[c] = row[c] + bias[c];
+    }
+}
+
 // MARK: - Same-shape elementwise arithmetic
 
 void NSDE_CLONES nsde_binary(nsde_binary_op op, const float *restrict a, const float *restrict b, float *restrict out,

@@ -109,6 +109,19 @@ final class ColumnSumKernelTests: XCTestCase {
         }
     }
 
+    /// `x Wᵀ + b` with the bias added after the GEMM (`nsde_bias_add_inplace`) gives the bits of
+    /// the GEMM accumulating onto the preloaded bias, with both GEMM libraries' shapes (3 and 10
+    /// outputs: OpenBLAS; 64: oneDNN).
+    func testLinearBiasAfterTheGEMMEqualsThePreloadedBias() {
+        for (outputs, inner) in [(3, 4), (64, 128), (10, 64)] {
+            let x = TestData.uniform([9, inner], seed: 37), w = TestData.uniform([outputs, inner], seed: 38)
+            let b = TestData.uniform([outputs], seed: 39)
+            let preloaded = Tensor.linearKernel(x, w, bias: b, outRows: 9, outFeatures: outputs)
+            XCTAssertEqual(x.linear(weight: w, bias: b).scalars.map(\.bitPattern), preloaded.scalars.map(\.bitPattern),
+                           "linear with \(outputs) outputs, \(inner) inputs")
+        }
+    }
+
     func testTanhGradientWithColumnSumsEqualsTheTwoKernels() {
         for (rows, cols) in [(1, 3), (64, 16), (130, 128)] {
             let g = TestData.uniform([rows, cols], low: -2, high: 2, seed: 5), y = TestData.uniform([rows, cols], low: -1, high: 1, seed: 6)

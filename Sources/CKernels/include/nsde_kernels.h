@@ -27,6 +27,9 @@ void nsde_tanh_inplace(float *y, int64_t count);
 /// layer's bias and tanh in one pass over its GEMM output.
 void nsde_bias_tanh_inplace(float *y, const float *bias, int64_t rows, int64_t cols);
 
+/// `y[r, c] = y[r, c] + bias[c]` for a `[rows, cols]` matrix, in place (a linear layer's bias).
+void nsde_bias_add_inplace(float *y, const float *bias, int64_t rows, int64_t cols);
+
 /// The elementwise binary operations of `nsde_binary`.
 typedef enum { NSDE_ADD = 0, NSDE_SUB = 1, NSDE_MUL = 2 } nsde_binary_op;
 

@@ -225,6 +225,14 @@ extension Elementwise {
     /// `tanh(x[r, c] + bias[c])` of a row-major `[rows, cols]` tensor, in place: a linear layer's
     /// bias and activation in one pass over the GEMM output. `x` must be the only reference to
     /// its storage.
+    static func biasAddInPlace(_ x: Tensor, bias: Tensor) {
+        precondition(x.rank == 2 && bias.shape == [x.shape[1]], "Elementwise.biasAddInPlace: shapes \(x.shape) and \(bias.shape)")
+        let p = x.storage.pointer, b = bias.storage.pointer, cols = x.shape[1]
+        Parallel.forEachChunk(x.shape[0], grain: max(1, 32_768 / max(cols, 1))) { r in
+            nsde_bias_add_inplace(p + r.lowerBound * cols, b, Int64(r.count), Int64(cols))
+        }
+    }
+
     static func biasTanhInPlace(_ x: Tensor, bias: Tensor) {
         precondition(x.rank == 2 && bias.shape == [x.shape[1]], "Elementwise.biasTanhInPlace: shapes \(x.shape) and \(bias.shape)")
         let p = x.storage.pointer, b = bias.storage.pointer, cols = x.shape[1]

@@ -88,8 +88,11 @@ struct LinearTanhOp: DifferentiableOp {
 
 extension Tensor {
     /// Fully connected layer `self · weightᵀ + bias` for `self` `[N, in]`, `weight` `[out, in]`
-    /// and `bias` `[out]` (PyTorch's `linear`), recorded as one op: the bias is preloaded into
-    /// the output and the GEMM accumulates onto it, and the weight is read transposed in place.
+    /// and `bias` `[out]` (PyTorch's `linear`), recorded as one op: the GEMM writes `self · weightᵀ`
+    /// (the weight read transposed in place) and one pass adds the bias while the output is in
+    /// cache — the values of preloading the bias and accumulating onto it whenever the GEMM sums
+    /// each dot product before adding it to the output (one pass over the inner dimension);
+    /// otherwise they differ by the order of one addition.
     public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
         linear(weight: weight, bias: bias, thenTanh: false)
     }
@@ -114,12 +117,12 @@ extension Tensor {
         let x = detached(), w = weight.detached(), b = bias?.detached()
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
         let op = LinearOp(x: x, w: w, hasBias: b != nil)
+        // The GEMM writes x·Wᵀ; one pass then adds the bias (and applies tanh) while it is in cache.
+        let value = Tensor.linearKernel(x, w, bias: nil, outRows: shape[0], outFeatures: weight.shape[0])
         guard thenTanh else {
-            let value = Tensor.linearKernel(x, w, bias: b, outRows: shape[0], outFeatures: weight.shape[0])
+            if let b { Elementwise.biasAddInPlace(value, bias: b) }
             return Tensor.record(value, inputs: inputs) { op }
         }
-        // The GEMM writes x·Wᵀ; one pass then adds the bias and applies tanh while it is in cache.
-        let value = Tensor.linearKernel(x, w, bias: nil, outRows: shape[0], outFeatures: weight.shape[0])
         if let b { Elementwise.biasTanhInPlace(value, bias: b) } else { Elementwise.tanhInPlace(value) }
         return Tensor.record(value, inputs: inputs) { LinearTanhOp(linear: op, y: value) }
     }
