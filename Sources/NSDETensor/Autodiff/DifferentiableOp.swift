@@ -13,6 +13,18 @@ public protocol DifferentiableOp {
     /// its input's shape.
     func vjp(_ upstream: Tensor, needsGradient: [Bool]) -> [Tensor?]
 
+    /// Whether ``vjp(_:needsGradient:accumulators:)`` can add gradients into buffers the tape
+    /// already holds (the tape prepares accumulators only for ops that say so).
+    var acceptsAccumulators: Bool { get }
+
+    /// Reverse mode into gradients already accumulated: `accumulators[i]`, when not `nil`, is the
+    /// sum of the gradients that input `i` has received so far, in a buffer nothing else
+    /// references. The op may add its gradient for input `i` into that buffer in place (for
+    /// example a GEMM with `beta = 1`) and return the same tensor; the tape then keeps it as the
+    /// new sum. Anything else returned for `i` is added by the tape as usual. The default calls
+    /// ``vjp(_:needsGradient:)``.
+    func vjp(_ upstream: Tensor, needsGradient: [Bool], accumulators: [Tensor?]) -> [Tensor?]
+
     /// Forward mode: given a tangent for each input (`nil` means zero), returns the tangent of
     /// the output. Ops that do not support forward mode return `nil`.
     func jvp(_ tangents: [Tensor?]) -> Tensor?
@@ -20,4 +32,8 @@ public protocol DifferentiableOp {
 
 extension DifferentiableOp {
     public func jvp(_ tangents: [Tensor?]) -> Tensor? { nil }
+    public var acceptsAccumulators: Bool { false }
+    public func vjp(_ upstream: Tensor, needsGradient: [Bool], accumulators: [Tensor?]) -> [Tensor?] {
+        vjp(upstream, needsGradient: needsGradient)
+    }
 }

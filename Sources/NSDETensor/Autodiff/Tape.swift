@@ -25,6 +25,11 @@ public final class GradNode {
 /// The reverse pass over the graph: topological order, reverse walk, accumulation, shape
 /// checks, then release of the graph.
 enum Tape {
+    /// Whether backward passes hand ops the gradients accumulated so far to add into
+    /// (``DifferentiableOp/vjp(_:needsGradient:accumulators:)``); tests turn it off to compare
+    /// with separate additions.
+    @TaskLocal static var accumulatesInPlace = true
+
     /// Back-propagates `seed` (the gradient of the loss with respect to `root`) into every
     /// leaf that requires a gradient, accumulating into the leaves' `grad`.
     static func backward(from root: GradNode, seed: Tensor, retainGraph: Bool) {
@@ -44,6 +49,7 @@ enum Tape {
                 stack.append((input, false))
             }
         }
+        let accumulatesInPlace = Tape.accumulatesInPlace
         noGrad {
             accumulate(seed, into: root)
             for node in order.reversed() {
@@ -51,11 +57,20 @@ enum Tape {
                 guard let upstream = node.grad else { continue }
                 if !retainGraph { node.grad = nil }
                 let needs = node.inputs.map { $0 != nil }
-                let grads = op.vjp(upstream, needsGradient: needs)
+                let accumulators = accumulatesInPlace && op.acceptsAccumulators ? node.inputs.map(takeAccumulator) : nil
+                let grads = accumulators.map { op.vjp(upstream, needsGradient: needs, accumulators: $0) }
+                    ?? op.vjp(upstream, needsGradient: needs)
                 precondition(grads.count == node.inputs.count,
                              "\(op.name): vjp returned \(grads.count) gradients for \(node.inputs.count) inputs")
-                for (input, g) in zip(node.inputs, grads) {
-                    guard let input, let g else { continue }
+                for (i, (input, g)) in zip(node.inputs, grads).enumerated() {
+                    guard let input else { continue }
+                    if let sum = accumulators?[i] {
+                        // The gradient so far goes back; the op either added into it (and
+                        // returned it) or returned its own gradient to add below.
+                        input.grad = sum
+                        if let g, g.storage === sum.storage { continue }
+                    }
+                    guard let g else { continue }
                     precondition(g.shape == input.shape,
                                  "\(op.name): gradient shape \(g.shape) does not match input shape \(input.shape)")
                     accumulate(g, into: input)
@@ -69,6 +84,16 @@ enum Tape {
                 }
             }
         }
+    }
+
+    /// The gradient accumulated in `node` so far, taken out of it, when no other tensor shares its
+    /// buffer (an op may then add into it in place); `nil` otherwise, leaving the node as it was.
+    private static func takeAccumulator(_ node: GradNode?) -> Tensor? {
+        guard let node, var existing = node.grad else { return nil }
+        node.grad = nil
+        if isKnownUniquelyReferenced(&existing.storage) { return existing }
+        node.grad = existing
+        return nil
     }
 
     private static func accumulate(_ g: Tensor, into node: GradNode) {

@@ -30,20 +30,40 @@ struct MatMulOp: DifferentiableOp {
 }
 
 /// Fully connected layer `y = x Wᵀ + b` (`x` `[N, in]`, `W` `[out, in]`, `b` `[out]`), one op
-/// so that the bias is added inside the GEMM (preloaded into the output, `beta = 1`) and `W` is
-/// never transposed in memory. Adjoint: dx = G W, dW = Gᵀ x, db = column sums of G.
+/// so that `W` is never transposed in memory. Adjoint: dx = G W, dW = Gᵀ x, db = column sums of G.
+///
+/// Its pullback accepts the tape's accumulators: where `x` or `W` already holds a gradient (a
+/// weight used at every solver step, a state that also feeds the step's update), the GEMM adds
+/// into that buffer (`beta = 1`) instead of writing a new one for the tape to add. The values
+/// are those of the separate addition whenever the GEMM sums each dot product before adding it
+/// to the output (one pass over the inner dimension, as for the layer sizes of MLP drifts);
+/// otherwise they differ by the order of one addition.
 struct LinearOp: DifferentiableOp {
     let x: Tensor, w: Tensor, hasBias: Bool
     var name: String { "linear" }
+    var acceptsAccumulators: Bool { true }
     func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
-        vjp(g, needsGradient: needsGradient, biasGradient: nil)
+        vjp(g, needsGradient: needsGradient, biasGradient: nil, accumulators: nil)
+    }
+    func vjp(_ g: Tensor, needsGradient: [Bool], accumulators: [Tensor?]) -> [Tensor?] {
+        vjp(g, needsGradient: needsGradient, biasGradient: nil, accumulators: accumulators)
     }
 
-    /// The gradients, with the bias gradient (the column sums of `g`) given when already computed.
-    func vjp(_ g: Tensor, needsGradient: [Bool], biasGradient: Tensor?) -> [Tensor?] {
+    /// The gradients, with the bias gradient (the column sums of `g`) given when already
+    /// computed, the input and weight gradients added into `accumulators[0]` and `[1]` when given.
+    func vjp(_ g: Tensor, needsGradient: [Bool], biasGradient: Tensor?, accumulators: [Tensor?]?) -> [Tensor?] {
+        let n = g.shape[0], out = w.shape[0], inF = w.shape[1]
+        // dx = G W ([n, out] x [out, in]); dW = Gᵀ x ([out, n] x [n, in]).
+        func product(_ i: Int, transA: Bool, _ a: Tensor, _ b: Tensor, m: Int, k: Int) -> Tensor? {
+            guard needsGradient[i] else { return nil }
+            guard let sum = accumulators?[i] else { return Tensor.matmulKernel(a, b, transA: transA, transB: false) }
+            GEMM.sgemm(transA: transA, transB: false, m: m, n: inF, k: k, a: a.storage.pointer, lda: transA ? m : k,
+                       b: b.storage.pointer, ldb: inF, beta: 1, c: sum.storage.pointer, ldc: inF)
+            return sum
+        }
         var grads: [Tensor?] = [
-            needsGradient[0] ? Tensor.matmulKernel(g, w, transA: false, transB: false) : nil,
-            needsGradient[1] ? Tensor.matmulKernel(g, x, transA: true, transB: false) : nil,
+            product(0, transA: false, g, w, m: n, k: out),
+            product(1, transA: true, g, x, m: out, k: n),
         ]
         if hasBias {
             if needsGradient[2] {
@@ -74,14 +94,22 @@ struct LinearTanhOp: DifferentiableOp {
     let linear: LinearOp
     let y: Tensor
     var name: String { "linearTanh" }
+    var acceptsAccumulators: Bool { true }
     func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        vjp(g, needsGradient: needsGradient, accumulators: nil)
+    }
+    func vjp(_ g: Tensor, needsGradient: [Bool], accumulators: [Tensor?]) -> [Tensor?] {
+        vjp(g, needsGradient: needsGradient, accumulators: Optional(accumulators))
+    }
+    private func vjp(_ g: Tensor, needsGradient: [Bool], accumulators: [Tensor?]?) -> [Tensor?] {
         // (Serial: used where tanhBackward would run on one thread too.)
         guard linear.hasBias, needsGradient[2], y.rank == 2, y.count < 131_072 || Parallel.threadCount == 1 else {
-            return linear.vjp(Elementwise.tanhBackward(g, y: y), needsGradient: needsGradient)
+            return linear.vjp(Elementwise.tanhBackward(g, y: y), needsGradient: needsGradient, biasGradient: nil,
+                              accumulators: accumulators)
         }
         // The gradient through tanh and its column sums (the bias gradient) in one pass.
         let (dz, db) = Elementwise.tanhBackwardWithColumnSums(g, y: y)
-        return linear.vjp(dz, needsGradient: needsGradient, biasGradient: db)
+        return linear.vjp(dz, needsGradient: needsGradient, biasGradient: db, accumulators: accumulators)
     }
     func jvp(_ t: [Tensor?]) -> Tensor? { linear.jvp(t).map { Elementwise.tanhBackward($0, y: y) } }
 }
