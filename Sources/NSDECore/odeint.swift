@@ -83,7 +83,7 @@ public func odeint<Solver: ODESolver>(
         return try integrator.run(y0: y0, initialSolverState: [f0])
     }
     run.stats.driftEvaluations += 1   // f0
-    return Solution(states: stackStates(run.outputs), times: times, stats: run.stats)
+    return Solution(solved: .separate(run.outputs), times: times, stats: run.stats)
 }
 
 /// Hairer's first-step heuristic (simplified): 0.01·‖y₀‖/‖f₀‖ in the tolerance-weighted RMS

@@ -99,7 +99,7 @@ public func sdeint<S: SDE, Solver: SDESolver>(
                                 shapeCheck: shapeCheck)
     let backwardStats = BackwardStats()
     let (states, stats) = try algorithm.solve(integrator, y0: y0, stats: backwardStats, name: "sdeint(\(gradient))")
-    return Solution(states: states, times: times, stats: stats, backwardStats: backwardStats)
+    return Solution(solved: states, times: times, stats: stats, backwardStats: backwardStats)
 }
 
 /// ``sdeint(_:y0:times:solver:dt:stepSize:brownian:gradient:)`` with a solver chosen by ``SolverKind``.

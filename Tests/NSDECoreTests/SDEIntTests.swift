@@ -88,6 +88,34 @@ final class SDEIntTests: XCTestCase {
         }
     }
 
+    /// A backprop solve keeps its states separate: each state is the solver's own tensor (no
+    /// stacking copy), the stacked `states` hold the same values, and the gradients through
+    /// `final`, through several states and through `states` match.
+    func testBackpropStatesAreTheSolversOwnAndStackToTheSameValues() throws {
+        let y0 = Tensor([0.8, 1.2, 1.0, 0.5, -0.3, 2.0]).reshaped([2, 3])
+        let a = Tensor([0.4])
+        func solve(_ p: [Tensor]) -> Solution {
+            let sde = NeuralDriftSDE(drift: { _, y in y * p[1] - y.squared() * 0.1 }, diffusion: AdditiveDiffusion(sigma: 0.2))
+            return try! sdeint(sde, y0: p[0], times: [0, 0.25, 0.5], solver: .eulerMaruyama, dt: 0.05)
+        }
+        let sol = solve([y0, a])
+        XCTAssertEqual(sol.states.shape, [3, 2, 3])
+        for i in 0..<3 {
+            XCTAssertEqual(sol.state(at: i).scalars, sol.states.slice(axis: 0, i..<(i + 1)).reshaped([2, 3]).scalars)
+        }
+        XCTAssertTrue(sol.state(at: 0).storage === y0.storage, "y₀ is returned as given")
+        let throughStates = valueAndGradient(of: { p in
+            let s = solve(p).states
+            return (s.slice(axis: 0, 1..<2) * 2 + s.slice(axis: 0, 2..<3)).sum()
+        }, at: [y0, a])
+        let throughEach = valueAndGradient(of: { p in
+            let sol = solve(p)
+            return (sol.state(at: 1) * 2 + sol.final).sum()
+        }, at: [y0, a])
+        XCTAssertEqual(throughEach.value.scalars, throughStates.value.scalars)
+        for (g, h) in zip(throughEach.gradients, throughStates.gradients) { XCTAssertEqual(g.scalars, h.scalars, accuracy: 1e-6) }
+    }
+
     /// General noise: g is [batch, state, noise] and acts as a matrix on a [batch, noise] increment.
     func testGeneralNoiseAppliesTheDiffusionMatrix() throws {
         struct Linear2x3: SDE {

@@ -16,7 +16,7 @@ struct CheckpointedAlgorithm: GradientAlgorithm {
     let every: Int
 
     func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
-                                          name: String) throws -> (states: Tensor, stats: SolverStats) {
+                                          name: String) throws -> (states: SolvedStates, stats: SolverStats) {
         var checkpoints = [SolveCheckpoint(step: 0, state: y0.detached(), solverState: nil)]
         let k = every
         return try solveOffTape(integrator, y0: y0, stats: stats, name: name, onAccepted: { index, _, y, s in

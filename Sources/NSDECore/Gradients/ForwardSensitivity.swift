@@ -5,7 +5,7 @@ import NSDETensor
 /// ``ForwardSensitivity`` computes the gradient by tangent solves on the same path.
 struct ForwardSensitivityAlgorithm: GradientAlgorithm {
     func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
-                                          name: String) throws -> (states: Tensor, stats: SolverStats) {
+                                          name: String) throws -> (states: SolvedStates, stats: SolverStats) {
         let start = y0.detached()
         return try solveOffTape(integrator, y0: y0, stats: stats, name: name) { context, _ in
             let sensitivity = ForwardSensitivity(context: context)

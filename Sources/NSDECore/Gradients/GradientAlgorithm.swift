@@ -15,12 +15,12 @@ protocol GradientAlgorithm: Sendable {
     /// differentiate solves made by `solver` (`method` names it in the message).
     func validate<Solver: SDESolver>(_ solver: Solver, method: GradientMethod) throws
 
-    /// Solves with `integrator` from `y0` and returns the states `[T, batch, …]` at the
-    /// integrator's output times, differentiable with respect to `y0` and the SDE's parameters,
-    /// with the forward pass's counts. `stats` is filled by the backward pass; `name` labels the
+    /// Solves with `integrator` from `y0` and returns the states at the integrator's output
+    /// times (stacked `[T, batch, …]` or one per time), differentiable with respect to `y0` and
+    /// the SDE's parameters, with the forward pass's counts. `stats` is filled by the backward pass; `name` labels the
     /// tape node.
     func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
-                                          name: String) throws -> (states: Tensor, stats: SolverStats)
+                                          name: String) throws -> (states: SolvedStates, stats: SolverStats)
 }
 
 extension GradientAlgorithm {
@@ -35,7 +35,7 @@ extension GradientAlgorithm {
         _ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats, name: String,
         onAccepted: ((Int, StepRecord, Tensor, [Tensor]?) -> Void)? = nil,
         pullback: (BackwardContext<S, Solver>, ForwardRun) -> (Tensor) -> [Tensor?]
-    ) throws -> (states: Tensor, stats: SolverStats) {
+    ) throws -> (states: SolvedStates, stats: SolverStats) {
         let parameters = uniqueParameters(integrator.sde.parameters)
         let run = try noGrad { try integrator.run(y0: y0.detached(), onAccepted: onAccepted) }
         let value = noGrad { stackStates(run.outputs) }
@@ -43,15 +43,17 @@ extension GradientAlgorithm {
                                       parameters: parameters, stats: stats)
         let backward = pullback(context, run)
         let states = Tensor.record(value, inputs: [y0] + parameters.map(\.value)) { SolveOp(name: name, pullback: backward) }
-        return (states, run.stats)
+        return (.stacked(states), run.stats)
     }
 }
 
 /// ``GradientMethod/backprop``: the steps are recorded on the tape as they run.
 struct BackpropAlgorithm: GradientAlgorithm {
     func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
-                                          name: String) throws -> (states: Tensor, stats: SolverStats) {
+                                          name: String) throws -> (states: SolvedStates, stats: SolverStats) {
         let run = try integrator.run(y0: y0)
-        return (stackStates(run.outputs), run.stats)
+        // The states stay separate: the model reads the final one, with no stacking copy on
+        // the way forward and no slice gradient on the way back.
+        return (.separate(run.outputs), run.stats)
     }
 }

@@ -12,7 +12,7 @@ struct ReversibleAdjointAlgorithm: GradientAlgorithm {
     }
 
     func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
-                                          name: String) throws -> (states: Tensor, stats: SolverStats) {
+                                          name: String) throws -> (states: SolvedStates, stats: SolverStats) {
         // validate(_:method:) ran first: the solver is Reversible Heun.
         let reversible = Integrator(sde: integrator.sde, solver: integrator.solver as! ReversibleHeun, motion: integrator.motion,
                                     controller: integrator.controller, dt: integrator.dt, times: integrator.times,

@@ -18,7 +18,7 @@ struct StochasticAdjointAlgorithm: GradientAlgorithm {
     }
 
     func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
-                                          name: String) throws -> (states: Tensor, stats: SolverStats) {
+                                          name: String) throws -> (states: SolvedStates, stats: SolverStats) {
         try solveOffTape(integrator, y0: y0, stats: stats, name: name) { context, run in
             let adjoint = StochasticAdjoint(context: context, rtol: rtol, atol: atol, maxIterations: maxIterations)
             let finalState = run.outputs.last!
