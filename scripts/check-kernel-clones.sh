@@ -66,7 +66,7 @@ int main(void) {
       // The blocked variant: [2, 32, 5, 7] (hw 35: two 16-position tiles and a tail), 16 groups.
       { float bm[32], br[32], dgb[64], dbb[64], bscratch[16 * 35];
         nsde_group_norm_relu_forward_blocked(x, out, 0, 4, 16, 2, 35, z, y, 1e-5f, bm, br); MIX(out, 2240) MIX(bm, 32)
-        nsde_group_norm_relu_backward_blocked(y, x, out, bscratch, out + 2240, 0, 4, 16, 2, 35, z, bm, br, dgb, dbb);
+        nsde_group_norm_relu_backward_blocked(y, x, y, bscratch, out + 2240, 0, 4, 16, 2, 35, z, bm, br, dgb, dbb);
         MIX(out + 2240, 2240) MIX(dgb, 64) MIX(dbb, 64) }
       nsde_sum_rows(x, 7, 1500, 0, 1500, out); MIX(out, 1500)
       // Column sums of a [150, 67] matrix (3 blocks of 64 rows, the last short), alone and after

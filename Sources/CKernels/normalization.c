@@ -246,7 +246,7 @@ void NSDE_CLONES nsde_group_norm_relu_forward_blocked(const float *restrict x, f
 }
 
 void NSDE_CLONES nsde_group_norm_relu_backward_blocked(const float *restrict dy, const float *restrict x,
-                                                       const float *restrict relu_output, float *restrict scratch,
+                                                       const float *restrict beta, float *restrict scratch,
                                                        float *restrict dx, int64_t unit_begin, int64_t unit_end,
                                                        int64_t groups, int64_t channels_per_group, int64_t hw,
                                                        const float *restrict gamma, const float *restrict mean,
@@ -258,23 +258,35 @@ void NSDE_CLONES nsde_group_norm_relu_backward_blocked(const float *restrict dy,
     const int64_t vector_end = m / 8 * 8;
     for (int64_t unit = unit_begin; unit < unit_end; unit++) {
         const int64_t n = unit / blocks, cb = unit % blocks;
-        const float *gsrc = dy + (n * blocks + cb) * hw * 16, *ysrc = relu_output + (n * blocks + cb) * hw * 16;
+        // The forward pass's affine map per channel: t = x·scale + shift is the ReLU's input, so
+        // its output y = (0 ≥ t ? 0 : t) is positive (or NaN) exactly where t is, and the ReLU's
+        // mask comes from x (NCHW, no transpose) instead of from the blocked output.
+        float scale[16], shift[16];
+        for (int64_t gi = 0; gi < groups_per_block; gi++) {
+            const int64_t row = n * groups + cb * groups_per_block + gi;
+            for (int64_t k = 0; k < channels_per_group; k++) {
+                const int64_t j = gi * channels_per_group + k, ch = cb * 16 + j;
+                scale[j] = rstd[row] * (gamma ? gamma[ch] : 1.0f);
+                shift[j] = (beta ? beta[ch] : 0.0f) - mean[row] * scale[j];
+            }
+        }
+        const float *gsrc = dy + (n * blocks + cb) * hw * 16, *src = x + (n * c + cb * 16) * hw;
         // The block's upstream gradient through the ReLU, back in NCHW order (16 rows of hw).
         int64_t s0 = 0;
         for (; s0 + 16 <= hw; s0 += 16) {
-            v16 g[16], yv[16];
-            for (int k = 0; k < 16; k++) { g[k] = LOAD16(gsrc + (s0 + k) * 16); yv[k] = LOAD16(ysrc + (s0 + k) * 16); }
+            v16 g[16];
+            for (int k = 0; k < 16; k++) g[k] = LOAD16(gsrc + (s0 + k) * 16);
             transpose16(g);
-            transpose16(yv);
             for (int j = 0; j < 16; j++) {
-                i16v keep = (yv[j] > (v16){0}) | (yv[j] != yv[j]);
+                v16 t = LOAD16(src + j * hw + s0) * scale[j] + shift[j];
+                i16v keep = (t > (v16){0}) | (t != t);
                 *(v16u *)(scratch + j * hw + s0) = (v16)((i16v)g[j] & keep);
             }
         }
         for (; s0 < hw; s0++) {
             for (int j = 0; j < 16; j++) {
-                const float yj = ysrc[s0 * 16 + j];
-                scratch[j * hw + s0] = yj <= 0.0f ? 0.0f : gsrc[s0 * 16 + j];
+                const float t = src[j * hw + s0] * scale[j] + shift[j];   // y ≤ 0 exactly where t ≤ 0
+                scratch[j * hw + s0] = t <= 0.0f ? 0.0f : gsrc[s0 * 16 + j];
             }
         }
         for (int64_t gi = 0; gi < groups_per_block; gi++) {
@@ -283,8 +295,8 @@ void NSDE_CLONES nsde_group_norm_relu_backward_blocked(const float *restrict dy,
             // The NCHW kernel's tail rule (y > 0 ? g : 0; it differs only where y is NaN).
             for (int64_t i = vector_end; i < m; i++) {
                 const int64_t j = gi * channels_per_group + i / hw, s = i % hw;
-                const float yj = ysrc[s * 16 + j];
-                gb[i] = yj > 0.0f ? gsrc[s * 16 + j] : 0.0f;
+                const float t = src[j * hw + s] * scale[j] + shift[j];
+                gb[i] = t > 0.0f ? gsrc[s * 16 + j] : 0.0f;
             }
             group_backward_row(gb, x + row * m, dx ? dx + row * m : NULL, row, groups, channels_per_group, hw, gamma,
                                mean[row], rstd[row], dgamma_part, dbeta_part);

@@ -89,10 +89,11 @@ void nsde_group_norm_relu_forward_blocked(const float *x, float *y, int64_t unit
                                           int64_t channels_per_group, int64_t hw, const float *gamma, const float *beta,
                                           float eps, float *mean, float *rstd);
 
-/// The backward pass of nsde_group_norm_relu_forward_blocked: `dy` and `relu_output` in nChw16c,
-/// `x` and `dx` (may be NULL) in NCHW, `scratch` 16·hw floats; the values of
-/// nsde_group_norm_backward with `relu_output`.
-void nsde_group_norm_relu_backward_blocked(const float *dy, const float *x, const float *relu_output, float *scratch,
+/// The backward pass of nsde_group_norm_relu_forward_blocked: `dy` in nChw16c, `x` and `dx` (may
+/// be NULL) in NCHW, `beta` the forward pass's (may be NULL), `scratch` 16·hw floats; the values of
+/// nsde_group_norm_backward with the forward pass's `relu_output` (whose mask it recomputes from
+/// `x`, the statistics, `gamma` and `beta` with the forward pass's operations).
+void nsde_group_norm_relu_backward_blocked(const float *dy, const float *x, const float *beta, float *scratch,
                                            float *dx, int64_t unit_begin, int64_t unit_end, int64_t groups,
                                            int64_t channels_per_group, int64_t hw, const float *gamma, const float *mean,
                                            const float *rstd, float *dgamma_part, float *dbeta_part);

@@ -126,18 +126,19 @@ extension GroupNormKernel {
         return (y, Statistics(mean: mean, rstd: rstd))
     }
 
-    /// The backward pass of ``forwardReLUBlocked(_:groups:gamma:beta:eps:)``: `dy` and `reluOutput`
-    /// in `nChw16c`, `x` and the returned input gradient NCHW; the values of
-    /// ``backward(_:x:groups:gamma:stats:reluOutput:needInput:)``.
-    static func backwardReLUBlocked(_ dy: TensorStorage, x: Tensor, groups: Int, gamma: Tensor?, stats: Statistics,
-                                    reluOutput: TensorStorage, needInput: Bool) -> (Tensor?, Tensor?, Tensor?) {
+    /// The backward pass of ``forwardReLUBlocked(_:groups:gamma:beta:eps:)``: `dy` in `nChw16c`,
+    /// `x` and the returned input gradient NCHW, `gamma`, `beta` and `stats` those of the forward
+    /// pass; the values of ``backward(_:x:groups:gamma:stats:reluOutput:needInput:)`` with the
+    /// forward pass's output (the ReLU's mask is recomputed from x, element for element).
+    static func backwardReLUBlocked(_ dy: TensorStorage, x: Tensor, groups: Int, gamma: Tensor?, beta: Tensor?,
+                                    stats: Statistics, needInput: Bool) -> (Tensor?, Tensor?, Tensor?) {
         let (n, c, hw, cpg) = geometry(x.shape, groups: groups)
         let dx = needInput ? Tensor(uninitializedShape: x.shape) : nil
         let dgPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
         let dbPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
         defer { dgPart.deallocate(); dbPart.deallocate() }
-        let xs = x.storage.pointer, g = dy.pointer, yp = reluOutput.pointer, dxp = dx?.storage.pointer
-        let gp = gamma?.storage.pointer
+        let xs = x.storage.pointer, g = dy.pointer, dxp = dx?.storage.pointer
+        let gp = gamma?.storage.pointer, bp = beta?.storage.pointer
         let units = n * c / 16
         stats.mean.withUnsafeBufferPointer { meanBuf in
             stats.rstd.withUnsafeBufferPointer { rstdBuf in
@@ -145,7 +146,7 @@ extension GroupNormKernel {
                 Parallel.forEachChunk(units, grain: max(1, 8_192 / max(16 * hw, 1))) { r in
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * hw)
                     defer { scratch.deallocate() }
-                    nsde_group_norm_relu_backward_blocked(g, xs, yp, scratch, dxp, Int64(r.lowerBound), Int64(r.upperBound),
+                    nsde_group_norm_relu_backward_blocked(g, xs, bp, scratch, dxp, Int64(r.lowerBound), Int64(r.upperBound),
                                                           Int64(groups), Int64(cpg), Int64(hw), gp, mb, rb, dgPart, dbPart)
                 }
             }

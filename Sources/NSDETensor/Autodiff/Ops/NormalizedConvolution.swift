@@ -6,7 +6,8 @@
 /// ``Tensor/conv2d(weight:bias:stride:padding:)``, bit for bit (tests compare them); the op keeps
 /// the same tensors that pair keeps (x, the statistics and the activations, once).
 struct GroupNormReLUConv2DOp: DifferentiableOp {
-    let x: Tensor, gamma: Tensor, weight: Tensor
+    /// `beta` as in the forward pass: the backward pass recomputes the ReLU's mask from x.
+    let x: Tensor, gamma: Tensor, beta: Tensor, weight: Tensor
     let hasBias: Bool
     let groups: Int
     let stats: GroupNormKernel.Statistics
@@ -30,8 +31,7 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
         var grads: [Tensor?] = [nil, nil, nil, dw]
         if let dActivations {
             let (dx, dgamma, dbeta) = GroupNormKernel.backwardReLUBlocked(dActivations, x: x, groups: groups, gamma: gamma,
-                                                                         stats: stats, reluOutput: activations,
-                                                                         needInput: needsGradient[0])
+                                                                         beta: beta, stats: stats, needInput: needsGradient[0])
             grads[0] = dx
             grads[1] = needsGradient[1] ? dgamma : nil
             grads[2] = needsGradient[2] ? dbeta : nil
@@ -87,15 +87,15 @@ extension Tensor {
         if let bias {
             precondition(bias.shape == [geometry.outChannels], "conv2d: bias must have shape [\(geometry.outChannels)], got \(bias.shape)")
         }
-        let x = detached(), g = gamma.detached(), w = weight.detached()
-        let (activations, stats) = GroupNormKernel.forwardReLUBlocked(x, groups: groups, gamma: g, beta: beta.detached(), eps: eps)
+        let x = detached(), g = gamma.detached(), b = beta.detached(), w = weight.detached()
+        let (activations, stats) = GroupNormKernel.forwardReLUBlocked(x, groups: groups, gamma: g, beta: b, eps: eps)
         let out = Tensor(uninitializedShape: geometry.outputShape)
         OneDNNConvolution.forward(geometry, input: activations.pointer, weight: w.storage.pointer, bias: bias?.storage.pointer,
                                   output: out.storage.pointer, algorithm: algorithm, blockedInput: true)
         withExtendedLifetime((activations, w, bias)) {}
         let inputs = [self, gamma, beta, weight] + (bias.map { [$0] } ?? [])
         return Tensor.record(out, inputs: inputs) {
-            GroupNormReLUConv2DOp(x: x, gamma: g, weight: w, hasBias: bias != nil, groups: groups, stats: stats,
+            GroupNormReLUConv2DOp(x: x, gamma: g, beta: b, weight: w, hasBias: bias != nil, groups: groups, stats: stats,
                                   activations: activations, geometry: geometry, algorithm: algorithm)
         }
     }
