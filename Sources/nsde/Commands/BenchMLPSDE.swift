@@ -18,7 +18,9 @@ extension NSDE.Bench {
             the peak of live tensor memory during one timed run, and the FLOP floor: the drift's GEMM \
             FLOPs (4·batch·dim·hidden per evaluation; backward passes 2x that; the adjoint's backward \
             re-evaluates the drift as often as it reports) divided by the 512³ sgemm rate measured in \
-            the same process (flop_floor_ms). Compare peers with Benchmarks/compare_mlp_sde.sh.
+            the same process after each timed run (flop_floor_ms at the median rate; floor_ratio: the \
+            median of each run's time over the floor at the rate sampled right after it). Compare \
+            peers with Benchmarks/compare_mlp_sde.sh.
             """)
 
         @Option(help: "Diffusion of the SDE.")
@@ -44,7 +46,7 @@ extension NSDE.Bench {
         @Option(help: ArgumentHelp("Batch shards run side by side, one per thread (BatchParallel); 1 splits each operation across the threads instead.",
                                    discussion: "Default: the thread count. Each sample's noise is the same for every shard count."))
         var shards: Int?
-        @Flag(help: "Print one JSON object with median_ms, times_ms, flop_floor_ms, gemm_gflops, peak_rss_mib, peak_tensor_mib, steps, batch, dim, shards and the settings.")
+        @Flag(help: "Print one JSON object with median_ms, times_ms, flop_floor_ms, floor_ratio, gemm_gflops, gemm_gflops_samples, peak_rss_mib, peak_tensor_mib, steps, batch, dim, shards and the settings.")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
 
@@ -66,8 +68,14 @@ extension NSDE.Bench {
             let backward_evaluations_per_step: Double?
             /// GEMM FLOPs of one timed run (see ``flopFloor``).
             let gemm_flops: Double
-            /// 512³ sgemm GFLOP/s measured in this process after the timed runs.
+            /// 512³ sgemm GFLOP/s measured in this process: the median of `gemm_gflops_samples`.
             let gemm_gflops: Double
+            /// The 512³ sgemm rate measured right after each timed run (untimed), in run order.
+            let gemm_gflops_samples: [Double]
+            /// The median over the timed runs of each run's time divided by the floor at the GEMM
+            /// rate measured right after it: the run as a multiple of the floor, with the
+            /// machine's speed at that moment in both.
+            let floor_ratio: Double
             /// `gemm_flops` at `gemm_gflops`, in ms: the time the run would take if it did nothing
             /// but its matrix products at the machine's GEMM rate.
             let flop_floor_ms: Double
@@ -140,32 +148,45 @@ extension NSDE.Bench {
             var failure: Error?
             let pool = BufferPool.shared
             var peakTensorBytes = 0
-            let times = measure(warmup: warmup, repeats: repeats) {
+            // The GEMM rate is sampled after every timed run (untimed), so the floor follows the
+            // machine through the same phases as the runs it is compared with.
+            _ = measureReferenceGEMMGFLOPs(repeats: 1)
+            var gemmSamples: [Double] = []
+            var times: [Double] = []
+            for i in 0..<(warmup + repeats) {
                 let before = pool.liveBytes
                 pool.resetPeak()
+                let t0 = DispatchTime.now().uptimeNanoseconds
                 do { try once() } catch { failure = error }
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
                 peakTensorBytes = max(peakTensorBytes, pool.peakLiveBytes - before)
+                if failure != nil { break }
+                guard i >= warmup else { continue }
+                times.append(elapsed)
+                gemmSamples.append(measureGEMMGFLOPs(512, 512, 512, repeats: 5))
             }
             if let failure { throw failure }
             let ms = times.map { $0 * 1000 }
             let evaluationsPerStep = mode == .adjoint ? backwardStats.map { Double($0.stepEvaluations) / Double(max($0.steps, 1)) } : nil
             let flops = Self.flopFloor(mode: mode, batch: batch, dim: dim, hidden: hidden, steps: steps,
                                        backwardEvaluations: evaluationsPerStep)
-            let gemmRate = measureReferenceGEMMGFLOPs()
+            let gemmRate = median(gemmSamples)
             let report = Report(noise: noise.rawValue, mode: mode.rawValue, sigma: sigma, dim: dim, hidden: hidden, batch: batch, steps: steps,
                                 repeats: repeats, warmup: warmup, threads: Parallel.threadCount, seed: seed, shards: shardCount,
                                 median_ms: median(ms), min_ms: ms.min() ?? 0, times_ms: ms,
                                 peak_rss_mib: peakRSSMiB(), peak_tensor_mib: Double(peakTensorBytes) / 1_048_576, loss: loss,
                                 backward_evaluations_per_step: evaluationsPerStep,
-                                gemm_flops: flops, gemm_gflops: gemmRate, flop_floor_ms: flops / (gemmRate * 1e9) * 1000)
+                                gemm_flops: flops, gemm_gflops: gemmRate, gemm_gflops_samples: gemmSamples,
+                                floor_ratio: median(zip(ms, gemmSamples).map { $0 / (flops / ($1 * 1e9) * 1000) }),
+                                flop_floor_ms: flops / (gemmRate * 1e9) * 1000)
             if json { try printJSON(report); return }
             print(String(format: "mlp-sde %@ noise, %@: median %.2f ms (min %.2f) over %d runs; %d steps, batch %d, dim %d, hidden %d, %d threads, %d batch shards",
                          report.noise, report.mode, report.median_ms, report.min_ms, repeats, steps, batch, dim, hidden, report.threads,
                          shardCount))
             print(String(format: "  peak RSS %.1f MiB, peak live tensors %.2f MiB, loss %.6f", report.peak_rss_mib,
                          report.peak_tensor_mib, loss))
-            print(String(format: "  %.2f GFLOP of GEMM per run at %.1f GFLOP/s (512³ sgemm): floor %.2f ms, median %.1fx the floor",
-                         flops / 1e9, gemmRate, report.flop_floor_ms, report.median_ms / report.flop_floor_ms))
+            print(String(format: "  %.2f GFLOP of GEMM per run at %.1f GFLOP/s (512³ sgemm, median of one sample per run): floor %.2f ms; runs %.2fx the floor (median of run / floor at the rate sampled after it)",
+                         flops / 1e9, gemmRate, report.flop_floor_ms, report.floor_ratio))
         }
     }
 }
