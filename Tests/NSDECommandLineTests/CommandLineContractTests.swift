@@ -48,8 +48,14 @@ final class CommandLineContractTests: XCTestCase {
                                            "--shards", "2", "--json"])
         XCTAssertEqual(status, 0)
         let json = try object(stdout)
-        for key in ["median_ms", "flop_floor_ms", "gemm_gflops", "shards", "loss"] { XCTAssertNotNil(json[key], "missing \(key)") }
+        for key in ["median_ms", "flop_floor_ms", "floor_ratio", "gemm_gflops", "shards", "loss"] { XCTAssertNotNil(json[key], "missing \(key)") }
         XCTAssertEqual(json["shards"] as? Int, 2)
+        // One GEMM-rate sample per timed run; the floor is at their median, the ratio run over floor.
+        let samples = try XCTUnwrap(json["gemm_gflops_samples"] as? [Double])
+        XCTAssertEqual(samples.count, 1)
+        XCTAssertEqual(json["gemm_gflops"] as? Double ?? .nan, samples[0], accuracy: 1e-9)
+        let median = try XCTUnwrap(json["median_ms"] as? Double), floor = try XCTUnwrap(json["flop_floor_ms"] as? Double)
+        XCTAssertEqual(json["floor_ratio"] as? Double ?? .nan, median / floor, accuracy: 1e-9 * median / floor)
         let (one, out1, _) = try run(["bench", "mlp-sde", "--batch", "8", "--steps", "3", "--repeats", "1", "--warmup", "0",
                                       "--shards", "1", "--json"])
         XCTAssertEqual(one, 0)

@@ -17,13 +17,16 @@ func median(_ values: [Double]) -> Double {
     return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
 }
 
-/// Runs `body` `warmup` times, then `repeats` times, and returns the durations in seconds.
-func measure(warmup: Int, repeats: Int, _ body: () -> Void) -> [Double] {
+/// Runs `body` `warmup` times, then `repeats` times, and returns the durations in seconds;
+/// `afterEach` (untimed) runs after each timed repetition.
+func measure(warmup: Int, repeats: Int, afterEach: () -> Void = {}, _ body: () -> Void) -> [Double] {
     for _ in 0..<warmup { body() }
     return (0..<repeats).map { _ in
         let t0 = DispatchTime.now().uptimeNanoseconds
         body()
-        return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        afterEach()
+        return elapsed
     }
 }
 

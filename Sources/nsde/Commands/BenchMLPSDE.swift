@@ -152,18 +152,13 @@ extension NSDE.Bench {
             // machine through the same phases as the runs it is compared with.
             _ = measureReferenceGEMMGFLOPs(repeats: 1)
             var gemmSamples: [Double] = []
-            var times: [Double] = []
-            for i in 0..<(warmup + repeats) {
+            let times = measure(warmup: warmup, repeats: repeats, afterEach: {
+                gemmSamples.append(measureGEMMGFLOPs(512, 512, 512, repeats: 5))
+            }) {
                 let before = pool.liveBytes
                 pool.resetPeak()
-                let t0 = DispatchTime.now().uptimeNanoseconds
                 do { try once() } catch { failure = error }
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
                 peakTensorBytes = max(peakTensorBytes, pool.peakLiveBytes - before)
-                if failure != nil { break }
-                guard i >= warmup else { continue }
-                times.append(elapsed)
-                gemmSamples.append(measureGEMMGFLOPs(512, 512, 512, repeats: 5))
             }
             if let failure { throw failure }
             let ms = times.map { $0 * 1000 }
@@ -171,14 +166,16 @@ extension NSDE.Bench {
             let flops = Self.flopFloor(mode: mode, batch: batch, dim: dim, hidden: hidden, steps: steps,
                                        backwardEvaluations: evaluationsPerStep)
             let gemmRate = median(gemmSamples)
+            /// The floor in ms at a GEMM rate in GFLOP/s.
+            func floorMs(_ gflops: Double) -> Double { flops / (gflops * 1e9) * 1000 }
             let report = Report(noise: noise.rawValue, mode: mode.rawValue, sigma: sigma, dim: dim, hidden: hidden, batch: batch, steps: steps,
                                 repeats: repeats, warmup: warmup, threads: Parallel.threadCount, seed: seed, shards: shardCount,
                                 median_ms: median(ms), min_ms: ms.min() ?? 0, times_ms: ms,
                                 peak_rss_mib: peakRSSMiB(), peak_tensor_mib: Double(peakTensorBytes) / 1_048_576, loss: loss,
                                 backward_evaluations_per_step: evaluationsPerStep,
                                 gemm_flops: flops, gemm_gflops: gemmRate, gemm_gflops_samples: gemmSamples,
-                                floor_ratio: median(zip(ms, gemmSamples).map { $0 / (flops / ($1 * 1e9) * 1000) }),
-                                flop_floor_ms: flops / (gemmRate * 1e9) * 1000)
+                                floor_ratio: median(zip(ms, gemmSamples).map { $0 / floorMs($1) }),
+                                flop_floor_ms: floorMs(gemmRate))
             if json { try printJSON(report); return }
             print(String(format: "mlp-sde %@ noise, %@: median %.2f ms (min %.2f) over %d runs; %d steps, batch %d, dim %d, hidden %d, %d threads, %d batch shards",
                          report.noise, report.mode, report.median_ms, report.min_ms, repeats, steps, batch, dim, hidden, report.threads,
