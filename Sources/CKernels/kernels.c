@@ -290,6 +290,13 @@ int NSDE_CLONES nsde_all_finite(const float *restrict x, int64_t count) {
 __attribute__((target("avx512f"))) static const char *isa_avx512(void) { return "avx512f"; }
 __attribute__((target("avx2"))) static const char *isa_avx2(void) { return "avx2"; }
 
+int64_t nsde_thread_slot(void) {
+    static _Thread_local int64_t slot = -1;
+    static int64_t next = 0;
+    if (__builtin_expect(slot < 0, 0)) slot = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+    return slot;
+}
+
 const char *nsde_kernels_isa(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) return isa_avx512();

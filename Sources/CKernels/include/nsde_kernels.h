@@ -152,6 +152,12 @@ void nsde_winograd_output(const nsde_winograd_tiling *t, float h, const float *m
 /// "avx2" or "baseline").
 const char *nsde_kernels_isa(void);
 
+/// A small number identifying the calling thread, fixed for the thread's life: threads are
+/// numbered 0, 1, 2, … in the order they first call it (a thread-local read after the first
+/// call). The tensor buffer pool keeps one free list per slot so that each thread reuses the
+/// buffers it freed itself.
+int64_t nsde_thread_slot(void);
+
 #ifdef __cplusplus
 }
 #endif

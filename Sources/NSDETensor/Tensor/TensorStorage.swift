@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import CKernels
 
 /// A reference-counted, 64-byte aligned buffer of `Float` elements that backs one or more
 /// ``Tensor`` values.
@@ -36,15 +37,30 @@ public final class TensorStorage: @unchecked Sendable {
 /// `liveBytes` and `peakLiveBytes` count the buffers currently owned by tensors (not the idle
 /// buffers kept for reuse), so tests and benchmarks can check, for example, that a memory-saving
 /// gradient method does not grow with the number of solver steps.
+///
+/// Idle buffers are kept in one free list per thread (``partCount`` lists, chosen by a
+/// thread-local slot number): a thread reuses the buffers it freed itself, still in its core's
+/// cache, and batch shards running side by side do not contend for one lock or pass buffers
+/// between cores. A thread whose own list has no buffer of the size takes one from another
+/// thread's list before asking the system, so buffers freed by one thread and needed by another
+/// are still recycled.
 public final class BufferPool: @unchecked Sendable {
     /// The process-wide pool.
     public static let shared = BufferPool()
 
-    private let lock = SpinLock()
-    private var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
-    private var idleBytes = 0
-    private var _liveBytes = 0
-    private var _peakLiveBytes = 0
+    /// Number of per-thread free lists (a power of two; thread slot `s` uses list `s % partCount`).
+    static let partCount = 8
+
+    /// One thread's free lists.
+    private final class Part: @unchecked Sendable {
+        let lock = SpinLock()
+        var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    }
+
+    private let parts: [Part] = (0..<BufferPool.partCount).map { _ in Part() }
+    private let idle = Atomic<Int>(0)
+    private let live = Atomic<Int>(0)
+    private let peak = Atomic<Int>(0)
 
     /// Largest number of idle bytes kept for reuse; freed buffers beyond it go back to the
     /// system. Defaults to a quarter of physical memory, so that a training step's whole
@@ -55,35 +71,52 @@ public final class BufferPool: @unchecked Sendable {
     private init() {}
 
     /// Bytes owned by live tensors right now.
-    public var liveBytes: Int { lock.lock(); defer { lock.unlock() }; return _liveBytes }
+    public var liveBytes: Int { live.load(ordering: .relaxed) }
 
     /// The largest value of ``liveBytes`` since the last ``resetPeak()``.
-    public var peakLiveBytes: Int { lock.lock(); defer { lock.unlock() }; return _peakLiveBytes }
+    public var peakLiveBytes: Int { peak.load(ordering: .relaxed) }
 
     /// Starts a new peak measurement from the current live bytes.
-    public func resetPeak() { lock.lock(); _peakLiveBytes = _liveBytes; lock.unlock() }
+    public func resetPeak() { peak.store(live.load(ordering: .relaxed), ordering: .relaxed) }
 
     /// Returns every idle buffer to the system.
     public func trim() {
-        lock.lock()
-        let all = free
-        free = [:]
-        idleBytes = 0
-        lock.unlock()
-        for (_, list) in all { for p in list { Foundation.free(p) } }
+        for part in parts {
+            part.lock.lock()
+            let all = part.free
+            part.free = [:]
+            part.lock.unlock()
+            for (count, list) in all {
+                idle.subtract(max(count, 1) * MemoryLayout<Float>.stride * list.count, ordering: .relaxed)
+                for p in list { Foundation.free(p) }
+            }
+        }
     }
+
+    /// The calling thread's free lists.
+    private var ownPart: Part { parts[Int(nsde_thread_slot()) & (BufferPool.partCount - 1)] }
 
     func allocate(count: Int) -> UnsafeMutablePointer<Float> {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        lock.lock()
-        _liveBytes += bytes
-        if _liveBytes > _peakLiveBytes { _peakLiveBytes = _liveBytes }
-        if let p = free[count]?.popLast() {
-            idleBytes -= bytes
-            lock.unlock()
+        let now = live.add(bytes, ordering: .relaxed).newValue
+        var highest = peak.load(ordering: .relaxed)
+        while now > highest {
+            let (exchanged, original) = peak.compareExchange(expected: highest, desired: now, ordering: .relaxed)
+            if exchanged { break }
+            highest = original
+        }
+        let own = ownPart
+        if let p = take(count: count, from: own) {
+            idle.subtract(bytes, ordering: .relaxed)
             return p
         }
-        lock.unlock()
+        // None of this size freed by this thread: take one another thread freed.
+        for part in parts where part !== own {
+            if let p = take(count: count, from: part) {
+                idle.subtract(bytes, ordering: .relaxed)
+                return p
+            }
+        }
         var raw: UnsafeMutableRawPointer?
         let status = posix_memalign(&raw, 64, bytes)
         guard status == 0, let raw else {
@@ -92,17 +125,24 @@ public final class BufferPool: @unchecked Sendable {
         return raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
+    /// A free buffer of `count` elements from `part`'s list, if it has one.
+    private func take(count: Int, from part: Part) -> UnsafeMutablePointer<Float>? {
+        part.lock.lock()
+        defer { part.lock.unlock() }
+        return part.free[count]?.popLast()
+    }
+
     func release(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        lock.lock()
-        _liveBytes -= bytes
-        if idleBytes + bytes <= idleLimitBytes {
-            free[count, default: []].append(pointer)
-            idleBytes += bytes
-            lock.unlock()
+        live.subtract(bytes, ordering: .relaxed)
+        if idle.add(bytes, ordering: .relaxed).newValue <= idleLimitBytes {
+            let own = ownPart
+            own.lock.lock()
+            own.free[count, default: []].append(pointer)
+            own.lock.unlock()
             return
         }
-        lock.unlock()
+        idle.subtract(bytes, ordering: .relaxed)
         Foundation.free(pointer)
     }
 }
