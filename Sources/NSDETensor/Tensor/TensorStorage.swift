@@ -58,7 +58,9 @@ public final class BufferPool: @unchecked Sendable {
     }
 
     private let parts: [Part] = (0..<BufferPool.partCount).map { _ in Part() }
-    private let idle = Atomic<Int>(0)
+    /// Bytes of the buffers obtained from the system and not returned: live plus idle. (Idle
+    /// bytes are `held − live`, so reusing or keeping a buffer updates one counter, not two.)
+    private let held = Atomic<Int>(0)
     private let live = Atomic<Int>(0)
     private let peak = Atomic<Int>(0)
 
@@ -87,7 +89,7 @@ public final class BufferPool: @unchecked Sendable {
             part.free = [:]
             part.lock.unlock()
             for (count, list) in all {
-                idle.subtract(max(count, 1) * MemoryLayout<Float>.stride * list.count, ordering: .relaxed)
+                held.subtract(max(count, 1) * MemoryLayout<Float>.stride * list.count, ordering: .relaxed)
                 for p in list { Foundation.free(p) }
             }
         }
@@ -105,18 +107,13 @@ public final class BufferPool: @unchecked Sendable {
             if exchanged { break }
             highest = original
         }
-        let own = ownPart
-        if let p = take(count: count, from: own) {
-            idle.subtract(bytes, ordering: .relaxed)
-            return p
-        }
+        unowned(unsafe) let own = ownPart
+        if let p = take(count: count, from: own) { return p }
         // None of this size freed by this thread: take one another thread freed.
         for part in parts where part !== own {
-            if let p = take(count: count, from: part) {
-                idle.subtract(bytes, ordering: .relaxed)
-                return p
-            }
+            if let p = take(count: count, from: part) { return p }
         }
+        held.add(bytes, ordering: .relaxed)
         var raw: UnsafeMutableRawPointer?
         let status = posix_memalign(&raw, 64, bytes)
         guard status == 0, let raw else {
@@ -134,15 +131,16 @@ public final class BufferPool: @unchecked Sendable {
 
     func release(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        live.subtract(bytes, ordering: .relaxed)
-        if idle.add(bytes, ordering: .relaxed).newValue <= idleLimitBytes {
-            let own = ownPart
+        let nowLive = live.subtract(bytes, ordering: .relaxed).newValue
+        // Idle bytes with this buffer kept: everything held that is not live.
+        if held.load(ordering: .relaxed) - nowLive <= idleLimitBytes {
+            unowned(unsafe) let own = ownPart
             own.lock.lock()
             own.free[count, default: []].append(pointer)
             own.lock.unlock()
             return
         }
-        idle.subtract(bytes, ordering: .relaxed)
+        held.subtract(bytes, ordering: .relaxed)
         Foundation.free(pointer)
     }
 }
