@@ -7,9 +7,10 @@ import Foundation
 ///
 /// Layout: public tensors are NCHW/OIHW. Inside, each pass uses the layout measured fastest
 /// end to end for its geometry (``resolvedLayout(_:_:)``): usually oneDNN's own choice
-/// (`dnnl_format_tag_any`: `nChw8c` activations, `OIhw8i8o` weights, `jit:avx2` kernels on
-/// this AVX2 machine) with reorders in and out on every call, NHWC for channel counts that are
-/// not multiples of 8, plain NCHW for inputs with fewer than 8 channels. Weights are reordered
+/// (`dnnl_format_tag_any`: `nChw8c` activations and `OIhw8i8o` weights with `jit:avx2` kernels,
+/// `nChw16c` with AVX-512) with reorders in and out on every call, NHWC for channel counts that are
+/// not multiples of 8, plain NCHW for inputs with fewer than 8 channels (with AVX-512 kernels only
+/// for their input gradient). Weights are reordered
 /// on every call (they change every optimizer step, and they are small).
 ///
 /// Plans (primitive, reorders, scratchpad size) are cached by geometry, bias, pass and thread
