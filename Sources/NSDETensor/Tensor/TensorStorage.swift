@@ -95,7 +95,8 @@ public final class BufferPool: @unchecked Sendable {
         }
     }
 
-    /// The calling thread's free lists.
+    /// The calling thread's free lists. Callers bind it `unowned(unsafe)`: the parts live as long
+    /// as the pool, and a retain would be one more atomic per allocation.
     private var ownPart: Part { parts[Int(nsde_thread_slot()) & (BufferPool.partCount - 1)] }
 
     func allocate(count: Int) -> UnsafeMutablePointer<Float> {
