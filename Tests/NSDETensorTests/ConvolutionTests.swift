@@ -29,6 +29,10 @@ final class ConvolutionTests: XCTestCase {
         (1, 9, 3, 5, 5, 1, 2, 1),
         (2, 65, 64, 6, 6, 3, 1, 1),
         (3, 24, 32, 8, 7, 4, 1, 1),
+        // A width-16 model's first layer and a time-channel map (one input channel: oneDNN's
+        // JIT "first convolution" kernels on AVX-512, its GEMM kernels elsewhere).
+        (2, 1, 16, 12, 12, 3, 1, 0),
+        (1, 1, 16, 10, 10, 3, 1, 1),
     ]
 
     private func geometry(_ c: (Int, Int, Int, Int, Int, Int, Int, Int)) -> Conv2DGeometry {
