@@ -40,23 +40,47 @@ func peakRSSMiB() -> Double {
     return 0
 }
 
-/// GFLOP/s of `C = op(A) · op(B)` (`m x k` times `k x n`, `2·m·n·k` FLOPs) on `backend`, the median
-/// of `repeats` timed calls after 2 untimed ones, on the current thread count.
-func measureGEMMGFLOPs(_ m: Int, _ n: Int, _ k: Int, transA: Bool = false, transB: Bool = false,
-                       backend: GEMMBackend = .automatic, repeats: Int) -> Double {
-    let a = Tensor.randomUniform([m, k], seed: 1), b = Tensor.randomUniform([k, n], seed: 2)
-    let c = Tensor(uninitializedShape: [m, n])
+/// The operands of one GEMM benchmark: `A` (`m x k` after `op`), `B` (`k x n` after `op`),
+/// uniform on [0, 1), and the output `C`.
+struct GEMMOperands: Sendable {
+    let m: Int, n: Int, k: Int, transA: Bool, transB: Bool
+    let a: Tensor, b: Tensor, c: Tensor
+
+    init(_ m: Int, _ n: Int, _ k: Int, transA: Bool = false, transB: Bool = false) {
+        self.m = m; self.n = n; self.k = k; self.transA = transA; self.transB = transB
+        a = Tensor.randomUniform([m, k], seed: 1)
+        b = Tensor.randomUniform([k, n], seed: 2)
+        c = Tensor(uninitializedShape: [m, n])
+    }
+
+    /// The 512³ product the benchmarks quote as the machine's GEMM rate, made once per process
+    /// (the rate is sampled after every timed run of `bench mlp-sde`).
+    static let reference = GEMMOperands(512, 512, 512)
+}
+
+/// GFLOP/s of `C = op(A) · op(B)` on `backend` (`2·m·n·k` FLOPs), the median of `repeats` timed
+/// calls after 2 untimed ones, on the current thread count.
+func measureGEMMGFLOPs(_ operands: GEMMOperands, backend: GEMMBackend = .automatic, repeats: Int) -> Double {
+    let (m, n, k) = (operands.m, operands.n, operands.k)
+    let (transA, transB) = (operands.transA, operands.transB)
     let t = median(measure(warmup: 2, repeats: repeats) {
-        GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.storage.pointer, lda: transA ? m : k,
-                   b: b.storage.pointer, ldb: transB ? k : n, c: c.storage.pointer, ldc: n, backend: backend)
+        GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: operands.a.storage.pointer, lda: transA ? m : k,
+                   b: operands.b.storage.pointer, ldb: transB ? k : n, c: operands.c.storage.pointer, ldc: n,
+                   backend: backend)
     })
     return 2 * Double(m * n * k) / t / 1e9
+}
+
+/// ``measureGEMMGFLOPs(_:backend:repeats:)`` on new operands of an `m x n x k` product.
+func measureGEMMGFLOPs(_ m: Int, _ n: Int, _ k: Int, transA: Bool = false, transB: Bool = false,
+                       backend: GEMMBackend = .automatic, repeats: Int) -> Double {
+    measureGEMMGFLOPs(GEMMOperands(m, n, k, transA: transA, transB: transB), backend: backend, repeats: repeats)
 }
 
 /// The machine's GEMM rate as the benchmarks quote it: GFLOP/s of a 512³ product on the
 /// automatic backend, after 40 untimed calls that settle the thread team (a freshly started
 /// OpenMP worker can share a core with the main thread for the first tens of milliseconds).
 func measureReferenceGEMMGFLOPs(repeats: Int = 10) -> Double {
-    _ = measureGEMMGFLOPs(512, 512, 512, repeats: 40)
-    return measureGEMMGFLOPs(512, 512, 512, repeats: repeats)
+    _ = measureGEMMGFLOPs(.reference, repeats: 40)
+    return measureGEMMGFLOPs(.reference, repeats: repeats)
 }

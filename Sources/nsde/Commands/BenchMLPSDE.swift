@@ -153,7 +153,7 @@ extension NSDE.Bench {
             _ = measureReferenceGEMMGFLOPs(repeats: 1)
             var gemmSamples: [Double] = []
             let times = measure(warmup: warmup, repeats: repeats, afterEach: {
-                gemmSamples.append(measureGEMMGFLOPs(512, 512, 512, repeats: 5))
+                gemmSamples.append(measureGEMMGFLOPs(.reference, repeats: 5))
             }) {
                 let before = pool.liveBytes
                 pool.resetPeak()
