@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms, GroupNorm, axis sums) once per instruction-set level, without the
+# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms, GroupNorm, axis sums, nChw16c conversions) once per instruction-set level, without the
 # load-time dispatch, runs each on the same inputs and checks that every level writes the same
 # bits (the kernels promise it: IEEE operations only, no FMA contraction; the v4fma build enables
 # FMA instructions to check that the source forbids contracting into them). Needs clang (the Swift
@@ -69,6 +69,13 @@ int main(void) {
         nsde_group_norm_relu_backward_blocked(y, x, y, bscratch, out + 2240, 0, 4, 16, 2, 35, z, bm, br, dgb, dbb);
         MIX(out + 2240, 2240) MIX(dgb, 64) MIX(dbb, 64) }
       nsde_sum_rows(x, 7, 1500, 0, 1500, out); MIX(out, 1500)
+      // nChw16c <-> NCHW of [3, 32, 5, 7] (hw 35: two 16-pixel tiles and a tail), with the
+      // broadcast addition and the batch sums.
+      nsde_unblock16(x, out, 0, 6, 32, 35, NULL); MIX(out, 3360)
+      nsde_unblock16(x, out, 0, 6, 32, 35, y); MIX(out, 3360)
+      nsde_block16(x, out, 0, 6, 32, 35); MIX(out, 3360)
+      { double acc[16 * 35]; for (int b = 0; b < 2; b++) nsde_block16_summing(x, out, 3, 32, 35, b, 0, 35, acc, out + 3360); }
+      MIX(out, 3360 + 1120)
       // Column sums of a [150, 67] matrix (3 blocks of 64 rows, the last short), alone and after
       // the tanh gradient.
       float block[67], sums[67]; double total[67];
@@ -86,7 +93,7 @@ for level in baseline avx2 avx512f v4fma; do
     if [ -n "${needs[$level]}" ] && ! grep -qw "${needs[$level]}" /proc/cpuinfo; then echo "$level: skipped (processor lacks it)"; continue; fi
     # shellcheck disable=SC2086
     "$cc" -O3 -fno-math-errno ${flags[$level]} -DNSDE_CLONES= -ISources/CKernels/include \
-        Sources/CKernels/kernels.c Sources/CKernels/winograd.c Sources/CKernels/normalization.c "$work/harness.c" -o "$work/$level" -lm
+        Sources/CKernels/kernels.c Sources/CKernels/winograd.c Sources/CKernels/normalization.c Sources/CKernels/blocked_layout.c "$work/harness.c" -o "$work/$level" -lm
     result=$("$work/$level")
     echo "$level: $result"
     if [ -z "$reference" ]; then reference="$result"; elif [ "$result" != "$reference" ]; then

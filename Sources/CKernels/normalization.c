@@ -1,4 +1,5 @@
 #include "nsde_kernels.h"
+#include "blocked16.h"
 #include <math.h>
 #include <stddef.h>
 
@@ -187,23 +188,6 @@ void NSDE_CLONES nsde_group_norm_backward(const float *restrict dy, const float 
 // needs no layout conversion; the arithmetic is that of the NCHW kernels above, element for
 // element, so the values are the same bits. One unit of work is one 16-channel block of one
 // sample (16 / channels_per_group whole groups).
-
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
-typedef int32_t i16v __attribute__((vector_size(64)));
-
-// Transposes the 16x16 matrix whose rows are v[0..15], in place (four perfect shuffles).
-static inline __attribute__((always_inline)) void transpose16(v16 *v) {
-    for (int stage = 0; stage < 4; stage++) {
-        v16 out[16];
-        for (int k = 0; k < 8; k++) {
-            out[2 * k] = __builtin_shufflevector(v[k], v[k + 8], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-            out[2 * k + 1] = __builtin_shufflevector(v[k], v[k + 8], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
-                                                     15, 31);
-        }
-        for (int k = 0; k < 16; k++) v[k] = out[k];
-    }
-}
 
 void NSDE_CLONES nsde_group_norm_relu_forward_blocked(const float *restrict x, float *restrict y, int64_t unit_begin,
                                                       int64_t unit_end, int64_t groups, int64_t channels_per_group,

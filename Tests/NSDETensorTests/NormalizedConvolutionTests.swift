@@ -2,7 +2,7 @@ import XCTest
 import NSDETestSupport
 @testable import NSDETensor
 
-/// ``Tensor/groupNormReLUConv2d(groups:gamma:beta:eps:weight:bias:stride:padding:)`` against
+/// ``Tensor/groupNormReLUConv2d(groups:gamma:beta:eps:weight:bias:stride:padding:adding:)`` against
 /// ``Tensor/groupNormReLU(groups:gamma:beta:eps:)`` followed by ``Tensor/conv2d(weight:bias:stride:padding:)``:
 /// the same bits for the value and every gradient (the fused op where oneDNN keeps activations in
 /// `nChw16c`, the two ops elsewhere), tangents within rounding, and gradients against finite differences.
@@ -55,6 +55,53 @@ final class NormalizedConvolutionTests: XCTestCase {
             for (g, r) in zip(partial, partialRef) { XCTAssertEqual(g.scalars.map(\.bitPattern), r.scalars.map(\.bitPattern)) }
         }
         print("groupNormReLUConv2d: \(fused) of \(cases.count) shapes ran fused on this processor")
+    }
+
+    /// With an addend broadcast over the batch (a ConcatConv2d's time map): the value and every
+    /// gradient, the addend's included, bit for bit against the two ops and the broadcast addition.
+    func testAddendMatchesTheBroadcastAdditionBitForBit() {
+        for (i, c) in cases.enumerated() {
+            let (n, _, h, w, groups, o, padding) = c
+            let xs = inputs(c, seed: UInt64(10 * i + 5))
+            let outShape = [n, o, h + 2 * padding - 2, w + 2 * padding - 2]
+            let addend = TestData.uniform([1] + outShape.dropFirst(), low: -1, high: 1, seed: UInt64(10 * i + 8))
+            let u = TestData.uniform(outShape, seed: UInt64(10 * i + 9))
+            let (value, grads) = valueAndGradient(of: { v in
+                (v[0].groupNormReLUConv2d(groups: groups, gamma: v[1], beta: v[2], eps: 1e-5, weight: v[3], bias: v[4],
+                                          padding: padding, adding: v[5]) * u).sum()
+            }, at: xs + [addend])
+            let (valueRef, gradsRef) = valueAndGradient(of: { v in
+                ((v[0].groupNormReLU(groups: groups, gamma: v[1], beta: v[2], eps: 1e-5).conv2d(weight: v[3], bias: v[4],
+                                                                                                padding: padding) + v[5]) * u).sum()
+            }, at: xs + [addend])
+            XCTAssertEqual(value.scalars[0].bitPattern, valueRef.scalars[0].bitPattern, "value, case \(i)")
+            XCTAssertEqual(grads.count, 6)
+            for (k, (g, r)) in zip(grads, gradsRef).enumerated() {
+                XCTAssertEqual(g.scalars.map(\.bitPattern), r.scalars.map(\.bitPattern), "gradient \(k), case \(i)")
+            }
+            // Only the addend differentiated (no convolution gradient needed), and no bias.
+            let (_, only) = valueAndGradient(of: { v in
+                (xs[0].groupNormReLUConv2d(groups: groups, gamma: xs[1], beta: xs[2], eps: 1e-5, weight: xs[3], padding: padding,
+                                           adding: v[0]) * u).sum()
+            }, at: [addend])
+            let (_, onlyRef) = valueAndGradient(of: { v in
+                ((xs[0].groupNormReLU(groups: groups, gamma: xs[1], beta: xs[2], eps: 1e-5).conv2d(weight: xs[3], padding: padding)
+                  + v[0]) * u).sum()
+            }, at: [addend])
+            XCTAssertEqual(only[0].scalars.map(\.bitPattern), onlyRef[0].scalars.map(\.bitPattern), "addend alone, case \(i)")
+            // The tangent through the addend.
+            let ta = TestData.uniform(addend.shape, seed: UInt64(10 * i + 60))
+            let ts = inputs(c, seed: UInt64(10 * i + 61))
+            let (_, jvp) = valueAndJVP(of: { v in
+                v[0].groupNormReLUConv2d(groups: groups, gamma: v[1], beta: v[2], eps: 1e-5, weight: v[3], bias: v[4],
+                                         padding: padding, adding: v[5])
+            }, at: xs + [addend], tangents: ts + [ta])
+            let (_, jvpRef) = valueAndJVP(of: { v in
+                v[0].groupNormReLU(groups: groups, gamma: v[1], beta: v[2], eps: 1e-5).conv2d(weight: v[3], bias: v[4], padding: padding)
+                    + v[5]
+            }, at: xs + [addend], tangents: ts + [ta])
+            assertClose(jvp, jvpRef, "tangent with addend, case \(i)", bound: 1e-6)
+        }
     }
 
     func testTangentMatchesTheTwoOps() {

@@ -148,6 +148,20 @@ void nsde_winograd_output(const nsde_winograd_tiling *t, float h, const float *m
                           int64_t channels, int64_t row_begin, int64_t row_end, const float *bias, float *y,
                           float *rows);
 
+/// nChw16c → NCHW (`channels` a multiple of 16, `hw` pixels per channel) for the units
+/// `unit_begin ..< unit_end` (unit = sample · channels / 16 + channel block), adding
+/// `addend[c · hw + s]` (one `[channels, hw]` map broadcast over the samples) when non-NULL.
+void nsde_unblock16(const float *src, float *dst, int64_t unit_begin, int64_t unit_end, int64_t channels, int64_t hw,
+                    const float *addend);
+/// NCHW → nChw16c for the units `unit_begin ..< unit_end` (as in `nsde_unblock16`).
+void nsde_block16(const float *src, float *dst, int64_t unit_begin, int64_t unit_end, int64_t channels, int64_t hw);
+/// NCHW → nChw16c of every sample for channel block `block` and pixels `pixel_begin ..<
+/// pixel_end`, writing `sums[c · hw + s]` = Σ over the samples of `src` (in double, in sample
+/// order, as `nsde_sum_rows`) for those channels and pixels. Scratch `acc`: `16 · (pixel_end −
+/// pixel_begin)` doubles.
+void nsde_block16_summing(const float *src, float *dst, int64_t batch, int64_t channels, int64_t hw, int64_t block,
+                          int64_t pixel_begin, int64_t pixel_end, double *acc, float *sums);
+
 /// The name of the instruction-set level the loader picked for these kernels ("avx512f",
 /// "avx2" or "baseline").
 const char *nsde_kernels_isa(void);

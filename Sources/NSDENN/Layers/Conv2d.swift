@@ -61,16 +61,17 @@ public final class ConcatConv2d: Module {
     }
 
     /// `self(t, norm.withReLU(x))`, computed as one op
-    /// (``Tensor/groupNormReLUConv2d(groups:gamma:beta:eps:weight:bias:stride:padding:)``) where
-    /// oneDNN lets the normalised activations stay in its own layout; the same values either way.
+    /// (``Tensor/groupNormReLUConv2d(groups:gamma:beta:eps:weight:bias:stride:padding:adding:)``, the
+    /// time channel's map as its addend) where oneDNN lets the normalised activations stay in its
+    /// own layout; the same values either way.
     public func callAsFunction(_ t: Float, normalizing x: Tensor, with norm: GroupNorm) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == conv.weight.shape[1] - 1 && x.shape[1] == norm.channels,
                      "ConcatConv2d: expected [N, \(conv.weight.shape[1] - 1), H, W] normalised over \(norm.channels) channels, got \(x.shape)")
         let w = conv.weight.value
-        let y = x.groupNormReLUConv2d(groups: norm.groups, gamma: norm.weight.value, beta: norm.bias.value, eps: norm.eps,
-                                      weight: w.slice(axis: 1, 1..<w.shape[1]), bias: conv.bias?.value,
-                                      stride: conv.stride, padding: conv.padding)
-        return y + timeMap(t, weight: w, height: x.shape[2], width: x.shape[3])
+        return x.groupNormReLUConv2d(groups: norm.groups, gamma: norm.weight.value, beta: norm.bias.value, eps: norm.eps,
+                                     weight: w.slice(axis: 1, 1..<w.shape[1]), bias: conv.bias?.value,
+                                     stride: conv.stride, padding: conv.padding,
+                                     adding: timeMap(t, weight: w, height: x.shape[2], width: x.shape[3]))
     }
 
     /// t · conv(1, W[:, :1]): the time channel's contribution, `[1, out, H', W']`.

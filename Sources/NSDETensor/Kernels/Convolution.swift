@@ -134,7 +134,7 @@ public enum Convolution {
     }
 
     /// The oneDNN algorithm the automatic backend uses for `g` when that algorithm takes its
-    /// source activations in `nChw16c` (see ``Tensor/groupNormReLUConv2d(groups:gamma:beta:eps:weight:bias:stride:padding:)``),
+    /// source activations in `nChw16c` (see ``Tensor/groupNormReLUConv2d(groups:gamma:beta:eps:weight:bias:stride:padding:adding:)``),
     /// else nil. Only for the automatic choice: a backend set with ``backend`` is kept as it is.
     static func blockedAlgorithm(_ g: Conv2DGeometry) -> OneDNNConvolution.Algorithm? {
         switch resolve(nil, g) {

@@ -1,4 +1,5 @@
 import CDNNL
+import CKernels
 import Foundation
 
 // MARK: - oneDNN implementation
@@ -131,6 +132,9 @@ enum OneDNNConvolution {
         let innerBytes: Int
         /// user → inner for inputs, inner → user for outputs; `nil` when the layouts agree.
         let reorder: Primitive?
+        /// Set when the conversion is NCHW ↔ nChw16c of activations: the library's transposing
+        /// kernels (``BlockedLayout``) then replace `reorder` (same bits, about half its time).
+        let blocked16: BlockedLayout.Shape?
     }
 
     /// A convolution pass ready to run.
@@ -151,7 +155,8 @@ enum OneDNNConvolution {
                     : (outputs.contains(index) ? OneDNNConvolution.reorder(from: inner, to: userMD)
                                                : OneDNNConvolution.reorder(from: userMD, to: inner))
                 args[index] = Argument(index: index, user: userMD, inner: inner,
-                                       innerBytes: dnnl_memory_desc_get_size(&inner), reorder: reorder)
+                                       innerBytes: dnnl_memory_desc_get_size(&inner), reorder: reorder,
+                                       blocked16: reorder == nil ? nil : OneDNNConvolution.blocked16Shape(user: userMD, inner: inner))
             }
             arguments = args
         }
@@ -192,6 +197,17 @@ enum OneDNNConvolution {
         let d = dims.map { Int64($0) }
         OneDNN.check(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, dnnl_f32, tag), "dnnl_memory_desc_init_by_tag")
         return md
+    }
+
+    /// `[N, C, H·W]` when `user` is 4-D NCHW and `inner` the nChw16c layout of the same shape with
+    /// C a multiple of 16, else nil.
+    static func blocked16Shape(user: dnnl_memory_desc_t, inner: dnnl_memory_desc_t) -> BlockedLayout.Shape? {
+        guard user.ndims == 4 else { return nil }
+        let dims = withUnsafeBytes(of: user.dims) { Array($0.bindMemory(to: Int64.self).prefix(4)).map(Int.init) }
+        guard dims[1] % 16 == 0, equal(user, memoryDesc(dims, dnnl_nchw)), equal(inner, memoryDesc(dims, dnnl_nChw16c)) else {
+            return nil
+        }
+        return BlockedLayout.Shape(batch: dims[0], channels: dims[1], pixels: dims[2] * dims[3])
     }
 
     static func equal(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
@@ -357,9 +373,14 @@ enum OneDNNConvolution {
 
         /// A memory object over a temporary buffer of `bytes` bytes from the tensor buffer pool.
         func temporary(_ md: dnnl_memory_desc_t, bytes: Int) -> dnnl_memory_t {
+            temporaryBuffer(md, bytes: bytes).memory
+        }
+
+        /// A temporary buffer of `bytes` bytes and a memory object over it.
+        func temporaryBuffer(_ md: dnnl_memory_desc_t, bytes: Int) -> (memory: dnnl_memory_t, pointer: UnsafeMutablePointer<Float>) {
             let storage = TensorStorage(uninitializedCount: (bytes + 3) / 4)
             buffers.append(storage)
-            return wrap(md, storage.pointer)
+            return (wrap(md, storage.pointer), storage.pointer)
         }
 
         /// Runs `primitive` with `args`, adding its scratchpad.
@@ -373,7 +394,16 @@ enum OneDNNConvolution {
         }
 
         /// The argument in the primitive's layout, reordered from the caller's buffer if needed.
-        func input(_ arg: Argument, _ pointer: UnsafeRawPointer) -> dnnl_memory_t {
+        /// With `sums` (activations converted to nChw16c only), also writes the sums over the
+        /// batch of the caller's buffer there (`[C, H, W]`).
+        func input(_ arg: Argument, _ pointer: UnsafeRawPointer, sums: UnsafeMutablePointer<Float>? = nil) -> dnnl_memory_t {
+            if let shape = arg.blocked16 {
+                let (inner, to) = temporaryBuffer(arg.inner, bytes: arg.innerBytes)
+                let from = pointer.assumingMemoryBound(to: Float.self)
+                if let sums { BlockedLayout.block(from, to, shape, sums: sums) } else { BlockedLayout.block(from, to, shape) }
+                return inner
+            }
+            precondition(sums == nil, "OneDNNConvolution: batch sums need an nChw16c conversion")
             let user = wrap(arg.user, pointer)
             guard let r = arg.reorder else { return user }
             let inner = temporary(arg.inner, bytes: arg.innerBytes)
@@ -383,7 +413,16 @@ enum OneDNNConvolution {
 
         /// The memory the primitive writes an output to, and what to do afterwards to bring it
         /// into the caller's buffer.
-        func output(_ arg: Argument, _ pointer: UnsafeMutableRawPointer) -> (dnnl_memory_t, () -> Void) {
+        /// With `addend` (activations converted from nChw16c only), adds that `[C, H, W]` map to
+        /// every sample on the way.
+        func output(_ arg: Argument, _ pointer: UnsafeMutableRawPointer,
+                    addend: UnsafePointer<Float>? = nil) -> (dnnl_memory_t, () -> Void) {
+            if let shape = arg.blocked16 {
+                let (inner, from) = temporaryBuffer(arg.inner, bytes: arg.innerBytes)
+                let to = pointer.assumingMemoryBound(to: Float.self)
+                return (inner, { BlockedLayout.unblock(from, to, shape, adding: addend) })
+            }
+            precondition(addend == nil, "OneDNNConvolution: an addend needs an nChw16c conversion")
             let user = wrap(arg.user, pointer)
             guard let r = arg.reorder else { return (user, {}) }
             let inner = temporary(arg.inner, bytes: arg.innerBytes)
@@ -427,11 +466,13 @@ enum OneDNNConvolution {
         return accepted
     }
 
-    /// `output = conv(input, weight) + bias`, NCHW / OIHW pointers (with `blockedInput`, `input`
-    /// is in nChw16c: check ``acceptsBlockedInput(_:algorithm:)``).
+    /// `output = conv(input, weight) + bias (+ addend)`, NCHW / OIHW pointers (with `blockedInput`,
+    /// `input` is in nChw16c: check ``acceptsBlockedInput(_:algorithm:)``). `addend`, a
+    /// `[O, Ho, Wo]` map added to every sample, is added while the output leaves oneDNN's layout
+    /// where it has one, else in a pass of its own (the same bits either way).
     static func forward(_ g: Conv2DGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, algorithm: Algorithm = .direct,
-                        blockedInput: Bool = false) {
+                        blockedInput: Bool = false, addend: UnsafePointer<Float>? = nil) {
         let threads = syncThreads()
         let p = plan(g, .forward, bias: bias != nil, threads: threads, algorithm: algorithm)
         let e = Execution()
@@ -441,23 +482,47 @@ enum OneDNNConvolution {
             (argWeights, e.input(p.arguments[argWeights]!, weight)),
         ]
         if let bias { args.append((argBias, e.input(p.arguments[argBias]!, bias))) }
-        let (dst, finishDst) = e.output(p.arguments[argDst]!, output)
+        let dstArgument = p.arguments[argDst]!
+        let fold = dstArgument.blocked16 != nil
+        let (dst, finishDst) = e.output(dstArgument, output, addend: fold ? addend : nil)
         args.append((argDst, dst))
         e.run(p.primitive, args)
         finishDst()
         e.finish()
+        if let addend, !fold {
+            let perSample = g.outChannels * g.outputHeight * g.outputWidth
+            nsde_bias_add_inplace(output, addend, Int64(g.batch), Int64(perSample))
+        }
     }
 
-    /// The requested gradients (non-nil output pointers) of `conv(input, weight) + bias`.
-    /// `input` is needed for the weight and bias gradients, `weight` for the input gradient.
+    /// The requested gradients (non-nil output pointers) of `conv(input, weight) + bias (+ addend)`.
+    /// `input` is needed for the weight and bias gradients, `weight` for the input gradient; the
+    /// addend's gradient (the sum of `gradOutput` over the batch, `[O, Ho, Wo]`) is taken while the
+    /// output gradient enters oneDNN's layout where it does, else in a pass of its own (same bits).
     static func backward(_ g: Conv2DGeometry, gradOutput: UnsafePointer<Float>, input: UnsafePointer<Float>?,
                          weight: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
                          gradWeight: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?,
-                         algorithm: Algorithm = .direct, blockedInput: Bool = false) {
+                         algorithm: Algorithm = .direct, blockedInput: Bool = false,
+                         gradAddend: UnsafeMutablePointer<Float>? = nil) {
+        var gradAddend = gradAddend
+        defer {
+            if let gradAddend {
+                // Not folded into a layout conversion: the batch sum of Reduction.reduce.
+                let perSample = g.outChannels * g.outputHeight * g.outputWidth
+                nsde_sum_rows(gradOutput, Int64(g.batch), Int64(perSample), 0, Int64(perSample), gradAddend)
+            }
+        }
         if gradWeight == nil, let gradBias {
             // Bias alone: a reduction, no convolution needed.
             Im2Col.biasGradient(g, gradOutput: gradOutput, gradBias: gradBias)
             if gradInput == nil { return }
+        }
+        if gradInput == nil && gradWeight == nil { return }
+        /// The output gradient in the layout of `dd`, with the addend's gradient when it can be folded in.
+        func convertedGradient(_ e: Execution, _ dd: Argument) -> dnnl_memory_t {
+            guard dd.blocked16 != nil, let sums = gradAddend else { return e.input(dd, gradOutput) }
+            gradAddend = nil
+            return e.input(dd, gradOutput, sums: sums)
         }
         let threads = syncThreads()
         let e = Execution()
@@ -465,7 +530,7 @@ enum OneDNNConvolution {
         if let gradInput {
             let p = plan(g, .backwardData, bias: false, threads: threads, algorithm: algorithm)
             let dd = p.arguments[argDiffDst]!
-            let diffDst = e.input(dd, gradOutput)
+            let diffDst = convertedGradient(e, dd)
             if dd.reorder != nil { sharedDiffDst = (dd.inner, diffDst) }
             let w = e.input(p.arguments[argWeights]!, weight!)
             let diffSrc = p.arguments[argDiffSrc]!
@@ -480,7 +545,7 @@ enum OneDNNConvolution {
             if let shared = sharedDiffDst, equal(shared.md, dd.inner) {
                 diffDst = shared.mem
             } else {
-                diffDst = e.input(dd, gradOutput)
+                diffDst = convertedGradient(e, dd)
             }
             let source = p.arguments[argSrc]!
             let src = blockedInput ? e.wrap(source.inner, input!) : e.input(source, input!)
