@@ -13,6 +13,16 @@ public final class Parameter {
         return stored
     }
 
+    /// Inside a ``BatchParallel`` shard, `valueᵀ` of a matrix parameter as a constant made once
+    /// per shard run (the parameters do not change during it); `nil` outside shards. Layers pass it
+    /// to ``NSDETensor/Tensor/linear(weight:bias:transposedWeight:)`` so that every drift
+    /// evaluation of a solve multiplies by a plain matrix (the same values up to rounding, a faster
+    /// GEMM).
+    var shardTransposedValue: Tensor? {
+        guard let shard = ShardLeaves.current, stored.rank == 2 else { return nil }
+        return shard.transposed(for: self, value: stored)
+    }
+
     /// The leaf that optimisers update and that holds the accumulated gradient.
     private var stored: Tensor
 

@@ -66,6 +66,41 @@ final class BatchParallelTests: XCTestCase {
         XCTAssertFalse(once.isEmpty)
     }
 
+    /// Inside shards, Linear layers multiply by a transpose of the weight made once per shard run
+    /// (``Tensor/linear(weight:bias:transposedWeight:)``): each shard's output and input gradient
+    /// are those of the same layers run outside shards up to rounding (a plain product instead of
+    /// a transposed read), and a weight changed between runs is seen by the next run (the copy
+    /// does not outlive its run: a stale one would be off by far more than rounding).
+    func testShardLinearLayersMatchTheUnshardedOnes() throws {
+        let net = mlp()
+        let x = Tensor.randomNormal([9, 6], seed: 3)
+        for round in 0..<2 {
+            if round == 1 {
+                let w = net.parameters[0]
+                w.assign(Tensor(shape: w.shape, scalars: w.value.scalars.map { $0 * 0.5 + 0.01 }))
+            }
+            var inside: [(out: [Float], grad: [Float])] = [[], []].map { ($0, $0) }
+            _ = try BatchParallel.run(batch: 9, shards: 2) { shard in
+                var xs = shard.slice(x).detached()
+                xs.requiresGrad = true
+                let y = net(xs)
+                (y * y).sum().backward()
+                inside[shard.index] = (y.scalars, xs.grad!.scalars)
+            }
+            // Outside shards on one thread, as a shard runs.
+            for (i, rows) in [0..<5, 5..<9].enumerated() {
+                var xs = x.rows(rows).detached()
+                xs.requiresGrad = true
+                let y = Parallel.withThreadLimit(1) { net(xs) }
+                Parallel.withThreadLimit(1) { (y * y).sum().backward() }
+                for (a, b) in zip(inside[i].out, y.scalars) { XCTAssertEqual(a, b, accuracy: 1e-6, "round \(round), shard \(i): output") }
+                for (a, b) in zip(inside[i].grad, xs.grad!.scalars) {
+                    XCTAssertEqual(a, b, accuracy: 1e-5, "round \(round), shard \(i): input gradient")
+                }
+            }
+        }
+    }
+
     func testAShardErrorLeavesGradientsUnchanged() {
         let net = mlp()
         for p in net.parameters { p.zeroGrad() }

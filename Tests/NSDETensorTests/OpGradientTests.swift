@@ -103,6 +103,30 @@ final class OpGradientTests: XCTestCase {
         let plain = valueAndGradient(of: { weightedSum($0[0].linear(weight: $0[1], bias: $0[2]).tanh()) }, at: [input, w, b])
         XCTAssertEqual(fused.value.scalars.map(\.bitPattern), plain.value.scalars.map(\.bitPattern))
         for (f, g) in zip(fused.gradients, plain.gradients) { XCTAssertEqual(f.scalars.map(\.bitPattern), g.scalars.map(\.bitPattern)) }
+
+        // With the weight's transpose given (a plain product instead of the transposed read): the
+        // same values up to rounding, with and without tanh and bias, at the widths of an MLP drift
+        // and at a small odd shape, and the gradients with respect to the weight itself.
+        for (rows, inF, outF, seed) in [(128, 64, 128, 50), (128, 128, 64, 53), (5, 4, 3, 56)] as [(Int, Int, Int, UInt64)] {
+            let x = u([rows, inF], seed), weight = u([outF, inF], seed + 1), bias = u([outF], seed + 2)
+            let wT = Tensor(shape: [inF, outF], scalars: (0..<(inF * outF)).map { weight.scalars[($0 % outF) * inF + $0 / outF] })
+            for tanh in [false, true] {
+                for withBias in [false, true] {
+                    func f(_ v: [Tensor], _ t: Tensor?) -> Tensor {
+                        let b = withBias ? v[2] : nil
+                        return weightedSum(tanh ? v[0].linearTanh(weight: v[1], bias: b, transposedWeight: t)
+                                                : v[0].linear(weight: v[1], bias: b, transposedWeight: t))
+                    }
+                    let viaTranspose = valueAndGradient(of: { f($0, wT) }, at: [x, weight, bias])
+                    let direct = valueAndGradient(of: { f($0, nil) }, at: [x, weight, bias])
+                    let what = "\(rows)x\(inF)->\(outF), tanh \(tanh), bias \(withBias)"
+                    XCTAssertEqual(viaTranspose.value.item, direct.value.item, accuracy: 1e-5 * max(1, abs(direct.value.item)), "value, \(what)")
+                    for (k, (a, b)) in zip(viaTranspose.gradients, direct.gradients).enumerated() where k < 2 || withBias {
+                        assertClose(a, b, "gradient \(k), \(what)", bound: 1e-5)
+                    }
+                }
+            }
+        }
     }
 
     /// The adjoint's fused reconstruction step: `y − (out − x)` bit for bit, and the scaled RMS

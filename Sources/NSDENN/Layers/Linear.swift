@@ -25,8 +25,11 @@ public final class Linear: Module, Layer {
     public func callAsFunction(_ x: Tensor, thenTanh: Bool) -> Tensor {
         precondition(x.rank == 2 && x.shape[1] == weight.shape[1],
                      "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
-        // One op: GEMM `x · Wᵀ` reading W transposed in place, onto the preloaded bias (or with
-        // the bias added in the tanh pass).
-        return thenTanh ? x.linearTanh(weight: weight.value, bias: bias?.value) : x.linear(weight: weight.value, bias: bias?.value)
+        // One op: GEMM `x · Wᵀ` (inside a batch shard with Wᵀ copied once per shard run, a plain
+        // product; otherwise reading W transposed in place), onto the preloaded bias (or with the
+        // bias added in the tanh pass).
+        let transposed = weight.shardTransposedValue
+        return thenTanh ? x.linearTanh(weight: weight.value, bias: bias?.value, transposedWeight: transposed)
+            : x.linear(weight: weight.value, bias: bias?.value, transposedWeight: transposed)
     }
 }

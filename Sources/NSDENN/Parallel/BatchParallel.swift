@@ -169,6 +169,24 @@ final class ShardLeaves: @unchecked Sendable {
         return leaf
     }
 
+    private var transposes: [ObjectIdentifier: Tensor] = [:]
+
+    /// `valueᵀ` of a 2-D parameter as a constant (no gradient), made on first use in this shard.
+    /// Valid for the whole shard run because the parameters do not change during it (see
+    /// ``BatchParallel``): layers reuse it for every evaluation of a solve.
+    func transposed(for parameter: Parameter, value: Tensor) -> Tensor {
+        let id = ObjectIdentifier(parameter)
+        if let t = transposes[id] { return t }
+        precondition(value.rank == 2, "ShardLeaves.transposed: parameter of shape \(value.shape) is not a matrix")
+        let rows = value.shape[0], cols = value.shape[1]
+        let t = Tensor(uninitializedShape: [cols, rows])
+        let src = value.storage.pointer, dst = t.storage.pointer
+        for i in 0..<rows { for j in 0..<cols { dst[j * rows + i] = src[i * cols + j] } }
+        withExtendedLifetime(value) {}
+        transposes[id] = t
+        return t
+    }
+
     /// The leaves in the order they were first used.
     var ordered: [(ObjectIdentifier, (parameter: Parameter, leaf: Tensor))] { creation.map { ($0, leaves[$0]!) } }
 }

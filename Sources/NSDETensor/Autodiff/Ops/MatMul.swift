@@ -121,8 +121,16 @@ extension Tensor {
     /// cache — the values of preloading the bias and accumulating onto it whenever the GEMM sums
     /// each dot product before adding it to the output (one pass over the inner dimension);
     /// otherwise they differ by the order of one addition.
-    public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
-        linear(weight: weight, bias: bias, thenTanh: false)
+    ///
+    /// `transposedWeight`, when given, must hold `weightᵀ` (`[in, out]`; for example a copy made
+    /// once per solve while the weight does not change): the product then reads it as a plain
+    /// matrix where oneDNN runs the product (elsewhere it is not used), which oneDNN does faster
+    /// than the transposed read for the narrow layers of MLP drifts. The values are the same up to
+    /// rounding: oneDNN packs both reads alike, and for the MLP drift's shapes (64 ↔ 128 features,
+    /// 128 rows) the bits were measured equal, but for tiny inner sizes it may take another kernel.
+    /// Gradients still flow to `weight` (the copy is a constant).
+    public func linear(weight: Tensor, bias: Tensor? = nil, transposedWeight: Tensor? = nil) -> Tensor {
+        linear(weight: weight, bias: bias, transposedWeight: transposedWeight, thenTanh: false)
     }
 
     /// `tanh(self · weightᵀ + bias)`: ``linear(weight:bias:)`` followed by ``tanh()``, recorded
@@ -132,13 +140,18 @@ extension Tensor {
     /// before adding it to the output (one pass over the inner dimension, as for the layer sizes
     /// of MLP drifts); otherwise they differ by the order of one addition. ``Sequential`` uses it
     /// for a `Linear` followed by a `Tanh`.
-    public func linearTanh(weight: Tensor, bias: Tensor? = nil) -> Tensor {
-        linear(weight: weight, bias: bias, thenTanh: true)
+    /// `transposedWeight` as in ``linear(weight:bias:transposedWeight:)``.
+    public func linearTanh(weight: Tensor, bias: Tensor? = nil, transposedWeight: Tensor? = nil) -> Tensor {
+        linear(weight: weight, bias: bias, transposedWeight: transposedWeight, thenTanh: true)
     }
 
-    private func linear(weight: Tensor, bias: Tensor?, thenTanh: Bool) -> Tensor {
+    private func linear(weight: Tensor, bias: Tensor?, transposedWeight: Tensor?, thenTanh: Bool) -> Tensor {
         precondition(rank == 2 && weight.rank == 2 && shape[1] == weight.shape[1],
                      "linear: expected input [N, in] and weight [out, in], got \(shape) and \(weight.shape)")
+        if let transposedWeight {
+            precondition(transposedWeight.shape == [weight.shape[1], weight.shape[0]],
+                         "linear: transposedWeight must have shape [\(weight.shape[1]), \(weight.shape[0])], got \(transposedWeight.shape)")
+        }
         if let bias {
             precondition(bias.shape == [weight.shape[0]], "linear: bias shape \(bias.shape) does not match [\(weight.shape[0])]")
         }
@@ -146,7 +159,8 @@ extension Tensor {
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
         let op = LinearOp(x: x, w: w, hasBias: b != nil)
         // The GEMM writes x·Wᵀ; one pass then adds the bias (and applies tanh) while it is in cache.
-        let value = Tensor.linearKernel(x, w, bias: nil, outRows: shape[0], outFeatures: weight.shape[0])
+        let value = Tensor.linearKernel(x, w, transposed: transposedWeight?.detached(), bias: nil, outRows: shape[0],
+                                        outFeatures: weight.shape[0])
         guard thenTanh else {
             if let b { Elementwise.biasAddInPlace(value, bias: b) }
             return Tensor.record(value, inputs: inputs) { op }
@@ -157,7 +171,8 @@ extension Tensor {
 
     /// `x · wᵀ (+ p · qᵀ) + bias` without autodiff, all into one `[outRows, outFeatures]` buffer;
     /// a `nil` `x` or `bias` is left out (zeros when nothing is given).
-    static func linearKernel(_ x: Tensor?, _ w: Tensor, bias: Tensor?, plus extra: (Tensor, Tensor)? = nil,
+    /// `transposed`, when given, is `wᵀ` (`[in, out]`), read as a plain matrix for the `x` term.
+    static func linearKernel(_ x: Tensor?, _ w: Tensor, transposed: Tensor? = nil, bias: Tensor?, plus extra: (Tensor, Tensor)? = nil,
                              outRows: Int, outFeatures: Int) -> Tensor {
         let out = Tensor(uninitializedShape: [outRows, outFeatures])
         var terms: [(Tensor, Tensor)] = []
@@ -173,11 +188,19 @@ extension Tensor {
         }
         for (i, (p, q)) in terms.enumerated() {
             let inF = p.shape[1]
+            // The plain product only where oneDNN runs it (where it measured faster than the
+            // transposed read).
+            if i == 0, x != nil, let transposed, GEMM.automaticBackend(m: outRows, n: outFeatures, k: inF) == .oneDNN {
+                GEMM.sgemm(transA: false, transB: false, m: outRows, n: outFeatures, k: inF, a: p.storage.pointer, lda: inF,
+                           b: transposed.storage.pointer, ldb: outFeatures, beta: 0, c: out.storage.pointer, ldc: outFeatures,
+                           rowBias: bias?.storage.pointer)
+                continue
+            }
             GEMM.sgemm(transA: false, transB: true, m: outRows, n: outFeatures, k: inF, a: p.storage.pointer, lda: inF,
                        b: q.storage.pointer, ldb: inF, beta: i == 0 ? 0 : 1, c: out.storage.pointer, ldc: outFeatures,
                        rowBias: i == 0 ? bias?.storage.pointer : nil)
         }
-        withExtendedLifetime((terms, bias)) {}
+        withExtendedLifetime((terms, bias, transposed)) {}
         return out
     }
 
