@@ -9,10 +9,13 @@ import Foundation
 /// Layout: public tensors are NCHW/OIHW. Inside, each pass uses the layout measured fastest
 /// end to end for its geometry (``resolvedLayout(_:_:)``): usually oneDNN's own choice
 /// (`dnnl_format_tag_any`: `nChw8c` activations and `OIhw8i8o` weights with `jit:avx2` kernels,
-/// `nChw16c` with AVX-512) with reorders in and out on every call, NHWC for channel counts that are
-/// not multiples of 8, plain NCHW for inputs with fewer than 8 channels (with AVX-512 kernels only
-/// for their input gradient). Weights are reordered
-/// on every call (they change every optimizer step, and they are small).
+/// `nChw16c` with AVX-512) with conversions in and out on every call, NHWC for channel counts that
+/// are not multiples of 8, plain NCHW for inputs with fewer than 8 channels (with AVX-512 kernels
+/// only for their input gradient). Activations go between NCHW and `nChw16c` through the library's
+/// transposing kernels (``BlockedLayout``, which can also add a map broadcast over the batch to the
+/// output and sum the output gradient over the batch on the way), other conversions through
+/// oneDNN's reorders. Weights are reordered on every call (they change every optimizer step, and
+/// they are small).
 ///
 /// Plans (primitive, reorders, scratchpad size) are cached by geometry, bias, pass and thread
 /// count under a lock. Execution uses user-mode scratchpads and per-call memory objects, so
