@@ -65,28 +65,33 @@ void NSDE_CLONES nsde_block16(const float *restrict src, float *restrict dst, in
 void NSDE_CLONES nsde_block16_summing(const float *restrict src, float *restrict dst, int64_t batch, int64_t channels,
                                       int64_t hw, int64_t block, int64_t pixel_begin, int64_t pixel_end,
                                       double *restrict acc, float *restrict sums) {
-    const int64_t blocks = channels / 16, width = pixel_end - pixel_begin;
-    for (int64_t i = 0; i < 16 * width; i++) acc[i] = 0;
-    for (int64_t n = 0; n < batch; n++) {
-        const float *from = src + (n * channels + block * 16) * hw;
-        float *to = dst + (n * blocks + block) * hw * 16;
-        int64_t s0 = pixel_begin;
-        for (; s0 + 16 <= pixel_end; s0 += 16) {
-            v16 v[16];
-            for (int j = 0; j < 16; j++) {
-                v[j] = LOADV(from + j * hw + s0);
-                double *a = acc + j * width + (s0 - pixel_begin);
-                for (int l = 0; l < 16; l++) a[l] += (double)v[j][l];
+    // Runs of 128 pixels (their 16 x 128 double sums stay in L1), each through every sample.
+    enum { RUN = 128 };
+    const int64_t blocks = channels / 16;
+    for (int64_t r0 = pixel_begin; r0 < pixel_end; r0 += RUN) {
+        const int64_t r1 = pixel_end - r0 < RUN ? pixel_end : r0 + RUN, width = r1 - r0;
+        for (int64_t i = 0; i < 16 * width; i++) acc[i] = 0;
+        for (int64_t n = 0; n < batch; n++) {
+            const float *from = src + (n * channels + block * 16) * hw;
+            float *to = dst + (n * blocks + block) * hw * 16;
+            int64_t s0 = r0;
+            for (; s0 + 16 <= r1; s0 += 16) {
+                v16 v[16];
+                for (int j = 0; j < 16; j++) {
+                    v[j] = LOADV(from + j * hw + s0);
+                    double *a = acc + j * width + (s0 - r0);
+                    for (int l = 0; l < 16; l++) a[l] += (double)v[j][l];
+                }
+                transpose16(v);
+                for (int k = 0; k < 16; k++) STOREV(to + (s0 + k) * 16, v[k]);
             }
-            transpose16(v);
-            for (int k = 0; k < 16; k++) STOREV(to + (s0 + k) * 16, v[k]);
-        }
-        for (; s0 < pixel_end; s0++) {
-            for (int j = 0; j < 16; j++) {
-                to[s0 * 16 + j] = from[j * hw + s0];
-                acc[j * width + (s0 - pixel_begin)] += (double)from[j * hw + s0];
+            for (; s0 < r1; s0++) {
+                for (int j = 0; j < 16; j++) {
+                    to[s0 * 16 + j] = from[j * hw + s0];
+                    acc[j * width + (s0 - r0)] += (double)from[j * hw + s0];
+                }
             }
         }
+        for (int j = 0; j < 16; j++) for (int64_t i = 0; i < width; i++) sums[(block * 16 + j) * hw + r0 + i] = (float)acc[j * width + i];
     }
-    for (int j = 0; j < 16; j++) for (int64_t i = 0; i < width; i++) sums[(block * 16 + j) * hw + pixel_begin + i] = (float)acc[j * width + i];
 }
