@@ -3,10 +3,10 @@ import CKernels
 /// Conversions between NCHW and oneDNN's blocked activation layout `nChw16c` for channel counts
 /// that are multiples of 16 (C kernels in `blocked_layout.c`): element (n, c, s) of a
 /// `[N, C, H·W]` tensor sits at `((n · C/16 + c/16) · H·W + s) · 16 + c mod 16`. They replace
-/// oneDNN's reorder primitives around the convolutions (pure data movement, so the same bits, in
-/// about half the time: 16 pixels of 16 channels per in-register transpose), and can fold in the
-/// pass that follows or precedes the conversion: adding a map broadcast over the batch on the
-/// way out, summing over the batch on the way in.
+/// oneDNN's reorder primitives around the convolutions (pure data movement, 16 pixels of 16
+/// channels per in-register transpose, so the same bits; in a model about as fast, both being
+/// bound by memory traffic), and fold in the pass that follows or precedes the conversion: adding
+/// a map broadcast over the batch on the way out, summing over the batch on the way in.
 enum BlockedLayout {
     /// The sizes of an activation tensor: samples, channels (a multiple of 16), pixels per channel.
     struct Shape: Hashable, Sendable {

@@ -136,7 +136,8 @@ enum OneDNNConvolution {
         /// user → inner for inputs, inner → user for outputs; `nil` when the layouts agree.
         let reorder: Primitive?
         /// Set when the conversion is NCHW ↔ nChw16c of activations: the library's transposing
-        /// kernels (``BlockedLayout``) then replace `reorder` (same bits, about half its time).
+        /// kernels (``BlockedLayout``) then replace `reorder` (same bits, about the same time in a
+        /// model; they can carry a broadcast addition or the batch sums along).
         let blocked16: BlockedLayout.Shape?
     }
 
@@ -423,7 +424,12 @@ enum OneDNNConvolution {
             if let shape = arg.blocked16 {
                 let (inner, from) = temporaryBuffer(arg.inner, bytes: arg.innerBytes)
                 let to = pointer.assumingMemoryBound(to: Float.self)
-                return (inner, { BlockedLayout.unblock(from, to, shape, adding: addend) })
+                return (inner, {
+                    // The primitive has finished writing `inner` (CPU streams run in order; the wait
+                    // makes it explicit).
+                    OneDNN.check(dnnl_stream_wait(OneDNN.stream), "dnnl_stream_wait")
+                    BlockedLayout.unblock(from, to, shape, adding: addend)
+                })
             }
             precondition(addend == nil, "OneDNNConvolution: an addend needs an nChw16c conversion")
             let user = wrap(arg.user, pointer)
