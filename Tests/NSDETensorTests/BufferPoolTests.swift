@@ -6,15 +6,27 @@ import XCTest
 /// freed on one thread is reused by another before the system is asked, and the live and peak
 /// byte counts add up over threads.
 final class BufferPoolTests: XCTestCase {
-    /// Runs `body` on a new thread and waits for it.
+    /// Runs `body` on a new thread whose free lists are not the calling thread's and waits for it.
+    /// (Threads share lists when their numbers differ by a multiple of `BufferPool.partCount`;
+    /// a thread with the caller's lists is let go without running `body`, and another one tried.)
     private func onOtherThread(_ body: @escaping @Sendable () -> Void) {
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            body()
-            done.signal()
+        let callerPart = BufferPool.callingThreadPart
+        final class Ran: @unchecked Sendable { var value = false }
+        for _ in 0..<(2 * BufferPool.partCount) {
+            let done = DispatchSemaphore(value: 0)
+            let ran = Ran()
+            let thread = Thread {
+                if BufferPool.callingThreadPart != callerPart {
+                    body()
+                    ran.value = true
+                }
+                done.signal()
+            }
+            thread.start()
+            done.wait()
+            if ran.value { return }
         }
-        thread.start()
-        done.wait()
+        XCTFail("no thread with free lists other than the caller's")
     }
 
     /// Element counts no other test allocates, so no other buffer of the size is idle.

@@ -97,7 +97,11 @@ public final class BufferPool: @unchecked Sendable {
 
     /// The calling thread's free lists. Callers bind it `unowned(unsafe)`: the parts live as long
     /// as the pool, and a retain would be one more atomic per allocation.
-    private var ownPart: Part { parts[Int(nsde_thread_slot()) & (BufferPool.partCount - 1)] }
+    private var ownPart: Part { parts[BufferPool.callingThreadPart] }
+
+    /// The index of the calling thread's free lists: threads are numbered as they first allocate,
+    /// modulo ``partCount`` (so threads far apart in that order can share lists).
+    static var callingThreadPart: Int { Int(nsde_thread_slot()) & (partCount - 1) }
 
     func allocate(count: Int) -> UnsafeMutablePointer<Float> {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
