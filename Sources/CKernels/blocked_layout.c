@@ -17,6 +17,18 @@
 #define LOADV(p) (*(const v16u *)(p))
 #define STOREV(p, v) (*(v16u *)(p) = (v))
 
+// One 16x16 tile: 16 pixels from s0 of the 16 channel rows at `rows` (row length hw) into
+// v[channel], and v[pixel] out to the 16 pixel vectors of a block at `pixels`, or the reverse.
+static inline __attribute__((always_inline)) void load_channel_rows(const float *rows, int64_t hw, int64_t s0, v16 *v) {
+    for (int j = 0; j < 16; j++) v[j] = LOADV(rows + j * hw + s0);
+}
+static inline __attribute__((always_inline)) void store_pixels(const v16 *v, float *pixels, int64_t s0) {
+    for (int k = 0; k < 16; k++) STOREV(pixels + (s0 + k) * 16, v[k]);
+}
+static inline __attribute__((always_inline)) void load_pixels(const float *pixels, int64_t s0, v16 *v) {
+    for (int k = 0; k < 16; k++) v[k] = LOADV(pixels + (s0 + k) * 16);
+}
+
 void NSDE_CLONES nsde_unblock16(const float *restrict src, float *restrict dst, int64_t unit_begin, int64_t unit_end,
                                 int64_t channels, int64_t hw, const float *restrict addend) {
     const int64_t blocks = channels / 16;
@@ -28,7 +40,7 @@ void NSDE_CLONES nsde_unblock16(const float *restrict src, float *restrict dst, 
         int64_t s0 = 0;
         for (; s0 + 16 <= hw; s0 += 16) {
             v16 v[16];
-            for (int k = 0; k < 16; k++) v[k] = LOADV(from + (s0 + k) * 16);
+            load_pixels(from, s0, v);
             transpose16(v);
             if (add) {
                 for (int j = 0; j < 16; j++) STOREV(to + j * hw + s0, v[j] + LOADV(add + j * hw + s0));
@@ -52,9 +64,9 @@ void NSDE_CLONES nsde_block16(const float *restrict src, float *restrict dst, in
         int64_t s0 = 0;
         for (; s0 + 16 <= hw; s0 += 16) {
             v16 v[16];
-            for (int j = 0; j < 16; j++) v[j] = LOADV(from + j * hw + s0);
+            load_channel_rows(from, hw, s0, v);
             transpose16(v);
-            for (int k = 0; k < 16; k++) STOREV(to + (s0 + k) * 16, v[k]);
+            store_pixels(v, to, s0);
         }
         for (; s0 < hw; s0++) {
             for (int j = 0; j < 16; j++) to[s0 * 16 + j] = from[j * hw + s0];
@@ -64,10 +76,11 @@ void NSDE_CLONES nsde_block16(const float *restrict src, float *restrict dst, in
 
 void NSDE_CLONES nsde_block16_summing(const float *restrict src, float *restrict dst, int64_t batch, int64_t channels,
                                       int64_t hw, int64_t block, int64_t pixel_begin, int64_t pixel_end,
-                                      double *restrict acc, float *restrict sums) {
+                                      float *restrict sums) {
     // Runs of 128 pixels (their 16 x 128 double sums stay in L1), each through every sample.
     enum { RUN = 128 };
     const int64_t blocks = channels / 16;
+    double acc[16 * RUN];
     for (int64_t r0 = pixel_begin; r0 < pixel_end; r0 += RUN) {
         const int64_t r1 = pixel_end - r0 < RUN ? pixel_end : r0 + RUN, width = r1 - r0;
         for (int64_t i = 0; i < 16 * width; i++) acc[i] = 0;
@@ -77,13 +90,13 @@ void NSDE_CLONES nsde_block16_summing(const float *restrict src, float *restrict
             int64_t s0 = r0;
             for (; s0 + 16 <= r1; s0 += 16) {
                 v16 v[16];
+                load_channel_rows(from, hw, s0, v);
                 for (int j = 0; j < 16; j++) {
-                    v[j] = LOADV(from + j * hw + s0);
                     double *a = acc + j * width + (s0 - r0);
                     for (int l = 0; l < 16; l++) a[l] += (double)v[j][l];
                 }
                 transpose16(v);
-                for (int k = 0; k < 16; k++) STOREV(to + (s0 + k) * 16, v[k]);
+                store_pixels(v, to, s0);
             }
             for (; s0 < r1; s0++) {
                 for (int j = 0; j < 16; j++) {

@@ -157,10 +157,9 @@ void nsde_unblock16(const float *src, float *dst, int64_t unit_begin, int64_t un
 void nsde_block16(const float *src, float *dst, int64_t unit_begin, int64_t unit_end, int64_t channels, int64_t hw);
 /// NCHW → nChw16c of every sample for channel block `block` and pixels `pixel_begin ..<
 /// pixel_end`, writing `sums[c · hw + s]` = Σ over the samples of `src` (in double, in sample
-/// order, as `nsde_sum_rows`) for those channels and pixels. Scratch `acc`: `16 · (pixel_end −
-/// pixel_begin)` doubles.
+/// order, as `nsde_sum_rows`) for those channels and pixels.
 void nsde_block16_summing(const float *src, float *dst, int64_t batch, int64_t channels, int64_t hw, int64_t block,
-                          int64_t pixel_begin, int64_t pixel_end, double *acc, float *sums);
+                          int64_t pixel_begin, int64_t pixel_end, float *sums);
 
 /// The name of the instruction-set level the loader picked for these kernels ("avx512f",
 /// "avx2" or "baseline").

@@ -178,11 +178,7 @@ final class ShardLeaves: @unchecked Sendable {
         let id = ObjectIdentifier(parameter)
         if let t = transposes[id] { return t }
         precondition(value.rank == 2, "ShardLeaves.transposed: parameter of shape \(value.shape) is not a matrix")
-        let rows = value.shape[0], cols = value.shape[1]
-        let t = Tensor(uninitializedShape: [cols, rows])
-        let src = value.storage.pointer, dst = t.storage.pointer
-        for i in 0..<rows { for j in 0..<cols { dst[j * rows + i] = src[i * cols + j] } }
-        withExtendedLifetime(value) {}
+        let t = noGrad { value.detached().transposed() }
         transposes[id] = t
         return t
     }

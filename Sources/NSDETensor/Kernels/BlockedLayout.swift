@@ -46,10 +46,8 @@ enum BlockedLayout {
                 let block = task / ranges, k = task % ranges
                 let begin = min(shape.pixels, tiles * k / ranges * 16), end = min(shape.pixels, tiles * (k + 1) / ranges * 16)
                 guard begin < end else { continue }
-                let acc = UnsafeMutablePointer<Double>.allocate(capacity: 16 * (end - begin))
-                defer { acc.deallocate() }
                 nsde_block16_summing(src, dst, Int64(shape.batch), Int64(shape.channels), Int64(shape.pixels), Int64(block),
-                                     Int64(begin), Int64(end), acc, sums)
+                                     Int64(begin), Int64(end), sums)
             }
         }
     }
