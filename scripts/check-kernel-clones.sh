@@ -68,6 +68,14 @@ int main(void) {
         nsde_group_norm_relu_forward_blocked(x, out, 0, 4, 16, 2, 35, z, y, 1e-5f, bm, br); MIX(out, 2240) MIX(bm, 32)
         nsde_group_norm_relu_backward_blocked(y, x, y, bscratch, out + 2240, 0, 4, 16, 2, 35, z, bm, br, dgb, dbb);
         MIX(out + 2240, 2240) MIX(dgb, 64) MIX(dbb, 64) }
+      // From nChw16c to nChw16c, with and without the input addend.
+      { float bm[32], br[32], dgb[64], dbb[64];
+        for (int a = 0; a < 2; a++) {
+            nsde_group_norm_relu_forward_blocked_input(x, a ? z : NULL, out, 0, 4, 16, 2, 35, z, y, 1e-5f, bm, br);
+            MIX(out, 2240) MIX(bm, 32) MIX(br, 32)
+            nsde_group_norm_relu_backward_blocked_input(y, x, a ? z : NULL, y, out + 2240, 0, 4, 16, 2, 35, z, bm, br, dgb, dbb);
+            MIX(out + 2240, 2240) MIX(dgb, 64) MIX(dbb, 64)
+        } }
       nsde_sum_rows(x, 7, 1500, 0, 1500, out); MIX(out, 1500)
       // nChw16c <-> NCHW of [3, 32, 5, 7] (hw 35: two 16-pixel tiles and a tail), with the
       // broadcast addition and the batch sums.

@@ -288,6 +288,164 @@ void NSDE_CLONES nsde_group_norm_relu_backward_blocked(const float *restrict dy,
     }
 }
 
+// MARK: - GroupNorm with ReLU from nChw16c to nChw16c
+//
+// The same normalisation when its input is also in nChw16c (the output of a convolution that
+// stays in oneDNN's layout), optionally plus an addend broadcast over the batch (one sample's
+// [C/16, hw, 16] block, for example a time channel's map) added on every read. A unit is one
+// 16-channel block of one sample; each of its 16 lanes is one channel, so the statistics are
+// lane-wise partial sums over the pixels (four partial sums over runs of four pixels, combined
+// as (a0 + a1) + (a2 + a3)), then the lanes of a group added in channel order. The order differs
+// from the NCHW kernels (the values agree to rounding), and is the same on every instruction set.
+
+// Pixel s of a unit: x plus, when there is one, the addend.
+#define BLOCKED_INPUT(xb, ab, s) ((ab) ? LOAD16((xb) + (s) * 16) + LOAD16((ab) + (s) * 16) : LOAD16((xb) + (s) * 16))
+
+// Σ over the unit's pixels of (x + a − centre)² when `squares`, else of (x + a), lane by lane
+// (vectors through pointers: a vector argument would change the calling convention between the clones).
+static inline __attribute__((always_inline)) void blocked_lane_sums(const float *restrict xb, const float *restrict ab,
+                                                                    int64_t hw, const v16 *centre_p, int squares,
+                                                                    v16 *result) {
+    const v16 centre = *centre_p;
+    v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    int64_t s = 0;
+    for (; s + 4 <= hw; s += 4) {
+        v16 v0 = BLOCKED_INPUT(xb, ab, s), v1 = BLOCKED_INPUT(xb, ab, s + 1);
+        v16 v2 = BLOCKED_INPUT(xb, ab, s + 2), v3 = BLOCKED_INPUT(xb, ab, s + 3);
+        if (squares) {
+            v0 -= centre; v1 -= centre; v2 -= centre; v3 -= centre;
+            a0 += v0 * v0; a1 += v1 * v1; a2 += v2 * v2; a3 += v3 * v3;
+        } else {
+            a0 += v0; a1 += v1; a2 += v2; a3 += v3;
+        }
+    }
+    for (; s < hw; s++) {
+        v16 v = BLOCKED_INPUT(xb, ab, s);
+        if (squares) { v -= centre; a0 += v * v; } else { a0 += v; }
+    }
+    *result = (a0 + a1) + (a2 + a3);
+}
+
+// The lanes first ..< first + count of `t` added in order.
+static inline __attribute__((always_inline)) float lanes_sum(const v16 *t, int64_t first, int64_t count) {
+    float s = (*t)[first];
+    for (int64_t k = 1; k < count; k++) s += (*t)[first + k];
+    return s;
+}
+
+// The per-lane affine map of a unit's forward pass (t = x·scale + shift is the ReLU's input) and
+// its groups' means and 1/σ spread over their lanes.
+static inline __attribute__((always_inline)) void blocked_unit_affine(int64_t n, int64_t cb, int64_t groups,
+                                                                      int64_t channels_per_group,
+                                                                      const float *restrict gamma, const float *restrict beta,
+                                                                      const float *restrict mean, const float *restrict rstd,
+                                                                      v16 *scale, v16 *shift, v16 *mu, v16 *rs) {
+    for (int64_t j = 0; j < 16; j++) {
+        const int64_t row = n * groups + (cb * 16 + j) / channels_per_group, ch = cb * 16 + j;
+        (*rs)[j] = rstd[row];
+        (*mu)[j] = mean[row];
+        (*scale)[j] = rstd[row] * (gamma ? gamma[ch] : 1.0f);
+        (*shift)[j] = (beta ? beta[ch] : 0.0f) - mean[row] * (*scale)[j];
+    }
+}
+
+void NSDE_CLONES nsde_group_norm_relu_forward_blocked_input(const float *restrict x, const float *restrict addend,
+                                                            float *restrict y, int64_t unit_begin, int64_t unit_end,
+                                                            int64_t groups, int64_t channels_per_group, int64_t hw,
+                                                            const float *restrict gamma, const float *restrict beta,
+                                                            float eps, float *restrict mean, float *restrict rstd) {
+    const int64_t m = channels_per_group * hw, c = groups * channels_per_group, blocks = c / 16;
+    const int64_t groups_per_block = 16 / channels_per_group;
+    for (int64_t unit = unit_begin; unit < unit_end; unit++) {
+        const int64_t n = unit / blocks, cb = unit % blocks;
+        const float *xb = x + unit * hw * 16, *ab = addend ? addend + cb * hw * 16 : NULL;
+        const v16 zero = {0};
+        v16 sums, squares, centre;
+        blocked_lane_sums(xb, ab, hw, &zero, 0, &sums);
+        for (int64_t gi = 0; gi < groups_per_block; gi++) {
+            const float mu = lanes_sum(&sums, gi * channels_per_group, channels_per_group) / (float)m;
+            for (int64_t k = 0; k < channels_per_group; k++) centre[gi * channels_per_group + k] = mu;
+            mean[n * groups + cb * groups_per_block + gi] = mu;
+        }
+        blocked_lane_sums(xb, ab, hw, &centre, 1, &squares);
+        for (int64_t gi = 0; gi < groups_per_block; gi++) {
+            const float v = lanes_sum(&squares, gi * channels_per_group, channels_per_group);
+            rstd[n * groups + cb * groups_per_block + gi] = 1.0f / sqrtf(v / (float)m + eps);
+        }
+        v16 scale, shift, mu, rs;
+        blocked_unit_affine(n, cb, groups, channels_per_group, gamma, beta, mean, rstd, &scale, &shift, &mu, &rs);
+        float *yb = y + unit * hw * 16;
+        for (int64_t s = 0; s < hw; s++) {
+            v16 t = BLOCKED_INPUT(xb, ab, s) * scale + shift;
+            i16v keep = (t > (v16){0}) | (t != t);      // 0 ≥ t ? 0 : t
+            *(v16u *)(yb + s * 16) = (v16)((i16v)t & keep);
+        }
+    }
+}
+
+void NSDE_CLONES nsde_group_norm_relu_backward_blocked_input(const float *restrict dy, const float *restrict x,
+                                                             const float *restrict addend, const float *restrict beta,
+                                                             float *restrict dx, int64_t unit_begin, int64_t unit_end,
+                                                             int64_t groups, int64_t channels_per_group, int64_t hw,
+                                                             const float *restrict gamma, const float *restrict mean,
+                                                             const float *restrict rstd, float *restrict dgamma_part,
+                                                             float *restrict dbeta_part) {
+    const int64_t m = channels_per_group * hw, c = groups * channels_per_group, blocks = c / 16;
+    const int64_t groups_per_block = 16 / channels_per_group;
+    for (int64_t unit = unit_begin; unit < unit_end; unit++) {
+        const int64_t n = unit / blocks, cb = unit % blocks;
+        const float *xb = x + unit * hw * 16, *ab = addend ? addend + cb * hw * 16 : NULL, *gb = dy + unit * hw * 16;
+        v16 scale, shift, mu, rs;
+        blocked_unit_affine(n, cb, groups, channels_per_group, gamma, beta, mean, rstd, &scale, &shift, &mu, &rs);
+        // The upstream gradient through the ReLU (its mask recomputed from x: the forward pass's
+        // output is positive, or NaN, exactly where t is), and its sums: Σ g and Σ g·(x − μ).
+        v16 s0 = {0}, s1 = {0}, d0 = {0}, d1 = {0};
+        int64_t s = 0;
+        for (; s + 2 <= hw; s += 2) {
+            v16 x0 = BLOCKED_INPUT(xb, ab, s), x1 = BLOCKED_INPUT(xb, ab, s + 1);
+            v16 t0 = x0 * scale + shift, t1 = x1 * scale + shift;
+            v16 g0 = (v16)((i16v)LOAD16(gb + s * 16) & ((t0 > (v16){0}) | (t0 != t0)));
+            v16 g1 = (v16)((i16v)LOAD16(gb + (s + 1) * 16) & ((t1 > (v16){0}) | (t1 != t1)));
+            s0 += g0; s1 += g1;
+            d0 += g0 * (x0 - mu); d1 += g1 * (x1 - mu);
+        }
+        for (; s < hw; s++) {
+            v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift;
+            v16 g0 = (v16)((i16v)LOAD16(gb + s * 16) & ((t0 > (v16){0}) | (t0 != t0)));
+            s0 += g0; d0 += g0 * (x0 - mu);
+        }
+        const v16 sg = s0 + s1, sgx = (d0 + d1) * rs;
+        v16 a, b, cc;
+        for (int64_t gi = 0; gi < groups_per_block; gi++) {
+            float sum_d = 0, sum_dx = 0;
+            for (int64_t k = 0; k < channels_per_group; k++) {
+                const int64_t j = gi * channels_per_group + k, ch = cb * 16 + j;
+                const float gam = gamma ? gamma[ch] : 1.0f;
+                dgamma_part[n * c + ch] = sgx[j];
+                dbeta_part[n * c + ch] = sg[j];
+                sum_d += gam * sg[j];
+                sum_dx += gam * sgx[j];
+            }
+            // dx = rstd · (γ·dy − mean(dx̂) − x̂ · mean(dx̂ · x̂))
+            const float mean_d = sum_d / (float)m, mean_dx = sum_dx / (float)m;
+            for (int64_t k = 0; k < channels_per_group; k++) {
+                const int64_t j = gi * channels_per_group + k;
+                const float r = rs[j];
+                a[j] = r * (gamma ? gamma[cb * 16 + j] : 1.0f);
+                b[j] = -r * mean_d;
+                cc[j] = -r * r * mean_dx;
+            }
+        }
+        if (!dx) continue;
+        float *ob = dx + unit * hw * 16;
+        for (s = 0; s < hw; s++) {
+            v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift;
+            v16 g0 = (v16)((i16v)LOAD16(gb + s * 16) & ((t0 > (v16){0}) | (t0 != t0)));
+            *(v16u *)(ob + s * 16) = a * g0 + b + cc * (x0 - mu);
+        }
+    }
+}
+
 // MARK: - Sum over an axis
 
 void NSDE_CLONES nsde_sum_rows(const float *restrict src, int64_t rows, int64_t inner, int64_t column_begin,

@@ -27,6 +27,15 @@ public final class ConvDrift: Module {
 
     /// f(h, t) for `h` of shape `[N, C, H, W]`.
     public func callAsFunction(_ t: Float, _ h: Tensor) -> Tensor {
+        if conv1.supportsBlocked(inputShape: h.shape, normalizedBy: norm1) {
+            // The activations stay in oneDNN's blocked layout from the first convolution's output
+            // to the last one's input; each time map rides along as the next layer's input addend.
+            let shape = h.shape
+            let (x1, map1) = conv1(t, normalizing: h, shape: shape, inputAddend: nil, with: norm1, blockedOutput: true)
+            let (x2, map2) = conv2(t, normalizing: x1, shape: shape, inputAddend: map1, with: norm2, blockedOutput: true)
+            let (x3, _) = conv3(t, normalizing: x2, shape: shape, inputAddend: map2, with: norm3, blockedOutput: false)
+            return norm4(x3)
+        }
         // Each GN → ReLU → conv as one op where oneDNN allows (the same values as the three ops).
         var x = conv1(t, normalizing: h, with: norm1)
         x = conv2(t, normalizing: x, with: norm2)

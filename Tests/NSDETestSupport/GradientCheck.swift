@@ -126,3 +126,19 @@ public func assertMaxClose(_ a: Tensor, _ b: Tensor, rtol: Float = 1e-4, atol: F
     let bound = rtol * scale + atol
     XCTAssertLessThanOrEqual(worst, bound, "\(what): max error \(worst) > \(bound)", file: file, line: line)
 }
+
+/// Each gradient within 1e-4 of its reference relative to max(‖reference‖, 1 % of the largest
+/// reference's norm): a convolution's bias in front of a GroupNorm with one channel per group has a
+/// zero gradient in exact arithmetic, which both sides then compute as rounding noise.
+public func assertGradientsClose(_ a: [Tensor], _ b: [Tensor], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+    func norm(_ t: Tensor) -> Double { t.scalars.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot() }
+    let floor = 1e-2 * (b.map(norm).max() ?? 0)
+    for (k, (x, y)) in zip(a, b).enumerated() {
+        XCTAssertEqual(x.shape, y.shape, "\(what): gradient \(k)", file: file, line: line)
+        var num = 0.0
+        for (p, q) in zip(x.scalars, y.scalars) { num += (Double(p) - Double(q)) * (Double(p) - Double(q)) }
+        let error = num.squareRoot() / max(norm(y), floor, 1e-30)
+        XCTAssertLessThan(error, 1e-4, "\(what): gradient \(k) differs by \(error)", file: file, line: line)
+    }
+}

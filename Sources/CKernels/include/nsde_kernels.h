@@ -98,6 +98,24 @@ void nsde_group_norm_relu_backward_blocked(const float *dy, const float *x, cons
                                            int64_t channels_per_group, int64_t hw, const float *gamma, const float *mean,
                                            const float *rstd, float *dgamma_part, float *dbeta_part);
 
+/// GroupNorm with ReLU from nChw16c to nChw16c: `x` and `y` `[N, C/16, hw, 16]`, `addend` (may be
+/// NULL) one sample's `[C/16, hw, 16]` added to every sample of x as it is read; units, groups and
+/// statistics as in nsde_group_norm_relu_forward_blocked. The statistics are lane-wise sums over
+/// the pixels, so they agree with the NCHW kernels' to rounding, not bit for bit.
+void nsde_group_norm_relu_forward_blocked_input(const float *x, const float *addend, float *y, int64_t unit_begin,
+                                                int64_t unit_end, int64_t groups, int64_t channels_per_group, int64_t hw,
+                                                const float *gamma, const float *beta, float eps, float *mean,
+                                                float *rstd);
+
+/// The backward pass of nsde_group_norm_relu_forward_blocked_input: `dy`, `x` and `dx` (may be
+/// NULL) in nChw16c, `addend` and `beta` those of the forward pass (may be NULL); the affine
+/// gradients' per-(sample, channel) parts as nsde_group_norm_backward writes them.
+void nsde_group_norm_relu_backward_blocked_input(const float *dy, const float *x, const float *addend, const float *beta,
+                                                 float *dx, int64_t unit_begin, int64_t unit_end, int64_t groups,
+                                                 int64_t channels_per_group, int64_t hw, const float *gamma,
+                                                 const float *mean, const float *rstd, float *dgamma_part,
+                                                 float *dbeta_part);
+
 /// `dst[j] = Σ_k src[k·inner + j]` for `j` in `column_begin ..< column_end`, summed in double in
 /// the order of k and rounded once (a `[rows, inner]` matrix summed over its rows).
 void nsde_sum_rows(const float *src, int64_t rows, int64_t inner, int64_t column_begin, int64_t column_end, float *dst);

@@ -74,6 +74,35 @@ public final class ConcatConv2d: Module {
                                      adding: timeMap(t, weight: w, height: x.shape[2], width: x.shape[3]))
     }
 
+    /// Whether ``callAsFunction(_:normalizing:shape:inputAddend:with:blockedOutput:)`` can keep
+    /// this layer's activations in oneDNN's blocked layout for an input of NCHW shape `shape`
+    /// (see ``Tensor/supportsBlockedGroupNormReLUConv2d(inputShape:groups:weightShape:stride:padding:)``).
+    public func supportsBlocked(inputShape shape: [Int], normalizedBy norm: GroupNorm) -> Bool {
+        let w = conv.weight.value.shape
+        return shape.count == 4 && shape[1] == norm.channels
+            && Tensor.supportsBlockedGroupNormReLUConv2d(inputShape: shape, groups: norm.groups,
+                                                         weightShape: [w[0], w[1] - 1, w[2], w[3]],
+                                                         stride: conv.stride, padding: conv.padding)
+    }
+
+    /// `self(t, norm.withReLU(x + inputAddend))` for chains of such layers that keep their
+    /// activations in oneDNN's blocked layout `nChw16c` (check ``supportsBlocked(inputShape:normalizedBy:)``):
+    /// `x` is NCHW of `shape` or the blocked output of the previous layer (`[N, C/16, H, W, 16]`),
+    /// `inputAddend` (`[1, C, H, W]`) that layer's time map. With `blockedOutput`, returns the
+    /// convolution's output in `nChw16c` without this layer's time map, and that map (to pass on as
+    /// the next layer's `inputAddend`); otherwise the NCHW output with the map added, and no map.
+    /// Agrees with the NCHW form to rounding.
+    public func callAsFunction(_ t: Float, normalizing x: Tensor, shape: [Int], inputAddend: Tensor?, with norm: GroupNorm,
+                               blockedOutput: Bool) -> (output: Tensor, timeMap: Tensor?) {
+        let w = conv.weight.value
+        let map = timeMap(t, weight: w, height: shape[2], width: shape[3])
+        let y = x.groupNormReLUConv2d(blockedInputShape: shape, groups: norm.groups, gamma: norm.weight.value,
+                                      beta: norm.bias.value, eps: norm.eps, weight: w.slice(axis: 1, 1..<w.shape[1]),
+                                      bias: conv.bias?.value, stride: conv.stride, padding: conv.padding,
+                                      adding: blockedOutput ? nil : map, inputAddend: inputAddend, blockedOutput: blockedOutput)
+        return blockedOutput ? (y, map) : (y, nil)
+    }
+
     /// t · conv(1, W[:, :1]): the time channel's contribution, `[1, out, H', W']`.
     private func timeMap(_ t: Float, weight w: Tensor, height: Int, width: Int) -> Tensor {
         let ones = Tensor(repeating: 1, shape: [1, 1, height, width])

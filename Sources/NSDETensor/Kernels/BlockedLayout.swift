@@ -51,4 +51,55 @@ enum BlockedLayout {
             }
         }
     }
+
+    // MARK: Tensors in nChw16c
+
+    /// `[N, C/16, H, W, 16]`, the shape under which an `nChw16c` buffer of the NCHW shape
+    /// `[N, C, H, W]` travels as a tensor.
+    static func blockedShape(_ shape: [Int]) -> [Int] {
+        precondition(shape.count == 4 && shape[1] % 16 == 0, "nChw16c: expected [N, C, H, W] with C a multiple of 16, got \(shape)")
+        return [shape[0], shape[1] / 16, shape[2], shape[3], 16]
+    }
+
+    /// `[N, C, H, W]` for a blocked tensor's shape `[N, C/16, H, W, 16]`.
+    static func logicalShape(_ shape: [Int]) -> [Int] {
+        precondition(shape.count == 5 && shape[4] == 16, "nChw16c: expected [N, C/16, H, W, 16], got \(shape)")
+        return [shape[0], shape[1] * 16, shape[2], shape[3]]
+    }
+
+    /// The sizes of an NCHW shape.
+    static func sizes(_ shape: [Int]) -> Shape {
+        Shape(batch: shape[0], channels: shape[1], pixels: shape[2] * shape[3])
+    }
+
+    /// An NCHW tensor in `nChw16c` (`[N, C/16, H, W, 16]`; not differentiable).
+    static func blocked(_ x: Tensor) -> Tensor {
+        let out = Tensor(uninitializedShape: blockedShape(x.shape))
+        block(x.storage.pointer, out.storage.pointer, sizes(x.shape))
+        withExtendedLifetime(x) {}
+        return out
+    }
+
+    /// A blocked tensor back in NCHW, plus `addend` (`[1, C, H, W]`, broadcast over the batch) when
+    /// given (not differentiable).
+    static func unblocked(_ x: Tensor, adding addend: Tensor? = nil) -> Tensor {
+        let shape = logicalShape(x.shape)
+        let out = Tensor(uninitializedShape: shape)
+        unblock(x.storage.pointer, out.storage.pointer, sizes(shape), adding: addend?.storage.pointer)
+        withExtendedLifetime((x, addend)) {}
+        return out
+    }
+
+    /// The sum over the batch of a blocked tensor, as an NCHW `[1, C, H, W]` tensor: each element
+    /// summed in double in sample order (``Reduction``'s order), then converted.
+    static func batchSum(_ x: Tensor) -> Tensor {
+        let shape = logicalShape(x.shape), perSample = x.count / shape[0]
+        let sums = Tensor(uninitializedShape: [1] + x.shape.dropFirst())
+        let src = x.storage.pointer, dst = sums.storage.pointer
+        Parallel.forEachChunk(perSample, grain: 4_096) { r in
+            nsde_sum_rows(src, Int64(shape[0]), Int64(perSample), Int64(r.lowerBound), Int64(r.upperBound), dst)
+        }
+        withExtendedLifetime(x) {}
+        return unblocked(sums)
+    }
 }

@@ -156,3 +156,62 @@ extension GroupNormKernel {
         return (dx, dgamma, dbeta)
     }
 }
+
+// MARK: - From nChw16c to nChw16c
+
+extension GroupNormKernel {
+    /// `relu(groupNorm(x + addend))` with `x` `[N, C/16, H, W, 16]` in `nChw16c` (the output of a
+    /// convolution that stays in oneDNN's layout) and the result in the same layout; `addend`, one
+    /// sample's `[C/16, H·W, 16]` block broadcast over the batch, is added as x is read
+    /// (`nsde_group_norm_relu_forward_blocked_input`). The statistics are lane-wise sums, so they
+    /// agree with ``forward(_:groups:gamma:beta:eps:relu:)`` on the NCHW tensor to rounding.
+    static func forwardReLUBlockedInput(_ x: Tensor, adding addend: TensorStorage?, groups: Int, gamma: Tensor?,
+                                        beta: Tensor?, eps: Float) -> (TensorStorage, Statistics) {
+        let shape = BlockedLayout.logicalShape(x.shape)
+        precondition(supportsBlocked(shape, groups: groups), "groupNorm (blocked): unsupported shape \(shape) with \(groups) groups")
+        let (n, c, hw, cpg) = geometry(shape, groups: groups)
+        let y = TensorStorage(uninitializedCount: x.count)
+        var mean = [Float](repeating: 0, count: n * groups), rstd = [Float](repeating: 0, count: n * groups)
+        let src = x.storage.pointer, dst = y.pointer, ap = addend?.pointer
+        let gp = gamma?.storage.pointer, bp = beta?.storage.pointer
+        mean.withUnsafeMutableBufferPointer { meanBuf in
+            rstd.withUnsafeMutableBufferPointer { rstdBuf in
+                let mb = meanBuf.baseAddress!, rb = rstdBuf.baseAddress!
+                Parallel.forEachChunk(n * c / 16, grain: max(1, 16_384 / max(16 * hw, 1))) { r in
+                    nsde_group_norm_relu_forward_blocked_input(src, ap, dst, Int64(r.lowerBound), Int64(r.upperBound), Int64(groups),
+                                                               Int64(cpg), Int64(hw), gp, bp, eps, mb, rb)
+                }
+            }
+        }
+        withExtendedLifetime((x, addend)) {}
+        return (y, Statistics(mean: mean, rstd: rstd))
+    }
+
+    /// The backward pass of ``forwardReLUBlockedInput(_:adding:groups:gamma:beta:eps:)``: `dy`, `x`
+    /// and the returned input gradient in `nChw16c` (`[N, C/16, H, W, 16]`), the other arguments
+    /// those of the forward pass. Returns (dx, dγ, dβ); dγ and dβ are nil without `gamma`.
+    static func backwardReLUBlockedInput(_ dy: TensorStorage, x: Tensor, adding addend: TensorStorage?, groups: Int,
+                                         gamma: Tensor?, beta: Tensor?, stats: Statistics,
+                                         needInput: Bool) -> (Tensor?, Tensor?, Tensor?) {
+        let (n, c, hw, cpg) = geometry(BlockedLayout.logicalShape(x.shape), groups: groups)
+        let dx = needInput ? Tensor(uninitializedShape: x.shape) : nil
+        let dgPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
+        let dbPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
+        defer { dgPart.deallocate(); dbPart.deallocate() }
+        let xs = x.storage.pointer, g = dy.pointer, dxp = dx?.storage.pointer, ap = addend?.pointer
+        let gp = gamma?.storage.pointer, bp = beta?.storage.pointer
+        stats.mean.withUnsafeBufferPointer { meanBuf in
+            stats.rstd.withUnsafeBufferPointer { rstdBuf in
+                let mb = meanBuf.baseAddress!, rb = rstdBuf.baseAddress!
+                Parallel.forEachChunk(n * c / 16, grain: max(1, 8_192 / max(16 * hw, 1))) { r in
+                    nsde_group_norm_relu_backward_blocked_input(g, xs, ap, bp, dxp, Int64(r.lowerBound), Int64(r.upperBound),
+                                                                Int64(groups), Int64(cpg), Int64(hw), gp, mb, rb, dgPart, dbPart)
+                }
+            }
+        }
+        withExtendedLifetime((dy, x, addend)) {}
+        guard gamma != nil else { return (dx, nil, nil) }
+        let (dgamma, dbeta) = affineGradients(dgPart, dbPart, samples: n, channels: c)
+        return (dx, dgamma, dbeta)
+    }
+}

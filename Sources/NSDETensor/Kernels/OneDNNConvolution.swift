@@ -447,22 +447,42 @@ enum OneDNNConvolution {
         }
     }
 
-    nonisolated(unsafe) private static var blockedSupport: [PlanKey: Bool] = [:]
+    /// Which side of a convolution a caller hands over (or takes) in nChw16c.
+    private enum BlockedSide: Hashable { case input, output }
+    private struct BlockedKey: Hashable { let plan: PlanKey, side: BlockedSide }
+    nonisolated(unsafe) private static var blockedSupport: [BlockedKey: Bool] = [:]
 
     /// Whether the passes of `g` with `algorithm` keep activations in nChw16c inside oneDNN (the
     /// forward's source, the input gradient and the weight gradient's source), so that a caller
-    /// can hand them over in that layout (``forward(_:input:weight:bias:output:algorithm:blockedInput:)``).
+    /// can hand them over in that layout (``forward(_:input:weight:bias:output:algorithm:blockedInput:blockedOutput:addend:)``).
     static func acceptsBlockedInput(_ g: Conv2DGeometry, algorithm: Algorithm) -> Bool {
-        guard g.inChannels % 16 == 0 else { return false }
+        acceptsBlocked(.input, g, algorithm: algorithm)
+    }
+
+    /// Whether the passes of `g` with `algorithm` keep the output and its gradient in nChw16c
+    /// inside oneDNN (the forward's destination, the output gradient of both backward passes), so
+    /// that a caller can take the output and hand its gradient over in that layout.
+    static func acceptsBlockedOutput(_ g: Conv2DGeometry, algorithm: Algorithm) -> Bool {
+        acceptsBlocked(.output, g, algorithm: algorithm)
+    }
+
+    /// Whether every pass's argument on `side` is nChw16c inside oneDNN, with and without bias
+    /// (probed once per geometry, algorithm and thread count by creating the plans).
+    private static func acceptsBlocked(_ side: BlockedSide, _ g: Conv2DGeometry, algorithm: Algorithm) -> Bool {
+        guard (side == .input ? g.inChannels : g.outChannels) % 16 == 0 else { return false }
         if algorithm == .winograd && !supportsWinograd(g) { return false }
         let threads = syncThreads()
-        let key = PlanKey(geometry: g, pass: .forward, bias: false, threads: threads, layout: .blocked, algorithm: algorithm)
+        let key = BlockedKey(plan: PlanKey(geometry: g, pass: .forward, bias: false, threads: threads, layout: .blocked,
+                                           algorithm: algorithm), side: side)
         lock.lock()
         let known = blockedSupport[key]
         lock.unlock()
         if let known { return known }
-        let blocked = memoryDesc(g.inputShape, dnnl_nChw16c)
-        let accepted = [(Pass.forward, argSrc), (.backwardData, argDiffSrc), (.backwardWeights, argSrc)].allSatisfy { pass, arg in
+        let blocked = memoryDesc(side == .input ? g.inputShape : g.outputShape, dnnl_nChw16c)
+        let arguments: [(Pass, Int32)] = side == .input
+            ? [(.forward, argSrc), (.backwardData, argDiffSrc), (.backwardWeights, argSrc)]
+            : [(.forward, argDst), (.backwardData, argDiffDst), (.backwardWeights, argDiffDst)]
+        let accepted = arguments.allSatisfy { pass, arg in
             [false, true].allSatisfy { bias in
                 guard let a = plan(g, pass, bias: bias && pass != .backwardData, threads: threads, algorithm: algorithm)
                     .arguments[arg] else { return false }
@@ -476,12 +496,14 @@ enum OneDNNConvolution {
     }
 
     /// `output = conv(input, weight) + bias (+ addend)`, NCHW / OIHW pointers (with `blockedInput`,
-    /// `input` is in nChw16c: check ``acceptsBlockedInput(_:algorithm:)``). `addend`, a
+    /// `input` is in nChw16c: check ``acceptsBlockedInput(_:algorithm:)``; with `blockedOutput`,
+    /// `output` is written in nChw16c: check ``acceptsBlockedOutput(_:algorithm:)``). `addend`, a
     /// `[O, Ho, Wo]` map added to every sample, is added while the output leaves oneDNN's layout
-    /// where it has one, else in a pass of its own (the same bits either way).
+    /// where it has one, else in a pass of its own (the same bits either way); it needs an NCHW output.
     static func forward(_ g: Conv2DGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, algorithm: Algorithm = .direct,
-                        blockedInput: Bool = false, addend: UnsafePointer<Float>? = nil) {
+                        blockedInput: Bool = false, blockedOutput: Bool = false, addend: UnsafePointer<Float>? = nil) {
+        precondition(!(blockedOutput && addend != nil), "OneDNNConvolution: an addend needs an NCHW output")
         let threads = syncThreads()
         let p = plan(g, .forward, bias: bias != nil, threads: threads, algorithm: algorithm)
         let e = Execution()
@@ -493,7 +515,8 @@ enum OneDNNConvolution {
         if let bias { args.append((argBias, e.input(p.arguments[argBias]!, bias))) }
         let dstArgument = p.arguments[argDst]!
         let fold = dstArgument.blocked16 != nil
-        let (dst, finishDst) = e.output(dstArgument, output, addend: fold ? addend : nil)
+        let (dst, finishDst) = blockedOutput ? (e.wrap(dstArgument.inner, output), {})
+            : e.output(dstArgument, output, addend: fold ? addend : nil)
         args.append((argDst, dst))
         e.run(p.primitive, args)
         finishDst()
@@ -508,12 +531,20 @@ enum OneDNNConvolution {
     /// `input` is needed for the weight and bias gradients, `weight` for the input gradient; the
     /// addend's gradient (the sum of `gradOutput` over the batch, `[O, Ho, Wo]`) is taken while the
     /// output gradient enters oneDNN's layout where it does, else in a pass of its own (same bits).
+    /// With `blockedOutput`, `gradOutput` is in nChw16c (as the forward pass's output was) and
+    /// there is no addend.
     static func backward(_ g: Conv2DGeometry, gradOutput: UnsafePointer<Float>, input: UnsafePointer<Float>?,
                          weight: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
                          gradWeight: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?,
-                         algorithm: Algorithm = .direct, blockedInput: Bool = false,
+                         algorithm: Algorithm = .direct, blockedInput: Bool = false, blockedOutput: Bool = false,
                          gradAddend: UnsafeMutablePointer<Float>? = nil) {
+        precondition(!(blockedOutput && gradAddend != nil), "OneDNNConvolution: an addend needs an NCHW output")
         var gradAddend = gradAddend
+        // The bias gradient of a blocked output comes from oneDNN's weight-gradient pass.
+        let weightScratch = blockedOutput && gradWeight == nil && gradBias != nil
+            ? TensorStorage(uninitializedCount: g.weightShape.reduce(1, *)) : nil
+        let gradWeight = gradWeight ?? weightScratch?.pointer
+        defer { withExtendedLifetime(weightScratch) {} }
         defer {
             if let gradAddend {
                 // Not folded into a layout conversion: the batch sum of Reduction.reduce.
@@ -529,6 +560,7 @@ enum OneDNNConvolution {
         if gradInput == nil && gradWeight == nil { return }
         /// The output gradient in the layout of `dd`, with the addend's gradient when it can be folded in.
         func convertedGradient(_ e: Execution, _ dd: Argument) -> dnnl_memory_t {
+            if blockedOutput { return e.wrap(dd.inner, gradOutput) }
             guard dd.blocked16 != nil, let sums = gradAddend else { return e.input(dd, gradOutput) }
             gradAddend = nil
             return e.input(dd, gradOutput, sums: sums)

@@ -1,0 +1,47 @@
+import NSDEModels
+import NSDENN
+import NSDETensor
+import NSDETestSupport
+import XCTest
+
+/// ``ConvDrift`` keeps its activations in oneDNN's blocked layout between its convolutions where
+/// the processor allows; its value, its gradients (input and every parameter) and its tangents
+/// agree with the layer-by-layer NCHW definition to rounding.
+final class ConvDriftTests: XCTestCase {
+    /// The drift written out with NCHW layers: GN → ReLU → ConcatConv three times, then GN.
+    func reference(_ drift: ConvDrift, _ t: Float, _ h: Tensor) -> Tensor {
+        var x = h
+        for (norm, conv) in [(drift.norm1, drift.conv1), (drift.norm2, drift.conv2), (drift.norm3, drift.conv3)] {
+            x = conv(t, norm(x).relu())
+        }
+        return drift.norm4(x)
+    }
+
+    func testBlockedDriftMatchesTheNCHWLayers() {
+        // 16 channels in 8 groups (the demo's model), 64 in 32 (the paper's), a 12-channel drift
+        // (never blocked), and 16 channels with fewer than 16 pixels.
+        for (i, (c, groups, side)) in [(16, 8, 7), (64, 32, 6), (12, 4, 5), (16, 16, 3)].enumerated() {
+            Initializer.manualSeed(UInt64(40 + i))
+            let drift = ConvDrift(channels: c, groups: groups)
+            let h = TestData.uniform([2, c, side, side], low: -2, high: 2, seed: UInt64(60 + i))
+            let blocked = drift.conv1.supportsBlocked(inputShape: h.shape, normalizedBy: drift.norm1)
+            let u = TestData.uniform(h.shape, seed: UInt64(80 + i))
+            func gradients(_ f: (Tensor) -> Tensor) -> (Float, [Tensor]) {
+                drift.zeroGrad()
+                var x = h.copy()
+                x.requiresGrad = true
+                let loss = (f(x) * u).sum()
+                loss.backward()
+                return (loss.item, [x.grad!] + drift.parameters.map { $0.grad! })
+            }
+            let (value, grads) = gradients { drift(0.3, $0) }
+            let (valueRef, gradsRef) = gradients { self.reference(drift, 0.3, $0) }
+            XCTAssertEqual(value, valueRef, accuracy: 1e-5 * max(1, abs(valueRef)), "value, C \(c) (blocked: \(blocked))")
+            assertGradientsClose(grads, gradsRef, "drift gradients, C \(c) (blocked: \(blocked))")
+            let v = TestData.uniform(h.shape, seed: UInt64(90 + i))
+            let (_, jvp) = valueAndJVP(of: { drift(0.3, $0) }, at: h, tangent: v)
+            let (_, jvpRef) = valueAndJVP(of: { self.reference(drift, 0.3, $0) }, at: h, tangent: v)
+            assertClose(jvp, jvpRef, "drift tangent, C \(c)", bound: 1e-5)
+        }
+    }
+}
