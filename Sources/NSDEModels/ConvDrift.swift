@@ -30,6 +30,7 @@ public final class ConvDrift: Module {
         if conv1.supportsBlocked(inputShape: h.shape, normalizedBy: norm1) {
             // The activations stay in oneDNN's blocked layout from the first convolution's output
             // to the last one's input; each time map rides along as the next layer's input addend.
+            // (The three layers have the same geometry and groups, so one check covers them.)
             let shape = h.shape
             let (x1, map1) = conv1(t, normalizing: h, shape: shape, inputAddend: nil, with: norm1, blockedOutput: true)
             let (x2, map2) = conv2(t, normalizing: x1, shape: shape, inputAddend: map1, with: norm2, blockedOutput: true)
