@@ -300,6 +300,8 @@ void NSDE_CLONES nsde_group_norm_relu_backward_blocked(const float *restrict dy,
 
 // Pixel s of a unit: x plus, when there is one, the addend.
 #define BLOCKED_INPUT(xb, ab, s) ((ab) ? LOAD16((xb) + (s) * 16) + LOAD16((ab) + (s) * 16) : LOAD16((xb) + (s) * 16))
+// g where the ReLU's input t is positive or NaN (where its output 0 ≥ t ? 0 : t is), else 0.
+#define RELU_MASKED(g, t) ((v16)((i16v)(g) & (((t) > (v16){0}) | ((t) != (t)))))
 
 // Σ over the unit's pixels of (x + a − centre)² when `squares`, else of (x + a), lane by lane
 // (vectors through pointers: a vector argument would change the calling convention between the clones).
@@ -376,9 +378,8 @@ void NSDE_CLONES nsde_group_norm_relu_forward_blocked_input(const float *restric
         blocked_unit_affine(n, cb, groups, channels_per_group, gamma, beta, mean, rstd, &scale, &shift, &mu, &rs);
         float *yb = y + unit * hw * 16;
         for (int64_t s = 0; s < hw; s++) {
-            v16 t = BLOCKED_INPUT(xb, ab, s) * scale + shift;
-            i16v keep = (t > (v16){0}) | (t != t);      // 0 ≥ t ? 0 : t
-            *(v16u *)(yb + s * 16) = (v16)((i16v)t & keep);
+            const v16 t = BLOCKED_INPUT(xb, ab, s) * scale + shift;
+            *(v16u *)(yb + s * 16) = RELU_MASKED(t, t);
         }
     }
 }
@@ -404,14 +405,12 @@ void NSDE_CLONES nsde_group_norm_relu_backward_blocked_input(const float *restri
         for (; s + 2 <= hw; s += 2) {
             v16 x0 = BLOCKED_INPUT(xb, ab, s), x1 = BLOCKED_INPUT(xb, ab, s + 1);
             v16 t0 = x0 * scale + shift, t1 = x1 * scale + shift;
-            v16 g0 = (v16)((i16v)LOAD16(gb + s * 16) & ((t0 > (v16){0}) | (t0 != t0)));
-            v16 g1 = (v16)((i16v)LOAD16(gb + (s + 1) * 16) & ((t1 > (v16){0}) | (t1 != t1)));
+            v16 g0 = RELU_MASKED(LOAD16(gb + s * 16), t0), g1 = RELU_MASKED(LOAD16(gb + (s + 1) * 16), t1);
             s0 += g0; s1 += g1;
             d0 += g0 * (x0 - mu); d1 += g1 * (x1 - mu);
         }
         for (; s < hw; s++) {
-            v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift;
-            v16 g0 = (v16)((i16v)LOAD16(gb + s * 16) & ((t0 > (v16){0}) | (t0 != t0)));
+            v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift, g0 = RELU_MASKED(LOAD16(gb + s * 16), t0);
             s0 += g0; d0 += g0 * (x0 - mu);
         }
         const v16 sg = s0 + s1, sgx = (d0 + d1) * rs;
@@ -439,8 +438,7 @@ void NSDE_CLONES nsde_group_norm_relu_backward_blocked_input(const float *restri
         if (!dx) continue;
         float *ob = dx + unit * hw * 16;
         for (s = 0; s < hw; s++) {
-            v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift;
-            v16 g0 = (v16)((i16v)LOAD16(gb + s * 16) & ((t0 > (v16){0}) | (t0 != t0)));
+            v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift, g0 = RELU_MASKED(LOAD16(gb + s * 16), t0);
             *(v16u *)(ob + s * 16) = a * g0 + b + cc * (x0 - mu);
         }
     }
