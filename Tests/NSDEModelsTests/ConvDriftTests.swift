@@ -1,3 +1,4 @@
+import NSDECore
 import NSDEModels
 import NSDENN
 import NSDETensor
@@ -43,5 +44,23 @@ final class ConvDriftTests: XCTestCase {
             let (_, jvpRef) = valueAndJVP(of: { self.reference(drift, 0.3, $0) }, at: h, tangent: v)
             assertClose(jvp, jvpRef, "drift tangent, C \(c)", bound: 1e-5)
         }
+    }
+
+    /// A paper classifier at width 16 (the demo's, blocked drift where the processor allows):
+    /// checkpointed gradients match backprop's through the whole model.
+    func testClassifierGradientsThroughTheBlockedDrift() {
+        let x = Tensor.randomUniform([2, 1, 10, 10], seed: 8)
+        func gradients(_ gradient: GradientMethod) -> [Float] {
+            Initializer.manualSeed(3)
+            let model = PaperClassifier(architecture: .paperSmall, inChannels: 1, width: 16, noise: .dropout, sigma: 0.3, steps: 3,
+                                        gradient: gradient, groupNormGroups: 8)
+            crossEntropy(logits: model(x), labels: [1, 4]).backward()
+            return model.parameters.flatMap { $0.grad?.scalars ?? [Float](repeating: 0, count: $0.value.count) }
+        }
+        let reference = gradients(.backprop), checkpointed = gradients(.checkpointed(every: 2))
+        XCTAssertEqual(reference.count, checkpointed.count)
+        let num = zip(reference, checkpointed).map { ($0 - $1) * ($0 - $1) }.reduce(0, +), den = reference.map { $0 * $0 }.reduce(0, +)
+        XCTAssertGreaterThan(den, 0)
+        XCTAssertLessThan((num / den).squareRoot(), 1e-5)
     }
 }
