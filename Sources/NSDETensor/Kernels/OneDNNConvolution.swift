@@ -14,7 +14,10 @@ import Foundation
 /// only for their input gradient). Activations go between NCHW and `nChw16c` through the library's
 /// transposing kernels (``BlockedLayout``, which can also add a map broadcast over the batch to the
 /// output and sum the output gradient over the batch on the way), other conversions through
-/// oneDNN's reorders. Weights are reordered on every call (they change every optimizer step, and
+/// oneDNN's reorders. Callers that keep activations in `nChw16c` themselves (the fused
+/// GroupNorm → ReLU → convolution op, chained in the paper's drift) hand the input over and take
+/// the output, and its gradient, in that layout with no conversion at all (`blockedInput`,
+/// `blockedOutput`). Weights are reordered on every call (they change every optimizer step, and
 /// they are small).
 ///
 /// Plans (primitive, reorders, scratchpad size) are cached by geometry, bias, pass and thread
