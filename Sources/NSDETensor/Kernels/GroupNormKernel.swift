@@ -95,7 +95,7 @@ extension GroupNormKernel {
         return (dgamma, dbeta)
     }
 
-    /// Whether ``forwardReLUBlocked(_:groups:gamma:beta:eps:)`` handles `shape` with `groups`:
+    /// Whether ``forwardReLUBlocked(_:adding:groups:gamma:beta:eps:)`` handles `shape` with `groups`:
     /// `[N, C, H, W]` with C a multiple of 16 and whole groups in every 16-channel block.
     static func supportsBlocked(_ shape: [Int], groups: Int) -> Bool {
         guard shape.count == 4, groups > 0, shape[1] % groups == 0 else { return false }
@@ -104,70 +104,17 @@ extension GroupNormKernel {
     }
 
     /// `relu(groupNorm(x))` written in oneDNN's `nChw16c` layout (the source layout of its AVX-512
-    /// convolutions), with the same values and statistics as ``forward(_:groups:gamma:beta:eps:relu:)``
-    /// (`nsde_group_norm_relu_forward_blocked`). Parallel over (sample, 16-channel block) units.
-    static func forwardReLUBlocked(_ x: Tensor, groups: Int, gamma: Tensor?, beta: Tensor?,
-                                   eps: Float) -> (TensorStorage, Statistics) {
-        precondition(supportsBlocked(x.shape, groups: groups), "groupNorm (blocked): unsupported shape \(x.shape) with \(groups) groups")
-        let (n, c, hw, cpg) = geometry(x.shape, groups: groups)
-        let y = TensorStorage(uninitializedCount: x.count)
-        var mean = [Float](repeating: 0, count: n * groups), rstd = [Float](repeating: 0, count: n * groups)
-        let src = x.storage.pointer, dst = y.pointer, gp = gamma?.storage.pointer, bp = beta?.storage.pointer
-        let units = n * c / 16
-        mean.withUnsafeMutableBufferPointer { meanBuf in
-            rstd.withUnsafeMutableBufferPointer { rstdBuf in
-                let mb = meanBuf.baseAddress!, rb = rstdBuf.baseAddress!
-                Parallel.forEachChunk(units, grain: max(1, 16_384 / max(16 * hw, 1))) { r in
-                    nsde_group_norm_relu_forward_blocked(src, dst, Int64(r.lowerBound), Int64(r.upperBound), Int64(groups),
-                                                         Int64(cpg), Int64(hw), gp, bp, eps, mb, rb)
-                }
-            }
-        }
-        return (y, Statistics(mean: mean, rstd: rstd))
-    }
-
-    /// The backward pass of ``forwardReLUBlocked(_:groups:gamma:beta:eps:)``: `dy` in `nChw16c`,
-    /// `x` and the returned input gradient NCHW, `gamma`, `beta` and `stats` those of the forward
-    /// pass; the values of ``backward(_:x:groups:gamma:stats:reluOutput:needInput:)`` with the
-    /// forward pass's output (the ReLU's mask is recomputed from x, element for element).
-    static func backwardReLUBlocked(_ dy: TensorStorage, x: Tensor, groups: Int, gamma: Tensor?, beta: Tensor?,
-                                    stats: Statistics, needInput: Bool) -> (Tensor?, Tensor?, Tensor?) {
-        let (n, c, hw, cpg) = geometry(x.shape, groups: groups)
-        let dx = needInput ? Tensor(uninitializedShape: x.shape) : nil
-        let dgPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
-        let dbPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
-        defer { dgPart.deallocate(); dbPart.deallocate() }
-        let xs = x.storage.pointer, g = dy.pointer, dxp = dx?.storage.pointer
-        let gp = gamma?.storage.pointer, bp = beta?.storage.pointer
-        let units = n * c / 16
-        stats.mean.withUnsafeBufferPointer { meanBuf in
-            stats.rstd.withUnsafeBufferPointer { rstdBuf in
-                let mb = meanBuf.baseAddress!, rb = rstdBuf.baseAddress!
-                Parallel.forEachChunk(units, grain: max(1, 8_192 / max(16 * hw, 1))) { r in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * hw)
-                    defer { scratch.deallocate() }
-                    nsde_group_norm_relu_backward_blocked(g, xs, bp, scratch, dxp, Int64(r.lowerBound), Int64(r.upperBound),
-                                                          Int64(groups), Int64(cpg), Int64(hw), gp, mb, rb, dgPart, dbPart)
-                }
-            }
-        }
-        guard gamma != nil else { return (dx, nil, nil) }
-        let (dgamma, dbeta) = affineGradients(dgPart, dbPart, samples: n, channels: c)
-        return (dx, dgamma, dbeta)
-    }
-}
-
-// MARK: - From nChw16c to nChw16c
-
-extension GroupNormKernel {
-    /// `relu(groupNorm(x + addend))` with `x` `[N, C/16, H, W, 16]` in `nChw16c` (the output of a
-    /// convolution that stays in oneDNN's layout) and the result in the same layout; `addend`, one
-    /// sample's `[C/16, H·W, 16]` block broadcast over the batch, is added as x is read
-    /// (`nsde_group_norm_relu_forward_blocked_input`). The statistics are lane-wise sums, so they
-    /// agree with ``forward(_:groups:gamma:beta:eps:relu:)`` on the NCHW tensor to rounding.
-    static func forwardReLUBlockedInput(_ x: Tensor, adding addend: TensorStorage?, groups: Int, gamma: Tensor?,
-                                        beta: Tensor?, eps: Float) -> (TensorStorage, Statistics) {
-        let shape = BlockedLayout.logicalShape(x.shape)
+    /// convolutions), parallel over (sample, 16-channel block) units. For an NCHW `x`, the same values
+    /// and statistics as ``forward(_:groups:gamma:beta:eps:relu:)`` (`nsde_group_norm_relu_forward_blocked`).
+    /// For `x` itself in `nChw16c` (`[N, C/16, H, W, 16]`, the output of a convolution that stays in
+    /// oneDNN's layout), of `x + addend` with `addend` one sample's `[C/16, H·W, 16]` block broadcast
+    /// over the batch, added as x is read (`nsde_group_norm_relu_forward_blocked_input`): its
+    /// statistics are lane-wise sums, so they agree with the NCHW ones to rounding.
+    static func forwardReLUBlocked(_ x: Tensor, adding addend: TensorStorage? = nil, groups: Int, gamma: Tensor?,
+                                   beta: Tensor?, eps: Float) -> (TensorStorage, Statistics) {
+        let blockedInput = x.rank == 5
+        precondition(blockedInput || addend == nil, "groupNorm (blocked): an addend needs an nChw16c input")
+        let shape = blockedInput ? BlockedLayout.logicalShape(x.shape) : x.shape
         precondition(supportsBlocked(shape, groups: groups), "groupNorm (blocked): unsupported shape \(shape) with \(groups) groups")
         let (n, c, hw, cpg) = geometry(shape, groups: groups)
         let y = TensorStorage(uninitializedCount: x.count)
@@ -178,8 +125,14 @@ extension GroupNormKernel {
             rstd.withUnsafeMutableBufferPointer { rstdBuf in
                 let mb = meanBuf.baseAddress!, rb = rstdBuf.baseAddress!
                 Parallel.forEachChunk(n * c / 16, grain: max(1, 16_384 / max(16 * hw, 1))) { r in
-                    nsde_group_norm_relu_forward_blocked_input(src, ap, dst, Int64(r.lowerBound), Int64(r.upperBound), Int64(groups),
-                                                               Int64(cpg), Int64(hw), gp, bp, eps, mb, rb)
+                    let (begin, end) = (Int64(r.lowerBound), Int64(r.upperBound))
+                    if blockedInput {
+                        nsde_group_norm_relu_forward_blocked_input(src, ap, dst, begin, end, Int64(groups), Int64(cpg), Int64(hw),
+                                                                   gp, bp, eps, mb, rb)
+                    } else {
+                        nsde_group_norm_relu_forward_blocked(src, dst, begin, end, Int64(groups), Int64(cpg), Int64(hw), gp, bp,
+                                                             eps, mb, rb)
+                    }
                 }
             }
         }
@@ -187,13 +140,15 @@ extension GroupNormKernel {
         return (y, Statistics(mean: mean, rstd: rstd))
     }
 
-    /// The backward pass of ``forwardReLUBlockedInput(_:adding:groups:gamma:beta:eps:)``: `dy`, `x`
-    /// and the returned input gradient in `nChw16c` (`[N, C/16, H, W, 16]`), the other arguments
-    /// those of the forward pass. Returns (dx, dγ, dβ); dγ and dβ are nil without `gamma`.
-    static func backwardReLUBlockedInput(_ dy: TensorStorage, x: Tensor, adding addend: TensorStorage?, groups: Int,
-                                         gamma: Tensor?, beta: Tensor?, stats: Statistics,
-                                         needInput: Bool) -> (Tensor?, Tensor?, Tensor?) {
-        let (n, c, hw, cpg) = geometry(BlockedLayout.logicalShape(x.shape), groups: groups)
+    /// The backward pass of ``forwardReLUBlocked(_:adding:groups:gamma:beta:eps:)``: `dy` in `nChw16c`,
+    /// `x`, `addend`, `gamma`, `beta` and `stats` those of the forward pass, the returned input
+    /// gradient in `x`'s layout. For an NCHW `x`, the values of ``backward(_:x:groups:gamma:stats:reluOutput:needInput:)``
+    /// with the forward pass's output (the ReLU's mask is recomputed from x, element for element).
+    static func backwardReLUBlocked(_ dy: TensorStorage, x: Tensor, adding addend: TensorStorage? = nil, groups: Int,
+                                    gamma: Tensor?, beta: Tensor?, stats: Statistics,
+                                    needInput: Bool) -> (Tensor?, Tensor?, Tensor?) {
+        let blockedInput = x.rank == 5
+        let (n, c, hw, cpg) = geometry(blockedInput ? BlockedLayout.logicalShape(x.shape) : x.shape, groups: groups)
         let dx = needInput ? Tensor(uninitializedShape: x.shape) : nil
         let dgPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
         let dbPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
@@ -204,8 +159,17 @@ extension GroupNormKernel {
             stats.rstd.withUnsafeBufferPointer { rstdBuf in
                 let mb = meanBuf.baseAddress!, rb = rstdBuf.baseAddress!
                 Parallel.forEachChunk(n * c / 16, grain: max(1, 8_192 / max(16 * hw, 1))) { r in
-                    nsde_group_norm_relu_backward_blocked_input(g, xs, ap, bp, dxp, Int64(r.lowerBound), Int64(r.upperBound),
-                                                                Int64(groups), Int64(cpg), Int64(hw), gp, mb, rb, dgPart, dbPart)
+                    let (begin, end) = (Int64(r.lowerBound), Int64(r.upperBound))
+                    if blockedInput {
+                        nsde_group_norm_relu_backward_blocked_input(g, xs, ap, bp, dxp, begin, end, Int64(groups), Int64(cpg),
+                                                                    Int64(hw), gp, mb, rb, dgPart, dbPart)
+                    } else {
+                        // The masked upstream gradient of one unit at a time, in NCHW order.
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * hw)
+                        defer { scratch.deallocate() }
+                        nsde_group_norm_relu_backward_blocked(g, xs, bp, scratch, dxp, begin, end, Int64(groups), Int64(cpg),
+                                                              Int64(hw), gp, mb, rb, dgPart, dbPart)
+                    }
                 }
             }
         }

@@ -59,11 +59,9 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
         var dInputAddend: Tensor?
         if let dActivations {
             let needInput = needsGradient[0] || needsInputAddend
-            let (dx, dgamma, dbeta) = blockedInput
-                ? GroupNormKernel.backwardReLUBlockedInput(dActivations, x: x, adding: blockedInputAddend, groups: groups,
-                                                           gamma: gamma, beta: beta, stats: stats, needInput: needInput)
-                : GroupNormKernel.backwardReLUBlocked(dActivations, x: x, groups: groups, gamma: gamma, beta: beta,
-                                                      stats: stats, needInput: needInput)
+            let (dx, dgamma, dbeta) = GroupNormKernel.backwardReLUBlocked(dActivations, x: x, adding: blockedInputAddend,
+                                                                         groups: groups, gamma: gamma, beta: beta,
+                                                                         stats: stats, needInput: needInput)
             grads[0] = needsGradient[0] ? dx : nil
             grads[1] = needsGradient[1] ? dgamma : nil
             grads[2] = needsGradient[2] ? dbeta : nil
@@ -199,9 +197,8 @@ extension Tensor {
         let x = detached(), g = gamma.detached(), b = beta.detached(), w = weight.detached()
         let ia = inputAddend?.detached()
         let blockedIA = ia.map { BlockedLayout.blocked($0).storage }
-        let (activations, stats) = rank == 5
-            ? GroupNormKernel.forwardReLUBlockedInput(x, adding: blockedIA, groups: groups, gamma: g, beta: b, eps: eps)
-            : GroupNormKernel.forwardReLUBlocked(x, groups: groups, gamma: g, beta: b, eps: eps)
+        let (activations, stats) = GroupNormKernel.forwardReLUBlocked(x, adding: blockedIA, groups: groups, gamma: g, beta: b,
+                                                                      eps: eps)
         let out = Tensor(uninitializedShape: blockedOutput ? BlockedLayout.blockedShape(geometry.outputShape) : geometry.outputShape)
         let a = addend?.detached()
         OneDNNConvolution.forward(geometry, input: activations.pointer, weight: w.storage.pointer, bias: bias?.storage.pointer,
