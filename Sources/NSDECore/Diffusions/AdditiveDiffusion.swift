@@ -19,4 +19,11 @@ public struct AdditiveDiffusion: Diffusion, Sendable {
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
         y.addingScaled(f, h, dW, sigma)
     }
+    /// Reads nothing: the pullback is (a, a·Δt).
+    public var updatePullbackReads: UpdatePullbackInputs { [] }
+    /// (a, a·Δt), as the tape's pullback of the fused update.
+    public func eulerMaruyamaUpdatePullback(_ a: Tensor, _ t: Double, _ y: Tensor?, drift f: Tensor?, dt h: Float,
+                                            _ dW: Tensor?) -> (state: Tensor, drift: Tensor) {
+        (a, a * h)
+    }
 }

@@ -22,6 +22,33 @@ public protocol Diffusion {
     var hasNoise: Bool { get }
     /// y + f·Δt + g(t, y)·ΔW, fused where the diffusion allows (see ``SDE/eulerMaruyamaUpdate(_:_:drift:dt:_:)``).
     func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor
+
+    /// Which of y, f and ΔW ``eulerMaruyamaUpdatePullback(_:_:_:drift:dt:_:)`` reads (default:
+    /// all three). A solve that differentiates its steps without the tape keeps only these.
+    var updatePullbackReads: UpdatePullbackInputs { get }
+
+    /// The pullback of ``eulerMaruyamaUpdate(_:_:drift:dt:_:)``: given `a` = ∂L/∂y₁, the
+    /// gradients ∂L/∂y and ∂L/∂f (y's shape). `y`, `f` and `dW` are `nil` where
+    /// ``updatePullbackReads`` leaves them out. Default: the update re-run on a one-op tape, for
+    /// diffusions without parameters (the parameters of a diffusion that has them are not
+    /// differentiated here). The ``state`` gradient may be `a` itself.
+    func eulerMaruyamaUpdatePullback(_ a: Tensor, _ t: Double, _ y: Tensor?, drift f: Tensor?, dt h: Float,
+                                     _ dW: Tensor?) -> (state: Tensor, drift: Tensor)
+}
+
+/// The inputs of an Euler–Maruyama update that its pullback reads (see
+/// ``Diffusion/updatePullbackReads``).
+public struct UpdatePullbackInputs: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// The state y before the step.
+    public static let state = UpdatePullbackInputs(rawValue: 1)
+    /// The drift f(t, y).
+    public static let drift = UpdatePullbackInputs(rawValue: 2)
+    /// The Brownian increment ΔW.
+    public static let noise = UpdatePullbackInputs(rawValue: 4)
+    /// All three.
+    public static let all: UpdatePullbackInputs = [.state, .drift, .noise]
 }
 
 extension Diffusion {
@@ -37,6 +64,23 @@ extension Diffusion {
     /// Default: `y.addingScaled(f, Δt, g·ΔW, 1)`.
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
         y.addingScaled(f, h, product(t, y, dW, drift: f), 1)
+    }
+
+    /// Default: all three.
+    public var updatePullbackReads: UpdatePullbackInputs { .all }
+
+    /// Default: the update re-run from leaves y and f on a one-op tape.
+    public func eulerMaruyamaUpdatePullback(_ a: Tensor, _ t: Double, _ y: Tensor?, drift f: Tensor?, dt h: Float,
+                                            _ dW: Tensor?) -> (state: Tensor, drift: Tensor) {
+        guard let y, let f, let dW else {
+            preconditionFailure("eulerMaruyamaUpdatePullback: the default pullback reads y, f and ΔW (updatePullbackReads = .all)")
+        }
+        return enableGrad {
+            let yLeaf = gradientLeaf(y), fLeaf = gradientLeaf(f)
+            let next = eulerMaruyamaUpdate(t, yLeaf, drift: fLeaf, dt: h, dW)
+            if next.requiresGrad { next.backward(a) }
+            return (yLeaf.grad ?? Tensor(repeating: 0, shape: y.shape), fLeaf.grad ?? Tensor(repeating: 0, shape: f.shape))
+        }
     }
 
     /// Default: forms g and applies it with ``NoiseType/apply(_:_:)``.

@@ -23,4 +23,12 @@ public struct DropoutDiffusion: Diffusion, Sendable {
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
         y.addingProduct(f, affine: dW, scale: sigma, shift: h)
     }
+    /// Reads ΔW: the pullback is (a, a ⊙ (σ·ΔW + Δt)).
+    public var updatePullbackReads: UpdatePullbackInputs { .noise }
+    /// (a, a ⊙ (σ·ΔW + Δt)), as the tape's pullback of the fused update.
+    public func eulerMaruyamaUpdatePullback(_ a: Tensor, _ t: Double, _ y: Tensor?, drift f: Tensor?, dt h: Float,
+                                            _ dW: Tensor?) -> (state: Tensor, drift: Tensor) {
+        guard let dW else { preconditionFailure("DropoutDiffusion.eulerMaruyamaUpdatePullback: ΔW is needed") }
+        return (a, Elementwise.productAffine(a, dW, scale: sigma, shift: h))
+    }
 }

@@ -18,4 +18,12 @@ public struct MultiplicativeDiffusion: Diffusion, Sendable {
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
         y.addingScaled(f, h, y * dW, sigma)
     }
+    /// Reads ΔW: the pullback is (a + (σ·a) ⊙ ΔW, a·Δt).
+    public var updatePullbackReads: UpdatePullbackInputs { .noise }
+    /// (a + (σ·a) ⊙ ΔW, a·Δt), as the tape's pullback of the update's two ops.
+    public func eulerMaruyamaUpdatePullback(_ a: Tensor, _ t: Double, _ y: Tensor?, drift f: Tensor?, dt h: Float,
+                                            _ dW: Tensor?) -> (state: Tensor, drift: Tensor) {
+        guard let dW else { preconditionFailure("MultiplicativeDiffusion.eulerMaruyamaUpdatePullback: ΔW is needed") }
+        return (a + (a * sigma) * dW, a * h)
+    }
 }

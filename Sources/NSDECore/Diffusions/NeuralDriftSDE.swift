@@ -31,12 +31,21 @@ public struct NeuralDriftSDE<D: Diffusion>: SDE {
         self.driftFunction = drift
         self.diffusionFunction = diffusion
         self.parameters = parameters + diffusion.parameters
+        self.tapeFreeDrift = nil
     }
+
+    /// The drift network when it can run without the tape (a supporting ``TapeFreeLayer``) and
+    /// the diffusion has no parameters: `sdeint` then backpropagates through fixed
+    /// Euler–Maruyama steps with one tape node for the whole solve (see ``GradientMethod/backprop``).
+    private(set) var tapeFreeDrift: (any TapeFreeLayer)?
 
     /// Creates the SDE from an autonomous network f(y) = `layer(y)` (time is ignored); its
     /// parameters are listed in ``parameters``.
     public init(calculus: StochasticCalculus = .ito, drift layer: some Layer, diffusion: D) {
         self.init(calculus: calculus, drift: { _, y in layer(y) }, diffusion: diffusion, parameters: layer.parameters)
+        if let tapeFree = layer as? any TapeFreeLayer, tapeFree.supportsTapeFree, diffusion.parameters.isEmpty {
+            tapeFreeDrift = tapeFree
+        }
     }
 
     /// The diffusion's noise type.

@@ -17,6 +17,13 @@ public struct NoDiffusion: Diffusion, Sendable {
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
         y.addingScaled(f, h, f, 0)
     }
+    /// Reads nothing: the pullback is (a, a·Δt).
+    public var updatePullbackReads: UpdatePullbackInputs { [] }
+    /// (a, a·Δt).
+    public func eulerMaruyamaUpdatePullback(_ a: Tensor, _ t: Double, _ y: Tensor?, drift f: Tensor?, dt h: Float,
+                                            _ dW: Tensor?) -> (state: Tensor, drift: Tensor) {
+        (a, a * h)
+    }
     /// A zero tensor of y's shape.
     public func product(_ t: Double, _ y: Tensor, _ dW: Tensor, drift f: Tensor) -> Tensor {
         Tensor(repeating: 0, shape: y.shape)

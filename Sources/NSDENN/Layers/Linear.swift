@@ -33,3 +33,49 @@ public final class Linear: Module, Layer {
             : x.linear(weight: weight.value, bias: bias?.value, transposedWeight: transposed)
     }
 }
+
+extension Linear: TapeFreeLayer {
+    /// Always.
+    public var supportsTapeFree: Bool { true }
+    /// `[weight, bias]` (`[weight]` without bias).
+    public var tapeFreeParameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
+    /// One: the input.
+    public var tapeFreeSavedCount: Int { 1 }
+
+    /// `x Wᵀ + b` with the kernels of ``callAsFunction(_:)``; saves `[x]`.
+    public func tapeFreeForward(_ x: Tensor) -> (output: Tensor, saved: [Tensor]) {
+        (tapeFreeValue(x, thenTanh: false), [x])
+    }
+
+    /// The layer's pullback (``NSDETensor/Tensor/linearPullback(_:input:weight:hasBias:tanhOutput:inputGradient:addingInto:sums:)``).
+    public func tapeFreePullback(_ g: Tensor, saved: [Tensor], inputGradient: Bool, addingInto accumulator: Tensor?,
+                                 sums: inout [Tensor?], offset: Int) -> Tensor? {
+        tapeFreePullback(g, input: saved[0], tanhOutput: nil, inputGradient: inputGradient, addingInto: accumulator,
+                         sums: &sums, offset: offset)
+    }
+
+    /// The output (followed by tanh when `thenTanh`), with the kernels and bits of ``callAsFunction(_:thenTanh:)``,
+    /// recorded nowhere.
+    func tapeFreeValue(_ x: Tensor, thenTanh: Bool) -> Tensor {
+        precondition(x.rank == 2 && x.shape[1] == weight.shape[1],
+                     "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
+        return x.linearValue(weight: weight.value, bias: bias?.value, transposedWeight: weight.shardTransposedValue,
+                             thenTanh: thenTanh)
+    }
+
+    /// The pullback at input `x`, through tanh first when `tanhOutput` (the output of
+    /// ``tapeFreeValue(_:thenTanh:)`` with `thenTanh`) is given.
+    func tapeFreePullback(_ g: Tensor, input x: Tensor, tanhOutput: Tensor?, inputGradient: Bool, addingInto accumulator: Tensor?,
+                          sums: inout [Tensor?], offset: Int) -> Tensor? {
+        var layerSums = LinearGradientSums()
+        layerSums.weight = sums[offset]
+        if bias != nil { layerSums.bias = sums[offset + 1] }
+        sums[offset] = nil   // the pullback adds into these buffers: no second reference meanwhile
+        if bias != nil { sums[offset + 1] = nil }
+        let dx = Tensor.linearPullback(g, input: x, weight: weight.value, hasBias: bias != nil, tanhOutput: tanhOutput,
+                                       inputGradient: inputGradient, addingInto: accumulator, sums: &layerSums)
+        sums[offset] = layerSums.weight
+        if bias != nil { sums[offset + 1] = layerSums.bias }
+        return dx
+    }
+}

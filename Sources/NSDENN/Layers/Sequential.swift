@@ -7,7 +7,10 @@ public final class Sequential: Module, Layer {
     public let layers: [any Layer]
 
     public init(_ layers: [any Layer]) {
+        let stages = Sequential.stages(of: layers)
         self.layers = layers
+        self.stages = stages
+        self.tapeFreePlan = TapeFreePlan(stages)
         super.init()
     }
 
@@ -20,16 +23,142 @@ public final class Sequential: Module, Layer {
     /// pre-activation tensor kept; the values are the two layers' (tests compare them bit for
     /// bit) up to the order of the bias addition on very wide inputs.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = x, i = 0
-        while i < layers.count {
-            if let linear = layers[i] as? Linear, i + 1 < layers.count, layers[i + 1] is Tanh {
-                h = linear(h, thenTanh: true)
-                i += 2
-            } else {
-                h = layers[i](h)
-                i += 1
+        var h = x
+        for stage in stages {
+            switch stage {
+            case let .linearTanh(linear): h = linear(h, thenTanh: true)
+            case let .layer(layer): h = layer(h)
             }
         }
         return h
+    }
+
+    /// One step of the forward pass: a `Linear` fused with the `Tanh` after it, or one layer.
+    enum Stage {
+        case linearTanh(Linear)
+        case layer(any Layer)
+    }
+
+    /// The layers grouped into the steps the forward pass runs.
+    let stages: [Stage]
+
+    /// Where each stage's saved tensors and parameter slots start in a tape-free pass, or `nil`
+    /// when a layer cannot run tape-free.
+    private let tapeFreePlan: TapeFreePlan?
+
+    private static func stages(of layers: [any Layer]) -> [Stage] {
+        var result: [Stage] = []
+        var i = 0
+        while i < layers.count {
+            if let linear = layers[i] as? Linear, i + 1 < layers.count, layers[i + 1] is Tanh {
+                result.append(.linearTanh(linear))
+                i += 2
+            } else {
+                result.append(.layer(layers[i]))
+                i += 1
+            }
+        }
+        return result
+    }
+}
+
+/// The layout of a ``Sequential``'s tape-free pass: for each stage, where its saved tensors and
+/// its parameters' gradient slots start.
+private struct TapeFreePlan {
+    let savedStart: [Int]
+    let slotStart: [Int]
+    let savedCount: Int
+    let parameters: [Parameter]
+
+    init?(_ stages: [Sequential.Stage]) {
+        var savedStart: [Int] = [], slotStart: [Int] = [], parameters: [Parameter] = []
+        var savedCount = 0
+        for stage in stages {
+            savedStart.append(savedCount)
+            slotStart.append(parameters.count)
+            switch stage {
+            case let .linearTanh(linear):
+                savedCount += 2
+                parameters += linear.tapeFreeParameters
+            case let .layer(layer):
+                guard layer.runsTapeFree else { return nil }
+                let tapeFree = layer as? any TapeFreeLayer
+                savedCount += tapeFree?.tapeFreeSavedCount ?? 1
+                parameters += tapeFree?.tapeFreeParameters ?? []
+            }
+        }
+        (self.savedStart, self.slotStart, self.savedCount, self.parameters) = (savedStart, slotStart, savedCount, parameters)
+    }
+}
+
+extension Sequential: TapeFreeLayer {
+    /// Whether every layer is a supporting ``TapeFreeLayer`` or has no parameters.
+    public var supportsTapeFree: Bool { tapeFreePlan != nil }
+
+    /// The tape-free layers' parameters, in layer order.
+    public var tapeFreeParameters: [Parameter] { tapeFreePlan?.parameters ?? [] }
+
+    /// The layers' saved tensors: two for a fused `Linear`–`Tanh` (input and output), one for a
+    /// layer without parameters (its input).
+    public var tapeFreeSavedCount: Int { tapeFreePlan?.savedCount ?? 0 }
+
+    /// The layers applied in order, as ``callAsFunction(_:)`` applies them (a `Linear` followed
+    /// by a `Tanh` fused), recorded nowhere.
+    public func tapeFreeForward(_ x: Tensor) -> (output: Tensor, saved: [Tensor]) {
+        precondition(tapeFreePlan != nil, "Sequential.tapeFreeForward: a layer with parameters is not a TapeFreeLayer")
+        var h = x
+        var saved: [Tensor] = []
+        saved.reserveCapacity(tapeFreeSavedCount)
+        for stage in stages {
+            switch stage {
+            case let .linearTanh(linear):
+                let y = linear.tapeFreeValue(h, thenTanh: true)
+                saved.append(h)
+                saved.append(y)
+                h = y
+            case let .layer(layer):
+                if let layer = layer as? any TapeFreeLayer {
+                    let (y, s) = layer.tapeFreeForward(h)
+                    saved += s
+                    h = y
+                } else {
+                    saved.append(h)
+                    h = noGrad { layer(h) }
+                }
+            }
+        }
+        return (h, saved)
+    }
+
+    /// The layers' pullbacks, last to first.
+    public func tapeFreePullback(_ g: Tensor, saved: [Tensor], inputGradient: Bool, addingInto accumulator: Tensor?,
+                                 sums: inout [Tensor?], offset: Int) -> Tensor? {
+        guard let plan = tapeFreePlan else {
+            preconditionFailure("Sequential.tapeFreePullback: a layer with parameters is not a TapeFreeLayer")
+        }
+        precondition(saved.count == plan.savedCount, "Sequential.tapeFreePullback: \(saved.count) saved tensors, expected \(plan.savedCount)")
+        var gradient: Tensor? = g
+        for i in stages.indices.reversed() {
+            guard let upstream = gradient else { break }
+            // The first stage's input is the caller's x: only there do `inputGradient` and the
+            // accumulator apply.
+            let wantsInput = i == 0 ? inputGradient : true
+            let into = i == 0 ? accumulator : nil
+            let start = plan.savedStart[i], slot = offset + plan.slotStart[i]
+            switch stages[i] {
+            case let .linearTanh(linear):
+                gradient = linear.tapeFreePullback(upstream, input: saved[start], tanhOutput: saved[start + 1],
+                                                   inputGradient: wantsInput, addingInto: into, sums: &sums, offset: slot)
+            case let .layer(layer):
+                if let layer = layer as? any TapeFreeLayer {
+                    let end = i + 1 < stages.count ? plan.savedStart[i + 1] : saved.count
+                    gradient = layer.tapeFreePullback(upstream, saved: Array(saved[start..<end]), inputGradient: wantsInput,
+                                                      addingInto: into, sums: &sums, offset: slot)
+                } else {
+                    gradient = wantsInput ? layer.parameterFreePullback(upstream, at: saved[start], addingInto: into) : nil
+                }
+            }
+        }
+        return inputGradient ? gradient : nil
     }
 }

@@ -51,13 +51,15 @@ public final class BufferPool: @unchecked Sendable {
     /// Number of per-thread free lists (a power of two; thread slot `s` uses list `s % partCount`).
     static let partCount = 8
 
-    /// One thread's free lists.
+    /// One thread's free lists, behind its own spin lock.
     private final class Part: @unchecked Sendable {
         let lock = SpinLock()
         var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
     }
 
-    private let parts: [Part] = (0..<BufferPool.partCount).map { _ in Part() }
+    /// The parts, held unmanaged: they live as long as the pool (forever, for `shared`), and a
+    /// strong reference read out of an array costs a retain and a release per allocation.
+    private let parts: [Unmanaged<Part>] = (0..<BufferPool.partCount).map { _ in Unmanaged.passRetained(Part()) }
     /// Bytes of the buffers obtained from the system and not returned: live plus idle. (Idle
     /// bytes are `held − live`, so reusing or keeping a buffer updates one counter, not two.)
     private let held = Atomic<Int>(0)
@@ -83,7 +85,8 @@ public final class BufferPool: @unchecked Sendable {
 
     /// Returns every idle buffer to the system.
     public func trim() {
-        for part in parts {
+        for unmanaged in parts {
+            let part = unmanaged.takeUnretainedValue()
             part.lock.lock()
             let all = part.free
             part.free = [:]
@@ -95,9 +98,8 @@ public final class BufferPool: @unchecked Sendable {
         }
     }
 
-    /// The calling thread's free lists. Callers bind it `unowned(unsafe)`: the parts live as long
-    /// as the pool, and a retain would be one more atomic per allocation.
-    private var ownPart: Part { parts[BufferPool.callingThreadPart] }
+    /// The calling thread's free lists.
+    private var ownPart: Unmanaged<Part> { parts[BufferPool.callingThreadPart] }
 
     /// The index of the calling thread's free lists: threads are numbered as they first allocate,
     /// modulo ``partCount`` (so threads far apart in that order can share lists).
@@ -112,10 +114,10 @@ public final class BufferPool: @unchecked Sendable {
             if exchanged { break }
             highest = original
         }
-        unowned(unsafe) let own = ownPart
+        let own = ownPart
         if let p = take(count: count, from: own) { return p }
         // None of this size freed by this thread: take one another thread freed.
-        for part in parts where part !== own {
+        for part in parts where part.toOpaque() != own.toOpaque() {
             if let p = take(count: count, from: part) { return p }
         }
         held.add(bytes, ordering: .relaxed)
@@ -128,10 +130,15 @@ public final class BufferPool: @unchecked Sendable {
     }
 
     /// A free buffer of `count` elements from `part`'s list, if it has one.
-    private func take(count: Int, from part: Part) -> UnsafeMutablePointer<Float>? {
-        part.lock.lock()
-        defer { part.lock.unlock() }
-        return part.free[count]?.popLast()
+    private func take(count: Int, from part: Unmanaged<Part>) -> UnsafeMutablePointer<Float>? {
+        part._withUnsafeGuaranteedRef { part in
+            part.lock.lock()
+            defer { part.lock.unlock() }
+            // Looked up by index, then popped through `values`: `free[count]?.popLast()` would run
+            // the dictionary's nested modify coroutines, whose frames cost three mallocs per call.
+            guard let index = part.free.index(forKey: count) else { return nil }
+            return part.free.values[index].popLast()
+        }
     }
 
     func release(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
@@ -139,10 +146,16 @@ public final class BufferPool: @unchecked Sendable {
         let nowLive = live.subtract(bytes, ordering: .relaxed).newValue
         // Idle bytes with this buffer kept: everything held that is not live.
         if held.load(ordering: .relaxed) - nowLive <= idleLimitBytes {
-            unowned(unsafe) let own = ownPart
-            own.lock.lock()
-            own.free[count, default: []].append(pointer)
-            own.lock.unlock()
+            ownPart._withUnsafeGuaranteedRef { own in
+                own.lock.lock()
+                // By index, as in `take` (no subscript modify coroutines).
+                if let index = own.free.index(forKey: count) {
+                    own.free.values[index].append(pointer)
+                } else {
+                    own.free[count] = [pointer]
+                }
+                own.lock.unlock()
+            }
             return
         }
         held.subtract(bytes, ordering: .relaxed)
@@ -154,7 +167,7 @@ public final class BufferPool: @unchecked Sendable {
 /// and an append). Batch shards allocate from two threads at once; a sleeping mutex there costs a
 /// system call and a context switch per contended allocation (measured: 12 % of a two-shard MLP
 /// SDE step in the kernel), while the holder releases a spin lock within nanoseconds.
-final class SpinLock: @unchecked Sendable {
+struct SpinLock: ~Copyable, @unchecked Sendable {
     private let state = Atomic<Bool>(false)
 
     func lock() {

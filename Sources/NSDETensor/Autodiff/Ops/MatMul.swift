@@ -52,34 +52,33 @@ struct LinearOp: DifferentiableOp {
     /// The gradients, with the bias gradient (the column sums of `g`) given when already
     /// computed, the input and weight gradients added into `accumulators[0]` and `[1]` when given.
     func vjp(_ g: Tensor, needsGradient: [Bool], biasGradient: Tensor?, accumulators: [Tensor?]?) -> [Tensor?] {
+        let (dx, dw) = LinearOp.products(g, x: x, w: w, inputGradient: needsGradient[0], inputAccumulator: accumulators?[0],
+                                         weightGradient: needsGradient[1], weightAccumulator: accumulators?[1])
+        guard hasBias else { return [dx, dw] }
+        return [dx, dw, needsGradient[2] ? biasGradient ?? LinearOp.columnSums(g) : nil]
+    }
+
+    /// dx = G W (`[n, out] x [out, in]`) and dW = Gᵀ x (`[out, n] x [n, in]`), each only when
+    /// asked for, each added into its accumulator (the GEMM's `beta = 1`) when one is given.
+    static func products(_ g: Tensor, x: Tensor, w: Tensor, inputGradient: Bool, inputAccumulator: Tensor?,
+                         weightGradient: Bool, weightAccumulator: Tensor?) -> (input: Tensor?, weight: Tensor?) {
         let n = g.shape[0], out = w.shape[0], inF = w.shape[1]
-        // dx = G W ([n, out] x [out, in]); dW = Gᵀ x ([out, n] x [n, in]).
-        func product(_ i: Int, transA: Bool, _ a: Tensor, _ b: Tensor, m: Int, k: Int) -> Tensor? {
-            guard needsGradient[i] else { return nil }
-            guard let sum = accumulators?[i] else { return Tensor.matmulKernel(a, b, transA: transA, transB: false) }
+        func product(transA: Bool, _ a: Tensor, _ b: Tensor, m: Int, k: Int, into sum: Tensor?) -> Tensor {
+            guard let sum else { return Tensor.matmulKernel(a, b, transA: transA, transB: false) }
             GEMM.sgemm(transA: transA, transB: false, m: m, n: inF, k: k, a: a.storage.pointer, lda: transA ? m : k,
                        b: b.storage.pointer, ldb: inF, beta: 1, c: sum.storage.pointer, ldc: inF)
             return sum
         }
-        var grads: [Tensor?] = [
-            product(0, transA: false, g, w, m: n, k: out),
-            product(1, transA: true, g, x, m: out, k: n),
-        ]
-        if hasBias {
-            if needsGradient[2] {
-                if let biasGradient {
-                    grads.append(biasGradient)
-                } else {
-                    let out = w.shape[0]
-                    let db = Tensor(uninitializedShape: [out])
-                    GEMM.columnSums(g.storage.pointer, rows: g.shape[0], cols: out, ld: out, into: db.storage.pointer)
-                    grads.append(db)
-                }
-            } else {
-                grads.append(nil)
-            }
-        }
-        return grads
+        return (inputGradient ? product(transA: false, g, w, m: n, k: out, into: inputAccumulator) : nil,
+                weightGradient ? product(transA: true, g, x, m: out, k: n, into: weightAccumulator) : nil)
+    }
+
+    /// The bias gradient: the column sums of `g` (`[n, out]` -> `[out]`).
+    static func columnSums(_ g: Tensor) -> Tensor {
+        let out = g.shape[1]
+        let db = Tensor(uninitializedShape: [out])
+        GEMM.columnSums(g.storage.pointer, rows: g.shape[0], cols: out, ld: out, into: db.storage.pointer)
+        return db
     }
     func jvp(_ t: [Tensor?]) -> Tensor? {
         // ẏ = ẋ Wᵀ + x Ẇᵀ + ḃ, accumulated in one output buffer.
@@ -102,16 +101,33 @@ struct LinearTanhOp: DifferentiableOp {
         vjp(g, needsGradient: needsGradient, accumulators: Optional(accumulators))
     }
     private func vjp(_ g: Tensor, needsGradient: [Bool], accumulators: [Tensor?]?) -> [Tensor?] {
-        // (Serial: used where tanhBackward would run on one thread too.)
-        guard linear.hasBias, needsGradient[2], y.rank == 2, y.count < 131_072 || Parallel.threadCount == 1 else {
-            return linear.vjp(Elementwise.tanhBackward(g, y: y), needsGradient: needsGradient, biasGradient: nil,
-                              accumulators: accumulators)
-        }
-        // The gradient through tanh and its column sums (the bias gradient) in one pass.
-        let (dz, db) = Elementwise.tanhBackwardWithColumnSums(g, y: y)
+        let (dz, db) = LinearTanhOp.throughTanh(g, y: y, biasGradient: linear.hasBias && needsGradient[2])
         return linear.vjp(dz, needsGradient: needsGradient, biasGradient: db, accumulators: accumulators)
     }
+
+    /// The gradient through tanh, `g · (1 − y²)`, with its column sums (the bias gradient) from
+    /// the same pass when `biasGradient` and the pass runs on one thread anyway; else `nil`.
+    static func throughTanh(_ g: Tensor, y: Tensor, biasGradient: Bool) -> (gradient: Tensor, columnSums: Tensor?) {
+        // (Serial: used where tanhBackward would run on one thread too.)
+        guard biasGradient, y.rank == 2, y.count < 131_072 || Parallel.threadCount == 1 else {
+            return (Elementwise.tanhBackward(g, y: y), nil)
+        }
+        let (dz, db) = Elementwise.tanhBackwardWithColumnSums(g, y: y)
+        return (dz, db)
+    }
     func jvp(_ t: [Tensor?]) -> Tensor? { linear.jvp(t).map { Elementwise.tanhBackward($0, y: y) } }
+}
+
+/// The gradients of one fully connected layer's weight and bias summed over many applications (a
+/// solver's steps), filled by ``Tensor/linearPullback(_:input:weight:hasBias:tanhOutput:inputGradient:addingInto:sums:)``.
+public struct LinearGradientSums {
+    /// ∂L/∂W so far (`[out, in]`), `nil` before the first pullback.
+    public var weight: Tensor?
+    /// ∂L/∂b so far (`[out]`), `nil` before the first pullback or without a bias.
+    public var bias: Tensor?
+
+    /// No gradient yet.
+    public init() {}
 }
 
 extension Tensor {
@@ -146,27 +162,68 @@ extension Tensor {
     }
 
     private func linear(weight: Tensor, bias: Tensor?, transposedWeight: Tensor?, thenTanh: Bool) -> Tensor {
+        let value = linearValue(weight: weight, bias: bias, transposedWeight: transposedWeight, thenTanh: thenTanh)
+        let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
+        let op = LinearOp(x: detached(), w: weight.detached(), hasBias: bias != nil)
+        guard thenTanh else { return Tensor.record(value, inputs: inputs) { op } }
+        return Tensor.record(value, inputs: inputs) { LinearTanhOp(linear: op, y: value) }
+    }
+
+    /// The value of ``linear(weight:bias:transposedWeight:)`` (of ``linearTanh(weight:bias:transposedWeight:)``
+    /// when `thenTanh`), the same kernels and bits, without recording anything on the tape: for
+    /// loops that differentiate the layer themselves through
+    /// ``linearPullback(_:input:weight:hasBias:tanhOutput:inputGradient:addingInto:sums:)``.
+    public func linearValue(weight: Tensor, bias: Tensor?, transposedWeight: Tensor?, thenTanh: Bool) -> Tensor {
         precondition(rank == 2 && weight.rank == 2 && shape[1] == weight.shape[1],
                      "linear: expected input [N, in] and weight [out, in], got \(shape) and \(weight.shape)")
+        let out = weight.shape[0], inF = weight.shape[1]
         if let transposedWeight {
-            precondition(transposedWeight.shape == [weight.shape[1], weight.shape[0]],
-                         "linear: transposedWeight must have shape [\(weight.shape[1]), \(weight.shape[0])], got \(transposedWeight.shape)")
+            precondition(transposedWeight.rank == 2 && transposedWeight.shape[0] == inF && transposedWeight.shape[1] == out,
+                         "linear: transposedWeight must have shape [\(inF), \(out)], got \(transposedWeight.shape)")
         }
         if let bias {
-            precondition(bias.shape == [weight.shape[0]], "linear: bias shape \(bias.shape) does not match [\(weight.shape[0])]")
+            precondition(bias.rank == 1 && bias.shape[0] == out, "linear: bias shape \(bias.shape) does not match [\(out)]")
         }
-        let x = detached(), w = weight.detached(), b = bias?.detached()
-        let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
-        let op = LinearOp(x: x, w: w, hasBias: b != nil)
         // The GEMM writes x·Wᵀ; one pass then adds the bias (and applies tanh) while it is in cache.
-        let value = Tensor.linearKernel(x, w, transposed: transposedWeight?.detached(), bias: nil, outRows: shape[0],
-                                        outFeatures: weight.shape[0])
-        guard thenTanh else {
-            if let b { Elementwise.biasAddInPlace(value, bias: b) }
-            return Tensor.record(value, inputs: inputs) { op }
+        let value = Tensor.linearKernel(self, weight, transposed: transposedWeight, bias: nil, outRows: shape[0], outFeatures: out)
+        if thenTanh {
+            if let bias { Elementwise.biasTanhInPlace(value, bias: bias) } else { Elementwise.tanhInPlace(value) }
+        } else if let bias {
+            Elementwise.biasAddInPlace(value, bias: bias)
         }
-        if let b { Elementwise.biasTanhInPlace(value, bias: b) } else { Elementwise.tanhInPlace(value) }
-        return Tensor.record(value, inputs: inputs) { LinearTanhOp(linear: op, y: value) }
+        return value
+    }
+
+    /// The pullback of one application of ``linear(weight:bias:transposedWeight:)`` (or, given
+    /// `tanhOutput`, of ``linearTanh(weight:bias:transposedWeight:)``) to `x`, run without the
+    /// tape: the same kernels, in the same order, as the tape's backward pass of that op.
+    ///
+    /// - Parameters:
+    ///   - g: ∂L/∂output, `[N, out]`.
+    ///   - x: the input, `[N, in]`; `weight` `[out, in]`; `hasBias` whether the layer had a bias.
+    ///   - tanhOutput: the output of `linearTanh` (the gradient passes through tanh first), or
+    ///     `nil` for `linear`.
+    ///   - inputGradient: whether to compute ∂L/∂x.
+    ///   - accumulator: a gradient of `x` already summed, in a buffer nothing else references:
+    ///     ∂L/∂x is added into it in place (the GEMM's `beta = 1`) and it is returned.
+    ///   - sums: the weight and bias gradients summed over earlier pullbacks (a solver's later
+    ///     steps); this one's are added in place, as the tape adds a parameter's gradients.
+    /// - Returns: ∂L/∂x (`[N, in]`), or `nil` when `inputGradient` is false.
+    public static func linearPullback(_ g: Tensor, input x: Tensor, weight: Tensor, hasBias: Bool, tanhOutput: Tensor?,
+                                      inputGradient: Bool, addingInto accumulator: Tensor?,
+                                      sums: inout LinearGradientSums) -> Tensor? {
+        var dz = g, db: Tensor? = nil
+        if let tanhOutput { (dz, db) = LinearTanhOp.throughTanh(g, y: tanhOutput, biasGradient: hasBias) }
+        let weightSum = sums.weight
+        sums.weight = nil   // the GEMM adds into the buffer: no second reference meanwhile
+        let (dx, dw) = LinearOp.products(dz, x: x, w: weight, inputGradient: inputGradient, inputAccumulator: accumulator,
+                                         weightGradient: true, weightAccumulator: weightSum)
+        sums.weight = dw
+        if hasBias {
+            let step = db ?? LinearOp.columnSums(dz)
+            if let sum = sums.bias { Elementwise.addInPlace(sum, step) } else { sums.bias = step }
+        }
+        return dx
     }
 
     /// `x · wᵀ (+ p · qᵀ) + bias` without autodiff, all into one `[outRows, outFeatures]` buffer;
