@@ -187,6 +187,16 @@ final class TapeFreeBackpropTests: XCTestCase {
         XCTAssertEqual(time, tapeTime)
     }
 
+    /// The SDE lists a tape-free network's parameters as reflection does, once each even when
+    /// two layers share one.
+    func testParametersAreTheNetworks() {
+        let shared = Linear(3, 3)
+        for net in [standardNetwork(), Sequential([shared, Tanh(), shared]), Sequential([Sequential([Linear(3, 2)]), Linear(2, 3, bias: false)])] {
+            let sde = NeuralDriftSDE(drift: net, diffusion: AdditiveDiffusion(sigma: 0.1))
+            XCTAssertEqual(sde.parameters.map(ObjectIdentifier.init), net.parameters.map(ObjectIdentifier.init))
+        }
+    }
+
     /// Calling backward twice with a retained graph gives the same gradients twice.
     func testRetainedGraphRunsTwice() throws {
         let net = standardNetwork()

@@ -42,10 +42,15 @@ public struct NeuralDriftSDE<D: Diffusion>: SDE {
     /// Creates the SDE from an autonomous network f(y) = `layer(y)` (time is ignored); its
     /// parameters are listed in ``parameters``.
     public init(calculus: StochasticCalculus = .ito, drift layer: some Layer, diffusion: D) {
-        self.init(calculus: calculus, drift: { _, y in layer(y) }, diffusion: diffusion, parameters: layer.parameters)
-        if let tapeFree = layer as? any TapeFreeLayer, tapeFree.supportsTapeFree, diffusion.parameters.isEmpty {
-            tapeFreeDrift = tapeFree
+        guard let tapeFree = layer as? any TapeFreeLayer, tapeFree.supportsTapeFree else {
+            self.init(calculus: calculus, drift: { _, y in layer(y) }, diffusion: diffusion, parameters: layer.parameters)
+            return
         }
+        // A tape-free layer lists its parameters without reflection (the module tree is walked
+        // once, when the layer is built, instead of at every solve).
+        self.init(calculus: calculus, drift: { _, y in layer(y) }, diffusion: diffusion,
+                  parameters: uniqueParameters(tapeFree.tapeFreeParameters))
+        if diffusion.parameters.isEmpty { tapeFreeDrift = tapeFree }
     }
 
     /// The diffusion's noise type.

@@ -25,6 +25,14 @@ public struct GradientMethod: Sendable, Equatable, CustomStringConvertible {
     let kind: Kind
 
     /// Backpropagation through every solver step (the authors' method). Fastest, O(N) memory.
+    ///
+    /// Fixed Euler–Maruyama steps of a ``NeuralDriftSDE`` built from a ``NSDENN/TapeFreeLayer``
+    /// drift (an MLP of `Linear` and activation layers) with a parameter-free diffusion are
+    /// differentiated without recording each op: one tape node for the whole solve, whose
+    /// pullback walks the steps back through the layers' and the diffusion's own pullbacks, with
+    /// the same kernels in the same order (the same gradients: bit for bit for additive, dropout
+    /// and no noise; to rounding for multiplicative noise, where the tape sums in another order).
+    /// Every other solve is recorded op by op.
     public static let backprop = GradientMethod(kind: .backprop)
 
     /// The stochastic adjoint (Li, Wong, Chen & Duvenaud 2020) with default reconstruction

@@ -141,8 +141,8 @@ enum TapeFreeEulerMaruyama {
     }
 
     /// The cotangent of output `i` (`[batch, …]`) from the stacked cotangent `[T, batch, …]`, in
-    /// a buffer of its own (the pullbacks add into it in place).
+    /// a buffer of its own (a slice copies; the pullbacks add into it in place).
     private static func outputCotangent(_ upstream: Tensor, _ i: Int) -> Tensor {
-        upstream.slice(axis: 0, i..<(i + 1)).reshaped(Array(upstream.shape.dropFirst())).copy()
+        upstream.slice(axis: 0, i..<(i + 1)).reshaped(Array(upstream.shape.dropFirst()))
     }
 }

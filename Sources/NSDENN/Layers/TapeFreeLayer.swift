@@ -18,7 +18,9 @@ public protocol TapeFreeLayer: Layer {
     var supportsTapeFree: Bool { get }
 
     /// The parameters whose gradients ``tapeFreePullback(_:saved:inputGradient:addingInto:sums:offset:)``
-    /// sums, in slot order (slot `offset + i` holds the gradient of parameter `i`).
+    /// sums, in slot order (slot `offset + i` holds the gradient of parameter `i`): every parameter
+    /// the layer reads, in the order of ``Module/parameters`` (a parameter shared by two layers
+    /// appears twice). Read without reflection, so solvers may ask for it at every solve.
     var tapeFreeParameters: [Parameter] { get }
 
     /// How many tensors ``tapeFreeForward(_:)`` saves (the same for every input).

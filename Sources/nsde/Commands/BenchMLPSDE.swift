@@ -115,9 +115,10 @@ extension NSDE.Bench {
             var loss: Float = 0
             var backwardStats: BackwardStats?
             let shardCount = min(shards ?? Parallel.threadCount, batch)
+            let parameters = drift.parameters
             func solveOnce<D: Diffusion>(_ diffusion: D) throws {
                 let sde = NeuralDriftSDE(drift: drift, diffusion: diffusion)
-                if mode != .forward { for p in drift.parameters { p.zeroGrad() } }
+                if mode != .forward { for p in parameters { p.zeroGrad() } }
                 // Each shard solves its rows of the batch; the loss is the batch mean, so each
                 // shard's mean is weighted by its share of the batch.
                 let parts = try BatchParallel.run(batch: batch, shards: shardCount) { shard -> (Float, BackwardStats?) in
