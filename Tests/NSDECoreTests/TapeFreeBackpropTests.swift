@@ -26,7 +26,7 @@ final class TapeFreeBackpropTests: XCTestCase {
     /// tape-free (`tapeFree`) or recorded on the tape (the network behind a closure).
     private func run(_ net: Sequential, _ diffusion: some Diffusion, tapeFree: Bool, times: [Double] = [0, 0.3, 1],
                      dt: Double = 0.05, brownian: BrownianSource = .grid(seed: 7), lossOnAllStates: Bool = true,
-                     shards: Int = 1) throws -> Run {
+                     shards: Int = 1, gradient: GradientMethod = .backprop) throws -> Run {
         let sde = tapeFree ? NeuralDriftSDE(drift: net, diffusion: diffusion)
             : NeuralDriftSDE(drift: { _, y in net(y) }, diffusion: diffusion, parameters: net.parameters)
         XCTAssertEqual(sde.tapeFreeDrift != nil, tapeFree, "the SDE offers the tape-free path exactly when built from the layer")
@@ -37,7 +37,7 @@ final class TapeFreeBackpropTests: XCTestCase {
         var states: [Tensor] = []
         let losses = try BatchParallel.run(batch: batch, shards: shards) { shard -> Float in
             let sol = try sdeint(sde, y0: shard.slice(y0), times: times, solver: .eulerMaruyama, dt: dt,
-                                 brownian: brownian, gradient: .backprop)
+                                 brownian: brownian, gradient: gradient)
             let weights = TestData.uniform(sol.states.shape, low: -1, high: 1, seed: 9)
             let loss = lossOnAllStates ? (sol.states.squared() * weights).sum() : (sol.final * sol.final).sum()
             loss.backward()
@@ -71,6 +71,19 @@ final class TapeFreeBackpropTests: XCTestCase {
                 let (fast, tape) = try both(diffusion)
                 assertIdentical(fast, tape, "\(name), loss on \(allStates ? "all states" : "the final state")")
             }
+        }
+    }
+
+    /// The stochastic adjoint evaluates and pulls back its steps tape-free too: the same
+    /// gradients as its steps on the tape, bit for bit.
+    func testAdjointStepsMatchTheTape() throws {
+        let net = standardNetwork()
+        for (name, diffusion) in [("additive", AdditiveDiffusion(sigma: 0.3) as any Diffusion), ("dropout", DropoutDiffusion(sigma: 0.3))] {
+            func both<D: Diffusion>(_ d: D) throws -> (Run, Run) {
+                (try run(net, d, tapeFree: true, gradient: .adjoint), try run(net, d, tapeFree: false, gradient: .adjoint))
+            }
+            let (fast, tape) = try both(diffusion)
+            assertIdentical(fast, tape, "adjoint, \(name)")
         }
     }
 

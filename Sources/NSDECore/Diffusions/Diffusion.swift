@@ -31,7 +31,7 @@ public protocol Diffusion {
     /// gradients ∂L/∂y and ∂L/∂f (y's shape). `y`, `f` and `dW` are `nil` where
     /// ``updatePullbackReads`` leaves them out. Default: the update re-run on a one-op tape, for
     /// diffusions without parameters (the parameters of a diffusion that has them are not
-    /// differentiated here). The ``state`` gradient may be `a` itself.
+    /// differentiated here). The `state` gradient may be `a` itself.
     func eulerMaruyamaUpdatePullback(_ a: Tensor, _ t: Double, _ y: Tensor?, drift f: Tensor?, dt h: Float,
                                      _ dW: Tensor?) -> (state: Tensor, drift: Tensor)
 }

@@ -50,13 +50,18 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
         var expected = 1
         // The contraction factor ρ of the previous step's last iteration (see `errorEstimate`).
         var previousContraction = 0.0
-        let parameterGradients = context.isolatingParameterGradients {
+        // Euler–Maruyama steps of a tape-free drift evaluate and pull back without the tape,
+        // summing the parameters' gradients here (the same values as their tape).
+        let stepper = TapeFreeStepper(integrator)
+        var sums = [Tensor?](repeating: nil, count: stepper?.parameters.count ?? 0)
+        let isolated = context.isolatingParameterGradients {
             for record in context.steps.reversed() {
                 if let i = record.output, i != last { a = a + context.outputCotangent(upstream, i) }
                 let increment = integrator.motion.increment(from: record.t0, to: record.t1)
                 func step(_ x: Tensor) -> Tensor {
-                    integrator.solver.step(integrator.sde, from: record.t0, to: record.t1, state: x,
-                                           increment: increment, solverState: nil).state
+                    if let stepper { return stepper.step(x, from: record.t0, to: record.t1, dW: increment.w)!.next }
+                    return integrator.solver.step(integrator.sde, from: record.t0, to: record.t1, state: x,
+                                                  increment: increment, solverState: nil).state
                 }
                 // Fixed-point iterations x ← T(x) = y − (Φ(x) − x), starting from x = y (the first
                 // iterate, T(y) = 2y − Φ(y), is the initial guess). Each returns the scaled RMS size r
@@ -94,8 +99,10 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                         if !isDone(residual, iterations) { advance(residual); x = next; continue }
                         reevaluating = true
                     }
+                    // The evaluation to pull back: on the tape, or tape-free with its saved tensors.
                     let leaf = gradientLeaf(x)
-                    let out = enableGrad { step(leaf) }
+                    let tapeFree = stepper?.step(x, from: record.t0, to: record.t1, dW: increment.w)
+                    let out = tapeFree?.next ?? enableGrad { step(leaf) }
                     let (next, residual) = noGrad { Elementwise.fixedPointStep(y: y, out: out.detached(), x: x, rtol: rtol, atol: atol) }
                     iterations += 1
                     if !reevaluating { points += 1 }
@@ -104,8 +111,12 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                         if !(estimate <= 1) { stats.unconvergedSteps += 1 }
                         stats.maxReconstructionResidual = Swift.max(stats.maxReconstructionResidual, estimate)
                         advance(residual)
-                        enableGrad { out.backward(a) }
-                        pulledBack = leaf.grad ?? Tensor(repeating: 0, shape: x.shape)
+                        if let stepper, let tapeFree {
+                            pulledBack = stepper.pullback(a, tapeFree.saved, sums: &sums)
+                        } else {
+                            enableGrad { out.backward(a) }
+                            pulledBack = leaf.grad ?? Tensor(repeating: 0, shape: x.shape)
+                        }
                         y = next
                     } else {
                         advance(residual)
@@ -124,6 +135,7 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
             // Not an error the tape can throw; say it where a PyTorch user would see a warning.
             FileHandle.standardError.write(Data(("warning: stochastic adjoint: the state reconstruction did not converge on \(stats.unconvergedSteps) of \(stats.steps) steps (largest scaled residual \(stats.maxReconstructionResidual)); the step is too large for the drift's Lipschitz constant, so these gradients are inaccurate. Use smaller steps, gradient: .checkpointed(every:) or .reversibleAdjoint.\n").utf8))
         }
+        let parameterGradients = stepper.map { $0.gradients(sums, of: context.parameters) } ?? isolated
         return [a + context.outputCotangent(upstream, 0)] + parameterGradients.map { Optional($0) }
     }
 }

@@ -36,21 +36,17 @@ extension NeuralDriftSDE: TapeFreeSteppable {
     }
 }
 
-/// Backpropagation through fixed Euler–Maruyama steps with one tape node for the whole solve
-/// (what ``GradientMethod/backprop`` runs when the SDE allows it).
-///
-/// The forward pass runs the drift network tape-free (``TapeFreeLayer/tapeFreeForward(_:)``),
-/// keeping per step what the pullbacks read (the network's saved tensors, plus the state, drift
-/// or increment where the diffusion's update pullback reads them); the backward pass walks the
-/// steps in reverse through ``Diffusion/eulerMaruyamaUpdatePullback(_:_:_:drift:dt:_:)`` and
-/// ``TapeFreeLayer/tapeFreePullback(_:saved:inputGradient:addingInto:sums:offset:)``, summing the
-/// parameters' gradients in place. Same kernels in the same order as the tape's backward pass of
-/// the recorded steps, so the same values (to the order of one addition where the tape's order
-/// differs, as for multiplicative noise); what it saves is the tape's per-op records, graph walk
-/// and intermediate arrays: for an MLP drift on a small batch they cost more than the arithmetic.
-enum TapeFreeEulerMaruyama {
-    /// One step's saved tensors.
-    private struct SavedStep {
+/// One Euler–Maruyama step run and pulled back without the tape, for an SDE that allows it
+/// (``TapeFreeSteppable`` with a tape-free drift) and the ``EulerMaruyama`` solver: the forward
+/// keeps what the pullbacks read (the network's saved tensors, plus the state, drift or increment
+/// where the diffusion's update pullback reads them); the pullback goes through
+/// ``Diffusion/eulerMaruyamaUpdatePullback(_:_:_:drift:dt:_:)`` and
+/// ``TapeFreeLayer/tapeFreePullback(_:saved:inputGradient:addingInto:sums:offset:)``, summing
+/// the parameters' gradients in place: the same kernels in the same order as the tape's backward
+/// pass of the recorded step.
+struct TapeFreeStepper {
+    /// What one step keeps for its pullback.
+    struct Saved {
         let t0: Double
         let dt: Float
         let network: [Tensor]
@@ -59,46 +55,97 @@ enum TapeFreeEulerMaruyama {
         let noise: Tensor?
     }
 
+    let sde: any TapeFreeSteppable
+    let network: any TapeFreeLayer
+    let reads: UpdatePullbackInputs
+
+    /// The stepper for `integrator`, or `nil` when its solver or SDE does not allow one.
+    init?<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>) {
+        guard Solver.self == EulerMaruyama.self,
+              let sde = (integrator.sde as? any WrapsTapeFreeSteppable)?.tapeFreeSteppable ?? integrator.sde as? any TapeFreeSteppable,
+              let network = sde.tapeFreeDrift else { return nil }
+        (self.sde, self.network, self.reads) = (sde, network, sde.updatePullbackReads)
+    }
+
+    /// The parameters whose gradients ``pullback(_:_:addingToState:sums:)`` sums, in slot order.
+    var parameters: [Parameter] { network.tapeFreeParameters }
+
+    /// y + f(y)·Δt + g·ΔW from `t0` to `t1`, recorded nowhere, with what its pullback needs.
+    /// With `checkingShapes`, `nil` when the drift, the diffusion product or the update does not
+    /// have y's shape (checked before the update combines them).
+    func step(_ y: Tensor, from t0: Double, to t1: Double, dW: Tensor, checkingShapes: Bool = false) -> (next: Tensor, saved: Saved)? {
+        let h = Float(t1 - t0)
+        let (f, networkSaved) = network.tapeFreeForward(y)
+        if checkingShapes {
+            guard f.shape == y.shape, noGrad({ sde.diffusionProduct(t0, y, dW, drift: f) }).shape == y.shape else { return nil }
+        }
+        // y, f and ΔW carry no tape node, so nothing records this (no `noGrad` needed).
+        let next = sde.eulerMaruyamaUpdate(t0, y, drift: f, dt: h, dW)
+        if checkingShapes, next.shape != y.shape { return nil }
+        let saved = Saved(t0: t0, dt: h, network: networkSaved, state: reads.contains(.state) ? y : nil,
+                          drift: reads.contains(.drift) ? f : nil, noise: reads.contains(.noise) ? dW : nil)
+        return (next, saved)
+    }
+
+    /// ∂L/∂y for `a` = ∂L/∂y₁ at the step that saved `saved`, adding the parameters' gradients
+    /// into `sums` (one slot per ``parameters`` entry). `stateCotangent`, when given, is a
+    /// gradient of y from elsewhere (an output's cotangent), summed in the tape's order: onto the
+    /// update's state gradient, before the drift's pullback adds into it. `a`'s buffer may be
+    /// reused.
+    func pullback(_ a: Tensor, _ saved: Saved, addingToState stateCotangent: Tensor? = nil, sums: inout [Tensor?]) -> Tensor {
+        var (dy, df) = sde.eulerMaruyamaUpdatePullback(a, saved.t0, saved.state, drift: saved.drift, dt: saved.dt, saved.noise)
+        if let stateCotangent { dy = stateCotangent + dy }
+        return network.tapeFreePullback(df, saved: saved.network, inputGradient: true, addingInto: dy, sums: &sums, offset: 0)!
+    }
+
+    /// `sums` (one slot per ``parameters`` entry) as gradients of `unique` (each parameter once;
+    /// slots of a parameter listed twice are added), zeros where nothing was summed.
+    func gradients(_ sums: [Tensor?], of unique: [Parameter]) -> [Tensor] {
+        var result: [Tensor?] = Array(repeating: nil, count: unique.count)
+        let index = Dictionary(unique.enumerated().map { (ObjectIdentifier($1), $0) }, uniquingKeysWith: { first, _ in first })
+        for (parameter, sum) in zip(parameters, sums) {
+            guard let sum, let i = index[ObjectIdentifier(parameter)] else { continue }
+            result[i] = result[i].map { $0 + sum } ?? sum
+        }
+        return zip(result, unique).map { $0 ?? Tensor(repeating: 0, shape: $1.shape) }
+    }
+}
+
+/// Backpropagation through fixed Euler–Maruyama steps with one tape node for the whole solve
+/// (what ``GradientMethod/backprop`` runs when the SDE allows it): ``TapeFreeStepper`` steps
+/// forward keeping each step's saved tensors, and the node's pullback walks them in reverse. The
+/// same values as the recorded steps (to the order of one addition where the tape's order
+/// differs, as for multiplicative noise); what it saves is the tape's per-op records, graph walk
+/// and intermediate arrays: for an MLP drift on a small batch they cost more than the arithmetic.
+enum TapeFreeEulerMaruyama {
     /// The solve, or `nil` when the integrator or the inputs do not allow it (adaptive steps,
     /// another solver, a drift that is not tape-free, forward-mode tangents, nothing to
     /// differentiate, or a shape the first step finds wrong: the tape path then reports it).
     static func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
                                                  name: String) throws -> (states: SolvedStates, stats: SolverStats)? {
-        guard Solver.self == EulerMaruyama.self, !integrator.controller.isAdaptive, GradMode.isEnabled,
-              let sde = (integrator.sde as? any WrapsTapeFreeSteppable)?.tapeFreeSteppable ?? integrator.sde as? any TapeFreeSteppable,
-              let network = sde.tapeFreeDrift else { return nil }
-        let parameters = network.tapeFreeParameters
+        guard !integrator.controller.isAdaptive, GradMode.isEnabled, let stepper = TapeFreeStepper(integrator) else { return nil }
+        let parameters = stepper.parameters
         let inputs = [y0] + parameters.map(\.value)
         guard inputs.contains(where: \.requiresGrad), !inputs.contains(where: { $0.tangent != nil }) else { return nil }
-        let reads = sde.updatePullbackReads
 
         // Forward, recorded nowhere.
         var y = y0.detached()
         var outputs = [y]
-        var saved: [SavedStep] = []
+        var saved: [TapeFreeStepper.Saved] = []
         var solverStats = SolverStats()
         var t = integrator.times[0]
         for segment in stepSchedule(times: integrator.times, dt: integrator.dt) {
             for (j, tNext) in segment.enumerated() {
                 let dW = integrator.motion.increment(from: t, to: tNext).w
-                let h = Float(tNext - t)
-                let (f, networkSaved) = network.tapeFreeForward(y)
-                if saved.isEmpty {
-                    // The first step checks the shapes the tape path checks, before the update
-                    // combines them: anything wrong is left to that path (it throws the error
-                    // the user should see).
-                    guard f.shape == y.shape, noGrad({ sde.diffusionProduct(t, y, dW, drift: f) }).shape == y.shape else { return nil }
-                }
-                // y, f and ΔW carry no tape node, so nothing records this (no `noGrad` needed).
-                let next = sde.eulerMaruyamaUpdate(t, y, drift: f, dt: h, dW)
-                if saved.isEmpty, next.shape != y.shape { return nil }
+                // The first step checks the shapes the tape path checks: anything wrong is left
+                // to that path (it throws the error the user should see).
+                guard let (next, step) = stepper.step(y, from: t, to: tNext, dW: dW, checkingShapes: saved.isEmpty)
+                else { return nil }
                 solverStats.driftEvaluations += 1
                 solverStats.diffusionEvaluations += 1
                 solverStats.acceptedSteps += 1
                 guard next.isFinite else { throw SDEError.nonFiniteState(step: solverStats.acceptedSteps, time: tNext) }
-                saved.append(SavedStep(t0: t, dt: h, network: networkSaved,
-                                       state: reads.contains(.state) ? y : nil, drift: reads.contains(.drift) ? f : nil,
-                                       noise: reads.contains(.noise) ? dW : nil))
+                saved.append(step)
                 y = next
                 t = tNext
                 if j == segment.count - 1 { outputs.append(y) }
@@ -107,25 +154,20 @@ enum TapeFreeEulerMaruyama {
         let value = noGrad { stackStates(outputs) }
         let last = outputs.count - 1
         let outputState = outputStateIndices(integrator: integrator)
-        let slots = parameters.count
         let states = Tensor.record(value, inputs: inputs) {
             SolveOp(name: name) { upstream in
-                // ∂L/∂y at the end, then each step in reverse. Where the state before a step is
-                // an output, its cotangent joins the update's state gradient before the drift's
-                // pullback adds into it: the order in which the tape sums them.
+                // ∂L/∂y at the end, then each step in reverse; an output's cotangent joins at its
+                // state.
                 var a = outputCotangent(upstream, last)
-                var sums = [Tensor?](repeating: nil, count: slots)
+                var sums = [Tensor?](repeating: nil, count: parameters.count)
                 var output = last - 1
                 for n in saved.indices.reversed() {
-                    let step = saved[n]
-                    var (dy, df) = sde.eulerMaruyamaUpdatePullback(a, step.t0, step.state, drift: step.drift, dt: step.dt,
-                                                                   step.noise)
+                    var cotangent: Tensor?
                     if output >= 0, outputState[output] == n {
-                        dy = outputCotangent(upstream, output) + dy
+                        cotangent = outputCotangent(upstream, output)
                         output -= 1
                     }
-                    a = network.tapeFreePullback(df, saved: step.network, inputGradient: true, addingInto: dy,
-                                                 sums: &sums, offset: 0)!
+                    a = stepper.pullback(a, saved[n], addingToState: cotangent, sums: &sums)
                 }
                 return [a] + sums
             }
