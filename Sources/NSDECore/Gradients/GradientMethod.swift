@@ -4,7 +4,7 @@
 /// | Method | Memory in the number of steps N | Backward cost (in forward solves) | Gradient |
 /// |---|---|---|---|
 /// | ``backprop`` | O(N): every step's intermediates stay on the tape | ≈ 2 | exact for the discretised solve |
-/// | ``adjoint`` | O(1) | ≈ 3–4 (state reconstruction + one pullback per step) | exact up to the reconstruction tolerance |
+/// | ``adjoint`` | O(1) | ≈ 3–4 (state reconstruction + one pullback per step; ≈ 2–3 for a tape-free MLP drift with Euler–Maruyama) | exact up to the reconstruction tolerance |
 /// | ``reversibleAdjoint`` | O(1) | ≈ 3 | exact up to float rounding (``ReversibleHeun`` only) |
 /// | ``checkpointed(every:)`` | O(N/k + k) | ≈ 3 | exact |
 /// | ``forwardSensitivity`` | O(1) | (parameters + elements of y₀) forward solves | exact |
@@ -55,7 +55,11 @@ public struct GradientMethod: Sendable, Equatable, CustomStringConvertible {
     /// gradients are inaccurate. Smooth drifts such as MLPs converge in one iteration after the
     /// initial guess at Δt = 0.01 (two step evaluations per step plus the pullback; the pullback
     /// is taken at the last iterate but one, so the gradients match backprop to ≈ 2·10⁻⁵ relative
-    /// at the default tolerances and ≈ 10⁻⁶ at rtol 10⁻⁷, atol 10⁻⁸); drifts with a large Lipschitz constant at coarse steps (the paper's GroupNorm
+    /// at the default tolerances and ≈ 10⁻⁶ at rtol 10⁻⁷, atol 10⁻⁸). With Euler–Maruyama and a
+    /// ``NSDENN/TapeFreeLayer`` drift network (which ignores time), steps run and pull back without
+    /// the tape, and each initial guess reuses the drift of the later step's last evaluation (made
+    /// within the tolerance of the guess's point): one network evaluation per step plus the
+    /// pullback. Drifts with a large Lipschitz constant at coarse steps (the paper's GroupNorm
     /// convolutional drift at 11 steps) do not: train those with ``checkpointed(every:)`` or
     /// ``reversibleAdjoint``.
     public static let adjoint = GradientMethod(kind: .adjoint(rtol: 1e-5, atol: 1e-6, maxIterations: 8))

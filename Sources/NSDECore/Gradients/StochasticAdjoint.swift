@@ -54,6 +54,9 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
         // summing the parameters' gradients here (the same values as their tape).
         let stepper = TapeFreeStepper(integrator)
         var sums = [Tensor?](repeating: nil, count: stepper?.parameters.count ?? 0)
+        // With the stepper, the drift at the point the later step was pulled back at: its drift
+        // network ignores time, so the next step's initial guess reuses it (see below).
+        var laterDrift: Tensor?
         let isolated = context.isolatingParameterGradients {
             for record in context.steps.reversed() {
                 if let i = record.output, i != last { a = a + context.outputCotangent(upstream, i) }
@@ -70,8 +73,16 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                 // bound, as in Hairer & Wanner's simplified-Newton stopping test). A step is done when
                 // that estimate is within tolerance; while ρ is not clearly below 1 (≥ ½) the
                 // estimate is the correction itself. The last evaluation is on the tape and pulled back.
+                // Tape-free, the initial guess takes f from the later step's last evaluation, made at
+                // that step's final iterate (y less its last correction, within the tolerance) instead
+                // of evaluating the network at y: a second-order change to the first iterate only,
+                // which the iterations then correct with exact evaluations, and one network
+                // evaluation fewer per step.
+                let reused = stepper != nil && laterDrift != nil
                 var (x, previousResidual) = noGrad {
-                    Elementwise.fixedPointStep(y: y, out: step(y), x: y, rtol: rtol, atol: atol)
+                    let out = reused ? stepper!.update(y, drift: laterDrift!, from: record.t0, to: record.t1, dW: increment.w)
+                        : step(y)
+                    return Elementwise.fixedPointStep(y: y, out: out, x: y, rtol: rtol, atol: atol)
                 }
                 var contraction = previousContraction
                 func errorEstimate(_ residual: Double) -> Double {
@@ -113,6 +124,7 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                         advance(residual)
                         if let stepper, let tapeFree {
                             pulledBack = stepper.pullback(a, tapeFree.saved, sums: &sums)
+                            laterDrift = tapeFree.drift
                         } else {
                             enableGrad { out.backward(a) }
                             pulledBack = leaf.grad ?? Tensor(repeating: 0, shape: x.shape)
@@ -127,7 +139,7 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                 expected = Swift.max(1, points)
                 previousContraction = contraction
                 stats.steps += 1
-                stats.stepEvaluations += iterations
+                stats.stepEvaluations += reused ? iterations - 1 : iterations
                 stats.reconstructionIterations += iterations
             }
         }

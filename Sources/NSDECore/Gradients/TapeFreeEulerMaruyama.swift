@@ -73,7 +73,8 @@ struct TapeFreeStepper {
     /// y + f(y)·Δt + g·ΔW from `t0` to `t1`, recorded nowhere, with what its pullback needs.
     /// With `checkingShapes`, `nil` when the drift, the diffusion product or the update does not
     /// have y's shape (checked before the update combines them).
-    func step(_ y: Tensor, from t0: Double, to t1: Double, dW: Tensor, checkingShapes: Bool = false) -> (next: Tensor, saved: Saved)? {
+    func step(_ y: Tensor, from t0: Double, to t1: Double, dW: Tensor,
+              checkingShapes: Bool = false) -> (next: Tensor, drift: Tensor, saved: Saved)? {
         let h = Float(t1 - t0)
         let (f, networkSaved) = network.tapeFreeForward(y)
         if checkingShapes {
@@ -84,7 +85,13 @@ struct TapeFreeStepper {
         if checkingShapes, next.shape != y.shape { return nil }
         let saved = Saved(t0: t0, dt: h, network: networkSaved, state: reads.contains(.state) ? y : nil,
                           drift: reads.contains(.drift) ? f : nil, noise: reads.contains(.noise) ? dW : nil)
-        return (next, saved)
+        return (next, f, saved)
+    }
+
+    /// The step's update with the drift `f` already known (the drift network ignores time, so
+    /// f(y) from another step's evaluation at y serves): no network evaluation.
+    func update(_ y: Tensor, drift f: Tensor, from t0: Double, to t1: Double, dW: Tensor) -> Tensor {
+        sde.eulerMaruyamaUpdate(t0, y, drift: f, dt: Float(t1 - t0), dW)
     }
 
     /// ∂L/∂y for `a` = ∂L/∂y₁ at the step that saved `saved`, adding the parameters' gradients
@@ -139,7 +146,7 @@ enum TapeFreeEulerMaruyama {
                 let dW = integrator.motion.increment(from: t, to: tNext).w
                 // The first step checks the shapes the tape path checks: anything wrong is left
                 // to that path (it throws the error the user should see).
-                guard let (next, step) = stepper.step(y, from: t, to: tNext, dW: dW, checkingShapes: saved.isEmpty)
+                guard let (next, _, step) = stepper.step(y, from: t, to: tNext, dW: dW, checkingShapes: saved.isEmpty)
                 else { return nil }
                 solverStats.driftEvaluations += 1
                 solverStats.diffusionEvaluations += 1
