@@ -110,9 +110,10 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                         if !isDone(residual, iterations) { advance(residual); x = next; continue }
                         reevaluating = true
                     }
-                    // The evaluation to pull back: on the tape, or tape-free with its saved tensors.
-                    let leaf = gradientLeaf(x)
+                    // The evaluation to pull back: tape-free with its saved tensors, or on the tape
+                    // from a leaf.
                     let tapeFree = stepper?.step(x, from: record.t0, to: record.t1, dW: increment.w)
+                    let leaf = tapeFree == nil ? gradientLeaf(x) : x
                     let out = tapeFree?.next ?? enableGrad { step(leaf) }
                     let (next, residual) = noGrad { Elementwise.fixedPointStep(y: y, out: out.detached(), x: x, rtol: rtol, atol: atol) }
                     iterations += 1

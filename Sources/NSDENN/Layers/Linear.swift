@@ -19,12 +19,17 @@ public final class Linear: Module, Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor { self(x, thenTanh: false) }
 
+    /// Stops on an input that is not `[N, inFeatures]`.
+    private func checkInput(_ x: Tensor) {
+        precondition(x.rank == 2 && x.shape[1] == weight.shape[1],
+                     "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
+    }
+
     /// The layer's output, followed by tanh when `thenTanh` (one fused op,
     /// ``NSDETensor/Tensor/linearTanh(weight:bias:)``: the values of the layer then `Tanh` up to
     /// the order of the bias addition).
     public func callAsFunction(_ x: Tensor, thenTanh: Bool) -> Tensor {
-        precondition(x.rank == 2 && x.shape[1] == weight.shape[1],
-                     "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
+        checkInput(x)
         // One op: GEMM `x · Wᵀ` (inside a batch shard with Wᵀ copied once per shard run, a plain
         // product; otherwise reading W transposed in place), onto the preloaded bias (or with the
         // bias added in the tanh pass).
@@ -57,8 +62,7 @@ extension Linear: TapeFreeLayer {
     /// The output (followed by tanh when `thenTanh`), with the kernels and bits of ``callAsFunction(_:thenTanh:)``,
     /// recorded nowhere.
     func tapeFreeValue(_ x: Tensor, thenTanh: Bool) -> Tensor {
-        precondition(x.rank == 2 && x.shape[1] == weight.shape[1],
-                     "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
+        checkInput(x)
         return x.linearValue(weight: weight.value, bias: bias?.value, transposedWeight: weight.shardTransposedValue,
                              thenTanh: thenTanh)
     }
