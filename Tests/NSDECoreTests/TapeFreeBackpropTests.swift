@@ -170,7 +170,7 @@ final class TapeFreeBackpropTests: XCTestCase {
             let motion = BrownianInterval(shape: [2, 3], t0: 0, t1: 1, seed: 1, stream: 0, levyArea: false, rows: nil)
             let integrator = Integrator(sde: ShapeCheckedSDE(base: sde, check: ShapeCheck()), solver: solver, motion: motion,
                                         controller: stepSize, dt: 0.1, times: [0, 1])
-            return try TapeFreeEulerMaruyama.solve(integrator, y0: y0, stats: BackwardStats(), name: "test") != nil
+            return try TapeFreeEulerMaruyama.solve(integrator, y0: y0, name: "test") != nil
         }
         let sde = NeuralDriftSDE(drift: net, diffusion: AdditiveDiffusion(sigma: 0.1))
         XCTAssertTrue(try taken(sde, EulerMaruyama(), y0: y0))

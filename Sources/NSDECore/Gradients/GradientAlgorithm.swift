@@ -52,7 +52,7 @@ struct BackpropAlgorithm: GradientAlgorithm {
     func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
                                           name: String) throws -> (states: SolvedStates, stats: SolverStats) {
         // An MLP drift with a built-in diffusion: one tape node for the whole solve.
-        if let solved = try TapeFreeEulerMaruyama.solve(integrator, y0: y0, stats: stats, name: name) { return solved }
+        if let solved = try TapeFreeEulerMaruyama.solve(integrator, y0: y0, name: name) { return solved }
         let run = try integrator.run(y0: y0)
         // The states stay separate: the model reads the final one, with no stacking copy on
         // the way forward and no slice gradient on the way back.

@@ -128,7 +128,7 @@ enum TapeFreeEulerMaruyama {
     /// The solve, or `nil` when the integrator or the inputs do not allow it (adaptive steps,
     /// another solver, a drift that is not tape-free, forward-mode tangents, nothing to
     /// differentiate, or a shape the first step finds wrong: the tape path then reports it).
-    static func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor, stats: BackwardStats,
+    static func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor,
                                                  name: String) throws -> (states: SolvedStates, stats: SolverStats)? {
         guard !integrator.controller.isAdaptive, GradMode.isEnabled, let stepper = TapeFreeStepper(integrator) else { return nil }
         let parameters = stepper.parameters
