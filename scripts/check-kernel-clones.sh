@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms, GroupNorm, axis sums, nChw16c conversions) once per instruction-set level, without the
+# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms, GroupNorm, axis sums, nChw16c conversions and updates) once per instruction-set level, without the
 # load-time dispatch, runs each on the same inputs and checks that every level writes the same
 # bits (the kernels promise it: IEEE operations only, no FMA contraction; the v4fma build enables
 # FMA instructions to check that the source forbids contracting into them). Needs clang (the Swift
@@ -68,14 +68,18 @@ int main(void) {
         nsde_group_norm_relu_forward_blocked(x, out, 0, 4, 16, 2, 35, z, y, 1e-5f, bm, br); MIX(out, 2240) MIX(bm, 32)
         nsde_group_norm_relu_backward_blocked(y, x, y, bscratch, out + 2240, 0, 4, 16, 2, 35, z, bm, br, dgb, dbb);
         MIX(out + 2240, 2240) MIX(dgb, 64) MIX(dbb, 64) }
-      // From nChw16c to nChw16c, with and without the input addend.
+      // From nChw16c to nChw16c, with and without the input addend and the ReLU.
       { float bm[32], br[32], dgb[64], dbb[64];
-        for (int a = 0; a < 2; a++) {
-            nsde_group_norm_relu_forward_blocked_input(x, a ? z : NULL, out, 0, 4, 16, 2, 35, z, y, 1e-5f, bm, br);
+        for (int a = 0; a < 4; a++) {
+            nsde_group_norm_forward_blocked_input(x, a & 1 ? z : NULL, out, 0, 4, 16, 2, 35, z, y, 1e-5f, a >> 1, bm, br);
             MIX(out, 2240) MIX(bm, 32) MIX(br, 32)
-            nsde_group_norm_relu_backward_blocked_input(y, x, a ? z : NULL, y, out + 2240, 0, 4, 16, 2, 35, z, bm, br, dgb, dbb);
+            nsde_group_norm_backward_blocked_input(y, x, a & 1 ? z : NULL, y, a >> 1, out + 2240, 0, 4, 16, 2, 35, z, bm, br,
+                                                   dgb, dbb);
             MIX(out + 2240, 2240) MIX(dgb, 64) MIX(dbb, 64)
-        } }
+        }
+        // One sample of [16, 150] (three chunks of the one-read statistics, the last short), 8 groups.
+        nsde_group_norm_forward_blocked_input(x, z, out, 0, 1, 8, 2, 150, z, y, 1e-5f, 0, bm, br);
+        MIX(out, 2400) MIX(bm, 8) MIX(br, 8) }
       nsde_sum_rows(x, 7, 1500, 0, 1500, out); MIX(out, 1500)
       // nChw16c <-> NCHW of [3, 32, 5, 7] (hw 35: two 16-pixel tiles and a tail), with the
       // broadcast addition and the batch sums.
@@ -84,6 +88,13 @@ int main(void) {
       nsde_block16(x, out, 0, 6, 32, 35); MIX(out, 3360)
       for (int b = 0; b < 2; b++) nsde_block16_summing(x, out, 3, 32, 35, b, 0, 35, out + 3360);
       MIX(out, 3360 + 1120)
+      // Euler–Maruyama updates of a [3, 32, 35] nChw16c state with NCHW-ordered increments, and
+      // their pullbacks.
+      for (int k = 0; k < 3; k++) {
+          nsde_em_update_blocked((nsde_blocked_noise)k, x, y, z, out, 0, 6, 32, 35, 0.25f, 0.7f); MIX(out, 3360)
+          nsde_em_pullback_blocked((nsde_blocked_noise)k, x, z, out, out + 3360, 0, 6, 32, 35, 0.25f, 0.7f);
+          if (k) MIX(out, 6720)
+      }
       // Column sums of a [150, 67] matrix (3 blocks of 64 rows, the last short), alone and after
       // the tanh gradient.
       float block[67], sums[67]; double total[67];
@@ -101,7 +112,7 @@ for level in baseline avx2 avx512f v4fma; do
     if [ -n "${needs[$level]}" ] && ! grep -qw "${needs[$level]}" /proc/cpuinfo; then echo "$level: skipped (processor lacks it)"; continue; fi
     # shellcheck disable=SC2086
     "$cc" -O3 -fno-math-errno ${flags[$level]} -DNSDE_CLONES= -ISources/CKernels/include \
-        Sources/CKernels/kernels.c Sources/CKernels/winograd.c Sources/CKernels/normalization.c Sources/CKernels/blocked_layout.c "$work/harness.c" -o "$work/$level" -lm
+        Sources/CKernels/kernels.c Sources/CKernels/winograd.c Sources/CKernels/normalization.c Sources/CKernels/blocked_layout.c Sources/CKernels/blocked_update.c "$work/harness.c" -o "$work/$level" -lm
     result=$("$work/$level")
     echo "$level: $result"
     if [ -z "$reference" ]; then reference="$result"; elif [ "$result" != "$reference" ]; then

@@ -14,21 +14,6 @@
 #define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 
-#define LOADV(p) (*(const v16u *)(p))
-#define STOREV(p, v) (*(v16u *)(p) = (v))
-
-// One 16x16 tile: 16 pixels from s0 of the 16 channel rows at `rows` (row length hw) into
-// v[channel], and v[pixel] out to the 16 pixel vectors of a block at `pixels`, or the reverse.
-static inline __attribute__((always_inline)) void load_channel_rows(const float *rows, int64_t hw, int64_t s0, v16 *v) {
-    for (int j = 0; j < 16; j++) v[j] = LOADV(rows + j * hw + s0);
-}
-static inline __attribute__((always_inline)) void store_pixels(const v16 *v, float *pixels, int64_t s0) {
-    for (int k = 0; k < 16; k++) STOREV(pixels + (s0 + k) * 16, v[k]);
-}
-static inline __attribute__((always_inline)) void load_pixels(const float *pixels, int64_t s0, v16 *v) {
-    for (int k = 0; k < 16; k++) v[k] = LOADV(pixels + (s0 + k) * 16);
-}
-
 void NSDE_CLONES nsde_unblock16(const float *restrict src, float *restrict dst, int64_t unit_begin, int64_t unit_end,
                                 int64_t channels, int64_t hw, const float *restrict addend) {
     const int64_t blocks = channels / 16;

@@ -303,29 +303,50 @@ void NSDE_CLONES nsde_group_norm_relu_backward_blocked(const float *restrict dy,
 // g where the ReLU's input t is positive or NaN (where its output 0 ≥ t ? 0 : t is), else 0.
 #define RELU_MASKED(g, t) ((v16)((i16v)(g) & (((t) > (v16){0}) | ((t) != (t)))))
 
-// Σ over the unit's pixels of (x + a − centre)² when `squares`, else of (x + a), lane by lane
-// (vectors through pointers: a vector argument would change the calling convention between the clones).
-static inline __attribute__((always_inline)) void blocked_lane_sums(const float *restrict xb, const float *restrict ab,
-                                                                    int64_t hw, const v16 *centre_p, int squares,
-                                                                    v16 *result) {
-    const v16 centre = *centre_p;
-    v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-    int64_t s = 0;
-    for (; s + 4 <= hw; s += 4) {
-        v16 v0 = BLOCKED_INPUT(xb, ab, s), v1 = BLOCKED_INPUT(xb, ab, s + 1);
-        v16 v2 = BLOCKED_INPUT(xb, ab, s + 2), v3 = BLOCKED_INPUT(xb, ab, s + 3);
-        if (squares) {
-            v0 -= centre; v1 -= centre; v2 -= centre; v3 -= centre;
-            a0 += v0 * v0; a1 += v1 * v1; a2 += v2 * v2; a3 += v3 * v3;
-        } else {
-            a0 += v0; a1 += v1; a2 += v2; a3 += v3;
+// g through the ReLU when there is one.
+#define UPSTREAM(relu, g, t) ((relu) ? RELU_MASKED(g, t) : (g))
+
+// Per lane, the mean and the sum of squared deviations M2 of x + a over the unit's pixels, read
+// once from memory: chunks of 64 pixels (4 KiB of x, re-read from L1) each summed and centred on
+// their own mean, then merged in order with Chan et al.'s update (Δ = chunk mean − mean;
+// M2 += chunk M2 + Δ²·n·k/(n + k)).
+// (Vectors through pointers: a vector argument would change the calling convention between the clones.)
+enum { MOMENT_CHUNK = 64 };
+static inline __attribute__((always_inline)) void blocked_lane_moments(const float *restrict xb, const float *restrict ab,
+                                                                       int64_t hw, v16 *mean_out,
+                                                                       v16 *m2_out) {
+    v16 mean = {0}, m2 = {0};
+    float n = 0;
+    for (int64_t s0 = 0; s0 < hw; s0 += MOMENT_CHUNK) {
+        const int64_t s1 = hw - s0 < MOMENT_CHUNK ? hw : s0 + MOMENT_CHUNK;
+        const float k = (float)(s1 - s0);
+        v16 a0 = {0}, a1 = {0};
+        int64_t s = s0;
+        for (; s + 2 <= s1; s += 2) {
+            a0 += BLOCKED_INPUT(xb, ab, s); a1 += BLOCKED_INPUT(xb, ab, s + 1);
         }
+        if (s < s1) a0 += BLOCKED_INPUT(xb, ab, s);
+        const v16 centre = (a0 + a1) / k;
+        v16 q0 = {0}, q1 = {0};
+        for (s = s0; s + 2 <= s1; s += 2) {
+            const v16 d0 = BLOCKED_INPUT(xb, ab, s) - centre, d1 = BLOCKED_INPUT(xb, ab, s + 1) - centre;
+            q0 += d0 * d0; q1 += d1 * d1;
+        }
+        if (s < s1) {
+            const v16 d0 = BLOCKED_INPUT(xb, ab, s) - centre;
+            q0 += d0 * d0;
+        }
+        if (n == 0) {
+            mean = centre; m2 = q0 + q1;
+        } else {
+            const v16 delta = centre - mean;
+            mean += delta * (k / (n + k));
+            m2 += (q0 + q1) + delta * delta * (n * k / (n + k));
+        }
+        n += k;
     }
-    for (; s < hw; s++) {
-        v16 v = BLOCKED_INPUT(xb, ab, s);
-        if (squares) { v -= centre; a0 += v * v; } else { a0 += v; }
-    }
-    *result = (a0 + a1) + (a2 + a3);
+    *mean_out = mean;
+    *m2_out = m2;
 }
 
 // The lanes first ..< first + count of `t` added in order.
@@ -351,46 +372,53 @@ static inline __attribute__((always_inline)) void blocked_unit_affine(int64_t n,
     }
 }
 
-void NSDE_CLONES nsde_group_norm_relu_forward_blocked_input(const float *restrict x, const float *restrict addend,
-                                                            float *restrict y, int64_t unit_begin, int64_t unit_end,
-                                                            int64_t groups, int64_t channels_per_group, int64_t hw,
-                                                            const float *restrict gamma, const float *restrict beta,
-                                                            float eps, float *restrict mean, float *restrict rstd) {
+void NSDE_CLONES nsde_group_norm_forward_blocked_input(const float *restrict x, const float *restrict addend,
+                                                       float *restrict y, int64_t unit_begin, int64_t unit_end,
+                                                       int64_t groups, int64_t channels_per_group, int64_t hw,
+                                                       const float *restrict gamma, const float *restrict beta,
+                                                       float eps, int relu, float *restrict mean, float *restrict rstd) {
     const int64_t m = channels_per_group * hw, c = groups * channels_per_group, blocks = c / 16;
     const int64_t groups_per_block = 16 / channels_per_group;
     for (int64_t unit = unit_begin; unit < unit_end; unit++) {
         const int64_t n = unit / blocks, cb = unit % blocks;
         const float *xb = x + unit * hw * 16, *ab = addend ? addend + cb * hw * 16 : NULL;
-        const v16 zero = {0};
-        v16 sums, squares, centre;
-        blocked_lane_sums(xb, ab, hw, &zero, 0, &sums);
+        v16 lane_mean, lane_m2;
+        blocked_lane_moments(xb, ab, hw, &lane_mean, &lane_m2);
+        // Each group's lanes merged (equal counts hw): μ = mean of the lane means,
+        // M2 = Σ lane M2 + hw·Σ (lane mean − μ)².
         for (int64_t gi = 0; gi < groups_per_block; gi++) {
-            const float mu = lanes_sum(&sums, gi * channels_per_group, channels_per_group) / (float)m;
-            for (int64_t k = 0; k < channels_per_group; k++) centre[gi * channels_per_group + k] = mu;
+            const int64_t first = gi * channels_per_group;
+            const float mu = lanes_sum(&lane_mean, first, channels_per_group) / (float)channels_per_group;
+            float m2 = lanes_sum(&lane_m2, first, channels_per_group), spread = 0;
+            for (int64_t k = 0; k < channels_per_group; k++) {
+                const float d = lane_mean[first + k] - mu;
+                spread += d * d;
+            }
+            m2 += (float)hw * spread;
             mean[n * groups + cb * groups_per_block + gi] = mu;
-        }
-        blocked_lane_sums(xb, ab, hw, &centre, 1, &squares);
-        for (int64_t gi = 0; gi < groups_per_block; gi++) {
-            const float v = lanes_sum(&squares, gi * channels_per_group, channels_per_group);
-            rstd[n * groups + cb * groups_per_block + gi] = 1.0f / sqrtf(v / (float)m + eps);
+            rstd[n * groups + cb * groups_per_block + gi] = 1.0f / sqrtf(m2 / (float)m + eps);
         }
         v16 scale, shift, mu, rs;
         blocked_unit_affine(n, cb, groups, channels_per_group, gamma, beta, mean, rstd, &scale, &shift, &mu, &rs);
         float *yb = y + unit * hw * 16;
-        for (int64_t s = 0; s < hw; s++) {
-            const v16 t = BLOCKED_INPUT(xb, ab, s) * scale + shift;
-            *(v16u *)(yb + s * 16) = RELU_MASKED(t, t);
+        if (relu) {
+            for (int64_t s = 0; s < hw; s++) {
+                const v16 t = BLOCKED_INPUT(xb, ab, s) * scale + shift;
+                *(v16u *)(yb + s * 16) = RELU_MASKED(t, t);
+            }
+        } else {
+            for (int64_t s = 0; s < hw; s++) *(v16u *)(yb + s * 16) = BLOCKED_INPUT(xb, ab, s) * scale + shift;
         }
     }
 }
 
-void NSDE_CLONES nsde_group_norm_relu_backward_blocked_input(const float *restrict dy, const float *restrict x,
-                                                             const float *restrict addend, const float *restrict beta,
-                                                             float *restrict dx, int64_t unit_begin, int64_t unit_end,
-                                                             int64_t groups, int64_t channels_per_group, int64_t hw,
-                                                             const float *restrict gamma, const float *restrict mean,
-                                                             const float *restrict rstd, float *restrict dgamma_part,
-                                                             float *restrict dbeta_part) {
+void NSDE_CLONES nsde_group_norm_backward_blocked_input(const float *restrict dy, const float *restrict x,
+                                                        const float *restrict addend, const float *restrict beta,
+                                                        int relu, float *restrict dx, int64_t unit_begin,
+                                                        int64_t unit_end, int64_t groups, int64_t channels_per_group,
+                                                        int64_t hw, const float *restrict gamma,
+                                                        const float *restrict mean, const float *restrict rstd,
+                                                        float *restrict dgamma_part, float *restrict dbeta_part) {
     const int64_t m = channels_per_group * hw, c = groups * channels_per_group, blocks = c / 16;
     const int64_t groups_per_block = 16 / channels_per_group;
     for (int64_t unit = unit_begin; unit < unit_end; unit++) {
@@ -398,19 +426,19 @@ void NSDE_CLONES nsde_group_norm_relu_backward_blocked_input(const float *restri
         const float *xb = x + unit * hw * 16, *ab = addend ? addend + cb * hw * 16 : NULL, *gb = dy + unit * hw * 16;
         v16 scale, shift, mu, rs;
         blocked_unit_affine(n, cb, groups, channels_per_group, gamma, beta, mean, rstd, &scale, &shift, &mu, &rs);
-        // The upstream gradient through the ReLU (its mask recomputed from x: the forward pass's
-        // output is positive, or NaN, exactly where t is), and its sums: Σ g and Σ g·(x − μ).
+        // The upstream gradient, through the ReLU when there is one (its mask recomputed from x: the
+        // forward pass's output is positive, or NaN, exactly where t is), and its sums: Σ g and Σ g·(x − μ).
         v16 s0 = {0}, s1 = {0}, d0 = {0}, d1 = {0};
         int64_t s = 0;
         for (; s + 2 <= hw; s += 2) {
             v16 x0 = BLOCKED_INPUT(xb, ab, s), x1 = BLOCKED_INPUT(xb, ab, s + 1);
             v16 t0 = x0 * scale + shift, t1 = x1 * scale + shift;
-            v16 g0 = RELU_MASKED(LOAD16(gb + s * 16), t0), g1 = RELU_MASKED(LOAD16(gb + (s + 1) * 16), t1);
+            v16 g0 = UPSTREAM(relu, LOAD16(gb + s * 16), t0), g1 = UPSTREAM(relu, LOAD16(gb + (s + 1) * 16), t1);
             s0 += g0; s1 += g1;
             d0 += g0 * (x0 - mu); d1 += g1 * (x1 - mu);
         }
         for (; s < hw; s++) {
-            v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift, g0 = RELU_MASKED(LOAD16(gb + s * 16), t0);
+            v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift, g0 = UPSTREAM(relu, LOAD16(gb + s * 16), t0);
             s0 += g0; d0 += g0 * (x0 - mu);
         }
         const v16 sg = s0 + s1, sgx = (d0 + d1) * rs;
@@ -438,7 +466,7 @@ void NSDE_CLONES nsde_group_norm_relu_backward_blocked_input(const float *restri
         if (!dx) continue;
         float *ob = dx + unit * hw * 16;
         for (s = 0; s < hw; s++) {
-            v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift, g0 = RELU_MASKED(LOAD16(gb + s * 16), t0);
+            v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift, g0 = UPSTREAM(relu, LOAD16(gb + s * 16), t0);
             *(v16u *)(ob + s * 16) = a * g0 + b + cc * (x0 - mu);
         }
     }

@@ -211,25 +211,62 @@ public final class PaperClassifier: Module, Layer {
     /// ``solveBlock(_:recordStates:)`` on Brownian stream `noiseStream`, leaving ``noiseCounter``
     /// as it is.
     public func solveBlock(_ h0: Tensor, recordStates: Bool = false, noiseStream stream: UInt64) throws -> [Tensor] {
-        let sde = blockSDE
+        if !recordStates, let blocked = blockedSDE(stateShape: h0.shape) {
+            // The state stays in nChw16c through the solve: converted once each way.
+            return [try solveBlocked(blocked, h0.blockedNChw16c(), noiseStream: stream).unblockedNChw16c()]
+        }
         let dt = Double(horizon) / Double(steps)
         let times = recordStates ? (0...steps).map { Double($0) * dt } : [0, Double(horizon)]
-        let solution = try sdeint(sde, y0: h0, times: times, solver: solver, dt: dt,
+        let solution = try sdeint(blockSDE, y0: h0, times: times, solver: solver, dt: dt,
                                   brownian: .grid(seed: noiseSeed, stream: stream), gradient: gradient)
         return recordStates ? (0..<times.count).map { solution.state(at: $0) } : [solution.final]
+    }
+
+    /// Whether the block's solve can keep its state in `nChw16c` for some shapes: Euler–Maruyama
+    /// with backpropagation and a parameter-free noise (the shape decides the rest, in
+    /// ``blockedSDE(stateShape:)``).
+    private var blockedSolveApplies: Bool { solver == .eulerMaruyama && gradient == .backprop && noise != .learned }
+
+    /// The block's SDE with its state in `nChw16c` (``BlockedPaperBlockSDE``) for states of NCHW
+    /// shape `stateShape`, where it applies (``blockedSolveApplies``, and convolutions that keep the
+    /// layout for the shape on this processor).
+    func blockedSDE(stateShape: [Int]) -> BlockedPaperBlockSDE? {
+        guard blockedSolveApplies else { return nil }
+        return BlockedPaperBlockSDE(drift: drift, kind: noise, sigma: activeSigma, shape: stateShape)
+    }
+
+    /// The final state of the blocked SDE from `h0` (in `nChw16c`), in `nChw16c`.
+    private func solveBlocked(_ sde: BlockedPaperBlockSDE, _ h0: Tensor, noiseStream stream: UInt64) throws -> Tensor {
+        try sdeint(sde, y0: h0, times: [0, Double(horizon)], solver: .eulerMaruyama, dt: Double(horizon) / Double(steps),
+                   brownian: .grid(seed: noiseSeed, stream: stream), gradient: .backprop).final
     }
 
     /// Logits `[N, classes]` for images `[N, C, H, W]`: stem, SDE block, head.
     ///
     /// - Throws: the SDE block's error (see ``solveBlock(_:recordStates:)``).
     public func forward(_ x: Tensor) throws -> Tensor {
-        head(try solveBlock(embed(x)).last!)
+        try forward(x, noiseStream: reserveNoiseStream())
     }
 
     /// ``forward(_:)`` on Brownian stream `noiseStream` (see ``reserveNoiseStream()``), leaving
     /// ``noiseCounter`` as it is.
     public func forward(_ x: Tensor, noiseStream: UInt64) throws -> Tensor {
-        head(try solveBlock(embed(x), noiseStream: noiseStream).last!)
+        guard blockedSolveApplies, let last = stem.layers.last as? Conv2d else {
+            return head(try solveBlock(embed(x), noiseStream: noiseStream).last!)
+        }
+        // Where the solve keeps its state in nChw16c, the stem's last convolution writes it so.
+        let features = stem.layers.dropLast().reduce(x) { $1($0) }
+        let stateShape = Conv2DGeometry(inputShape: features.shape, weightShape: last.weight.shape, stride: last.stride,
+                                        padding: last.padding).outputShape
+        guard let sde = blockedSDE(stateShape: stateShape) else {
+            return head(try solveBlock(last(features), noiseStream: noiseStream).last!)
+        }
+        let h0 = Tensor.supportsConv2dToNChw16c(inputShape: features.shape, weightShape: last.weight.shape,
+                                                stride: last.stride, padding: last.padding)
+            ? features.conv2dToNChw16c(weight: last.weight.value, bias: last.bias?.value, stride: last.stride,
+                                       padding: last.padding)
+            : last(features).blockedNChw16c()
+        return head(try solveBlocked(sde, h0, noiseStream: noiseStream).unblockedNChw16c())
     }
 
     /// The classifier head on the final state: GN → ReLU → global average pool → Linear.

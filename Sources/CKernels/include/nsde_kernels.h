@@ -98,23 +98,24 @@ void nsde_group_norm_relu_backward_blocked(const float *dy, const float *x, cons
                                            int64_t channels_per_group, int64_t hw, const float *gamma, const float *mean,
                                            const float *rstd, float *dgamma_part, float *dbeta_part);
 
-/// GroupNorm with ReLU from nChw16c to nChw16c: `x` and `y` `[N, C/16, hw, 16]`, `addend` (may be
-/// NULL) one sample's `[C/16, hw, 16]` added to every sample of x as it is read; units, groups and
-/// statistics as in nsde_group_norm_relu_forward_blocked. The statistics are lane-wise sums over
-/// the pixels, so they agree with the NCHW kernels' to rounding, not bit for bit.
-void nsde_group_norm_relu_forward_blocked_input(const float *x, const float *addend, float *y, int64_t unit_begin,
-                                                int64_t unit_end, int64_t groups, int64_t channels_per_group, int64_t hw,
-                                                const float *gamma, const float *beta, float eps, float *mean,
-                                                float *rstd);
+/// GroupNorm from nChw16c to nChw16c, followed by ReLU when `relu` is non-zero: `x` and `y`
+/// `[N, C/16, hw, 16]`, `addend` (may be NULL) one sample's `[C/16, hw, 16]` added to every sample
+/// of x as it is read; units, groups and statistics as in nsde_group_norm_relu_forward_blocked. The
+/// statistics come from one read of the input (per lane, chunks of 64 pixels centred on their own
+/// means and merged), so they agree with the NCHW kernels' to rounding, not bit for bit.
+void nsde_group_norm_forward_blocked_input(const float *x, const float *addend, float *y, int64_t unit_begin,
+                                           int64_t unit_end, int64_t groups, int64_t channels_per_group, int64_t hw,
+                                           const float *gamma, const float *beta, float eps, int relu, float *mean,
+                                           float *rstd);
 
-/// The backward pass of nsde_group_norm_relu_forward_blocked_input: `dy`, `x` and `dx` (may be
-/// NULL) in nChw16c, `addend` and `beta` those of the forward pass (may be NULL); the affine
+/// The backward pass of nsde_group_norm_forward_blocked_input: `dy`, `x` and `dx` (may be NULL) in
+/// nChw16c, `addend`, `beta` (may be NULL) and `relu` those of the forward pass; the affine
 /// gradients' per-(sample, channel) parts as nsde_group_norm_backward writes them.
-void nsde_group_norm_relu_backward_blocked_input(const float *dy, const float *x, const float *addend, const float *beta,
-                                                 float *dx, int64_t unit_begin, int64_t unit_end, int64_t groups,
-                                                 int64_t channels_per_group, int64_t hw, const float *gamma,
-                                                 const float *mean, const float *rstd, float *dgamma_part,
-                                                 float *dbeta_part);
+void nsde_group_norm_backward_blocked_input(const float *dy, const float *x, const float *addend, const float *beta,
+                                            int relu, float *dx, int64_t unit_begin, int64_t unit_end, int64_t groups,
+                                            int64_t channels_per_group, int64_t hw, const float *gamma,
+                                            const float *mean, const float *rstd, float *dgamma_part,
+                                            float *dbeta_part);
 
 /// `dst[j] = Σ_k src[k·inner + j]` for `j` in `column_begin ..< column_end`, summed in double in
 /// the order of k and rounded once (a `[rows, inner]` matrix summed over its rows).
@@ -178,6 +179,24 @@ void nsde_block16(const float *src, float *dst, int64_t unit_begin, int64_t unit
 /// order, as `nsde_sum_rows`) for those channels and pixels.
 void nsde_block16_summing(const float *src, float *dst, int64_t batch, int64_t channels, int64_t hw, int64_t block,
                           int64_t pixel_begin, int64_t pixel_end, float *sums);
+
+/// The noise term of an Euler–Maruyama update whose state is in nChw16c and whose increments are
+/// in NCHW order (see nsde_em_update_blocked).
+typedef enum { NSDE_BLOCKED_ADDITIVE = 0, NSDE_BLOCKED_MULTIPLICATIVE = 1, NSDE_BLOCKED_DROPOUT = 2 } nsde_blocked_noise;
+
+/// One Euler–Maruyama update of a state `y` and drift `f` in nChw16c (`[N, C/16, hw, 16]`) with the
+/// Brownian increments `dw` in NCHW order (`[N, C, hw]`: element (n, c, s) of dw belongs to element
+/// (n, c, s) of y), written to `out` in nChw16c, for the units `unit_begin ..< unit_end` (as in
+/// `nsde_unblock16`). The operations and roundings of the NCHW updates: additive
+/// (y + dt·f) + σ·dw; multiplicative (y + dt·f) + σ·(y·dw); dropout y + f·(dw·σ + dt).
+void nsde_em_update_blocked(nsde_blocked_noise noise, const float *y, const float *f, const float *dw, float *out,
+                            int64_t unit_begin, int64_t unit_end, int64_t channels, int64_t hw, float dt, float sigma);
+
+/// The pullback of nsde_em_update_blocked for the noises that read dw, upstream gradient `a` in
+/// nChw16c: multiplicative writes `state` = a + (a·σ)·dw (and, when non-NULL, `drift` = a·dt);
+/// dropout writes `drift` = a·(dw·σ + dt) (the state's gradient is a itself).
+void nsde_em_pullback_blocked(nsde_blocked_noise noise, const float *a, const float *dw, float *state, float *drift,
+                              int64_t unit_begin, int64_t unit_end, int64_t channels, int64_t hw, float dt, float sigma);
 
 /// The name of the instruction-set level the loader picked for these kernels ("avx512f",
 /// "avx2" or "baseline").

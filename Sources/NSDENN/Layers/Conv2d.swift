@@ -92,10 +92,14 @@ public final class ConcatConv2d: Module {
     /// convolution's output in `nChw16c` without this layer's time map, and that map (to pass on as
     /// the next layer's `inputAddend`); otherwise the NCHW output with the map added, and no map.
     /// Agrees with the NCHW form to rounding.
+    ///
+    /// `unitTimeMap`, when given, is ``unitTimeMap(height:width:)`` for this input size (computed
+    /// once for many calls, for example once per solve); the time map is then `unitTimeMap · t`,
+    /// the same values.
     public func callAsFunction(_ t: Float, normalizing x: Tensor, shape: [Int], inputAddend: Tensor?, with norm: GroupNorm,
-                               blockedOutput: Bool) -> (output: Tensor, timeMap: Tensor?) {
+                               blockedOutput: Bool, unitTimeMap: Tensor? = nil) -> (output: Tensor, timeMap: Tensor?) {
         let w = conv.weight.value
-        let map = timeMap(t, weight: w, height: shape[2], width: shape[3])
+        let map = unitTimeMap.map { $0 * t } ?? timeMap(t, weight: w, height: shape[2], width: shape[3])
         let y = x.groupNormReLUConv2d(blockedInputShape: shape, groups: norm.groups, gamma: norm.weight.value,
                                       beta: norm.bias.value, eps: norm.eps, weight: w.slice(axis: 1, 1..<w.shape[1]),
                                       bias: conv.bias?.value, stride: conv.stride, padding: conv.padding,
@@ -103,10 +107,18 @@ public final class ConcatConv2d: Module {
         return blockedOutput ? (y, map) : (y, nil)
     }
 
+    /// conv(1, W[:, :1]): the time channel's contribution at t = 1, `[1, out, H', W']`, for inputs of
+    /// `height` x `width` pixels. The contribution at t is this map times t (which is how the layer
+    /// computes it, so the values are the same); differentiable in the weight.
+    public func unitTimeMap(height: Int, width: Int) -> Tensor {
+        let ones = Tensor(repeating: 1, shape: [1, 1, height, width])
+        let w = conv.weight.value
+        return ones.conv2d(weight: w.slice(axis: 1, 0..<1), stride: conv.stride, padding: conv.padding)
+    }
+
     /// t · conv(1, W[:, :1]): the time channel's contribution, `[1, out, H', W']`.
     private func timeMap(_ t: Float, weight w: Tensor, height: Int, width: Int) -> Tensor {
-        let ones = Tensor(repeating: 1, shape: [1, 1, height, width])
-        return ones.conv2d(weight: w.slice(axis: 1, 0..<1), stride: conv.stride, padding: conv.padding) * t
+        unitTimeMap(height: height, width: width) * t
     }
 
     /// The reference definition: concatenate the time channel, then convolve (used by tests).

@@ -103,3 +103,39 @@ enum BlockedLayout {
         return unblocked(sums)
     }
 }
+
+// MARK: - Euler–Maruyama updates with increments in NCHW order
+
+extension BlockedLayout {
+    /// `nsde_em_update_blocked` over every unit of the state `y` (`[N, C/16, H, W, 16]`), with the
+    /// drift `f` in the same layout and `increments` in NCHW order.
+    static func eulerMaruyamaUpdate(_ y: Tensor, drift f: Tensor, increments dW: Tensor, noise: nsde_blocked_noise,
+                                    dt: Float, sigma: Float) -> Tensor {
+        let shape = sizes(logicalShape(y.shape))
+        let out = Tensor(uninitializedShape: y.shape)
+        let yp = y.storage.pointer, fp = f.storage.pointer, wp = dW.storage.pointer, op = out.storage.pointer
+        Parallel.forEachChunk(shape.units, grain: shape.grain) { r in
+            nsde_em_update_blocked(noise, yp, fp, wp, op, Int64(r.lowerBound), Int64(r.upperBound), Int64(shape.channels),
+                                   Int64(shape.pixels), dt, sigma)
+        }
+        withExtendedLifetime((y, f, dW)) {}
+        return out
+    }
+
+    /// `nsde_em_pullback_blocked` of the upstream gradient `a` (`[N, C/16, H, W, 16]`): for
+    /// multiplicative noise the state's gradient (and with `drift` the drift's), for dropout the
+    /// drift's (the state's is `a`).
+    static func eulerMaruyamaPullback(_ a: Tensor, increments dW: Tensor, noise: nsde_blocked_noise, drift: Bool,
+                                      dt: Float, sigma: Float) -> (state: Tensor?, drift: Tensor?) {
+        let shape = sizes(logicalShape(a.shape))
+        let state = noise == NSDE_BLOCKED_MULTIPLICATIVE ? Tensor(uninitializedShape: a.shape) : nil
+        let driftOut = drift ? Tensor(uninitializedShape: a.shape) : nil
+        let ap = a.storage.pointer, wp = dW.storage.pointer, sp = state?.storage.pointer, dp = driftOut?.storage.pointer
+        Parallel.forEachChunk(shape.units, grain: shape.grain) { r in
+            nsde_em_pullback_blocked(noise, ap, wp, sp, dp, Int64(r.lowerBound), Int64(r.upperBound), Int64(shape.channels),
+                                     Int64(shape.pixels), dt, sigma)
+        }
+        withExtendedLifetime((a, dW)) {}
+        return (state, driftOut)
+    }
+}

@@ -147,6 +147,21 @@ public enum Convolution {
         }
     }
 
+    /// The oneDNN algorithm the automatic backend uses for `g` when that algorithm keeps its output
+    /// (and the output's gradient) in `nChw16c` (see ``Tensor/conv2dToNChw16c(weight:bias:stride:padding:)``),
+    /// else nil. Only for the automatic choice, as ``blockedAlgorithm(_:)``. Without `backwardData`
+    /// the backward-data pass may need its output gradient in NCHW.
+    static func blockedOutputAlgorithm(_ g: Conv2DGeometry, backwardData: Bool = true) -> OneDNNConvolution.Algorithm? {
+        switch resolve(nil, g) {
+        case .oneDNN where backend == .automatic:
+            return OneDNNConvolution.acceptsBlockedOutput(g, algorithm: .direct, backwardData: backwardData) ? .direct : nil
+        case .oneDNNWinograd where backend == .automatic:
+            return OneDNNConvolution.acceptsBlockedOutput(g, algorithm: .winograd, backwardData: backwardData) ? .winograd : nil
+        default:
+            return nil
+        }
+    }
+
     /// Whether ``ConvolutionBackend/oneDNNWinograd`` can run this convolution (stride 1) on this
     /// processor.
     public static func oneDNNWinogradSupports(inputShape: [Int], weightShape: [Int], padding: Int = 1) -> Bool {

@@ -95,7 +95,7 @@ extension GroupNormKernel {
         return (dgamma, dbeta)
     }
 
-    /// Whether ``forwardReLUBlocked(_:adding:groups:gamma:beta:eps:)`` handles `shape` with `groups`:
+    /// Whether ``forwardBlocked(_:adding:groups:gamma:beta:eps:)`` handles `shape` with `groups`:
     /// `[N, C, H, W]` with C a multiple of 16 and whole groups in every 16-channel block.
     static func supportsBlocked(_ shape: [Int], groups: Int) -> Bool {
         guard shape.count == 4, groups > 0, shape[1] % groups == 0 else { return false }
@@ -108,12 +108,15 @@ extension GroupNormKernel {
     /// and statistics as ``forward(_:groups:gamma:beta:eps:relu:)`` (`nsde_group_norm_relu_forward_blocked`).
     /// For `x` itself in `nChw16c` (`[N, C/16, H, W, 16]`, the output of a convolution that stays in
     /// oneDNN's layout), of `x + addend` with `addend` one sample's `[C/16, H·W, 16]` block broadcast
-    /// over the batch, added as x is read (`nsde_group_norm_relu_forward_blocked_input`): its
+    /// over the batch, added as x is read (`nsde_group_norm_forward_blocked_input`): its
     /// statistics are lane-wise sums, so they agree with the NCHW ones to rounding.
-    static func forwardReLUBlocked(_ x: Tensor, adding addend: TensorStorage? = nil, groups: Int, gamma: Tensor?,
-                                   beta: Tensor?, eps: Float) -> (TensorStorage, Statistics) {
+    ///
+    /// With `relu` false (blocked inputs only), the normalisation alone: `groupNorm(x + addend)` in `nChw16c`.
+    static func forwardBlocked(_ x: Tensor, adding addend: TensorStorage? = nil, groups: Int, gamma: Tensor?,
+                               beta: Tensor?, eps: Float, relu: Bool = true) -> (TensorStorage, Statistics) {
         let blockedInput = x.rank == 5
         precondition(blockedInput || addend == nil, "groupNorm (blocked): an addend needs an nChw16c input")
+        precondition(blockedInput || relu, "groupNorm (blocked): without ReLU the input must be in nChw16c")
         let shape = blockedInput ? BlockedLayout.logicalShape(x.shape) : x.shape
         precondition(supportsBlocked(shape, groups: groups), "groupNorm (blocked): unsupported shape \(shape) with \(groups) groups")
         let (n, c, hw, cpg) = geometry(shape, groups: groups)
@@ -127,8 +130,8 @@ extension GroupNormKernel {
                 Parallel.forEachChunk(n * c / 16, grain: max(1, 16_384 / max(16 * hw, 1))) { r in
                     let (begin, end) = (Int64(r.lowerBound), Int64(r.upperBound))
                     if blockedInput {
-                        nsde_group_norm_relu_forward_blocked_input(src, ap, dst, begin, end, Int64(groups), Int64(cpg), Int64(hw),
-                                                                   gp, bp, eps, mb, rb)
+                        nsde_group_norm_forward_blocked_input(src, ap, dst, begin, end, Int64(groups), Int64(cpg), Int64(hw),
+                                                              gp, bp, eps, relu ? 1 : 0, mb, rb)
                     } else {
                         nsde_group_norm_relu_forward_blocked(src, dst, begin, end, Int64(groups), Int64(cpg), Int64(hw), gp, bp,
                                                              eps, mb, rb)
@@ -140,14 +143,16 @@ extension GroupNormKernel {
         return (y, Statistics(mean: mean, rstd: rstd))
     }
 
-    /// The backward pass of ``forwardReLUBlocked(_:adding:groups:gamma:beta:eps:)``: `dy` in `nChw16c`,
+    /// The backward pass of ``forwardBlocked(_:adding:groups:gamma:beta:eps:relu:)``: `dy` in `nChw16c`,
     /// `x`, `addend`, `gamma`, `beta` and `stats` those of the forward pass, the returned input
     /// gradient in `x`'s layout. For an NCHW `x`, the values of ``backward(_:x:groups:gamma:stats:reluOutput:needInput:)``
     /// with the forward pass's output (the ReLU's mask is recomputed from x, element for element).
-    static func backwardReLUBlocked(_ dy: TensorStorage, x: Tensor, adding addend: TensorStorage? = nil, groups: Int,
-                                    gamma: Tensor?, beta: Tensor?, stats: Statistics,
+    /// `relu` must be the forward pass's.
+    static func backwardBlocked(_ dy: TensorStorage, x: Tensor, adding addend: TensorStorage? = nil, groups: Int,
+                                    gamma: Tensor?, beta: Tensor?, stats: Statistics, relu: Bool = true,
                                     needInput: Bool) -> (Tensor?, Tensor?, Tensor?) {
         let blockedInput = x.rank == 5
+        precondition(blockedInput || relu, "groupNorm (blocked): without ReLU the input must be in nChw16c")
         let (n, c, hw, cpg) = geometry(blockedInput ? BlockedLayout.logicalShape(x.shape) : x.shape, groups: groups)
         let dx = needInput ? Tensor(uninitializedShape: x.shape) : nil
         let dgPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
@@ -161,8 +166,8 @@ extension GroupNormKernel {
                 Parallel.forEachChunk(n * c / 16, grain: max(1, 8_192 / max(16 * hw, 1))) { r in
                     let (begin, end) = (Int64(r.lowerBound), Int64(r.upperBound))
                     if blockedInput {
-                        nsde_group_norm_relu_backward_blocked_input(g, xs, ap, bp, dxp, begin, end, Int64(groups), Int64(cpg),
-                                                                    Int64(hw), gp, mb, rb, dgPart, dbPart)
+                        nsde_group_norm_backward_blocked_input(g, xs, ap, bp, relu ? 1 : 0, dxp, begin, end, Int64(groups),
+                                                               Int64(cpg), Int64(hw), gp, mb, rb, dgPart, dbPart)
                     } else {
                         // The masked upstream gradient of one unit at a time, in NCHW order.
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * hw)

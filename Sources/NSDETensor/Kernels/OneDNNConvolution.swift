@@ -451,7 +451,7 @@ enum OneDNNConvolution {
     }
 
     /// Which side of a convolution a caller hands over (or takes) in nChw16c.
-    private enum BlockedSide: Hashable { case input, output }
+    private enum BlockedSide: Hashable { case input, output, outputWithoutBackwardData }
     private struct BlockedKey: Hashable { let plan: PlanKey, side: BlockedSide }
     nonisolated(unsafe) private static var blockedSupport: [BlockedKey: Bool] = [:]
 
@@ -465,8 +465,11 @@ enum OneDNNConvolution {
     /// Whether the passes of `g` with `algorithm` keep the output and its gradient in nChw16c
     /// inside oneDNN (the forward's destination, the output gradient of both backward passes), so
     /// that a caller can take the output and hand its gradient over in that layout.
-    static func acceptsBlockedOutput(_ g: Conv2DGeometry, algorithm: Algorithm) -> Bool {
-        acceptsBlocked(.output, g, algorithm: algorithm)
+    ///
+    /// Without `backwardData`, the backward-data pass is left out of the check (its output
+    /// gradient may need NCHW): for convolutions whose input gradient is rarely needed.
+    static func acceptsBlockedOutput(_ g: Conv2DGeometry, algorithm: Algorithm, backwardData: Bool = true) -> Bool {
+        acceptsBlocked(backwardData ? .output : .outputWithoutBackwardData, g, algorithm: algorithm)
     }
 
     /// Whether every pass's argument on `side` is nChw16c inside oneDNN, with and without bias
@@ -482,9 +485,12 @@ enum OneDNNConvolution {
         lock.unlock()
         if let known { return known }
         let blocked = memoryDesc(side == .input ? g.inputShape : g.outputShape, dnnl_nChw16c)
-        let arguments: [(Pass, Int32)] = side == .input
-            ? [(.forward, argSrc), (.backwardData, argDiffSrc), (.backwardWeights, argSrc)]
-            : [(.forward, argDst), (.backwardData, argDiffDst), (.backwardWeights, argDiffDst)]
+        let arguments: [(Pass, Int32)]
+        switch side {
+        case .input: arguments = [(.forward, argSrc), (.backwardData, argDiffSrc), (.backwardWeights, argSrc)]
+        case .output: arguments = [(.forward, argDst), (.backwardData, argDiffDst), (.backwardWeights, argDiffDst)]
+        case .outputWithoutBackwardData: arguments = [(.forward, argDst), (.backwardWeights, argDiffDst)]
+        }
         let accepted = arguments.allSatisfy { pass, arg in
             [false, true].allSatisfy { bias in
                 guard let a = plan(g, pass, bias: bias && pass != .backwardData, threads: threads, algorithm: algorithm)

@@ -59,7 +59,7 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
         var dInputAddend: Tensor?
         if let dActivations {
             let needInput = needsGradient[0] || needsInputAddend
-            let (dx, dgamma, dbeta) = GroupNormKernel.backwardReLUBlocked(dActivations, x: x, adding: blockedInputAddend,
+            let (dx, dgamma, dbeta) = GroupNormKernel.backwardBlocked(dActivations, x: x, adding: blockedInputAddend,
                                                                          groups: groups, gamma: gamma, beta: beta,
                                                                          stats: stats, needInput: needInput)
             grads[0] = needsGradient[0] ? dx : nil
@@ -197,7 +197,7 @@ extension Tensor {
         let x = detached(), g = gamma.detached(), b = beta.detached(), w = weight.detached()
         let ia = inputAddend?.detached()
         let blockedIA = ia.map { BlockedLayout.blocked($0).storage }
-        let (activations, stats) = GroupNormKernel.forwardReLUBlocked(x, adding: blockedIA, groups: groups, gamma: g, beta: b,
+        let (activations, stats) = GroupNormKernel.forwardBlocked(x, adding: blockedIA, groups: groups, gamma: g, beta: b,
                                                                       eps: eps)
         let out = Tensor(uninitializedShape: blockedOutput ? BlockedLayout.blockedShape(geometry.outputShape) : geometry.outputShape)
         let a = addend?.detached()
