@@ -55,6 +55,12 @@ public protocol SDE {
     /// increments (default `true`).
     var hasNoise: Bool { get }
 
+    /// `true` when ``eulerMaruyamaUpdate(_:_:drift:dt:_:)`` is elementwise in y, f and ΔW (as the
+    /// built-in diffusions' updates are), so it cannot combine a noise term of another shape than
+    /// the state's: a solve's shape check then does not evaluate ``diffusionProduct(_:_:_:drift:)``
+    /// on its own before the first fused update (default `false`: it does, once per solve).
+    var eulerMaruyamaUpdateIsElementwise: Bool { get }
+
     /// The Euler–Maruyama update y + f·Δt + g(t, y)·ΔW given the drift `f` = f(t, y) already
     /// computed. The default combines ``diffusionProduct(_:_:_:drift:)`` with two additions;
     /// override with a fused form (the ready-made diffusions do) to save passes over the state.
@@ -70,6 +76,9 @@ extension SDE {
 
     /// Default: `true`.
     public var hasNoise: Bool { true }
+
+    /// Default: `false`.
+    public var eulerMaruyamaUpdateIsElementwise: Bool { false }
 
     /// Default: `y.addingScaled(f, Δt, g·ΔW, 1)`.
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {

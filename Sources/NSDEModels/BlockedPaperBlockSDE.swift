@@ -52,6 +52,8 @@ struct BlockedPaperBlockSDE: SDE {
     var noise: NoiseType { diffusionTerm.noise }
     var hasNoise: Bool { diffusionTerm.hasNoise }
     var parameters: [Parameter] { driftNetwork.parameters }
+    /// The fused update is elementwise (the drift's shape is checked on its own).
+    var eulerMaruyamaUpdateIsElementwise: Bool { true }
 
     /// f(h, t) in `nChw16c`.
     func drift(_ t: Double, _ y: Tensor) -> Tensor {

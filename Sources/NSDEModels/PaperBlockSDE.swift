@@ -50,6 +50,8 @@ public struct PaperBlockSDE: SDE {
     public var hasNoise: Bool { diffusionTerm.hasNoise }
     /// The drift's parameters, then the diffusion network's.
     public var parameters: [Parameter] { driftNetwork.parameters + (diffusionNetwork?.parameters ?? []) }
+    /// `true` for the parameter-free noises, whose updates are elementwise in h, f and ΔW.
+    public var eulerMaruyamaUpdateIsElementwise: Bool { diffusionNetwork == nil }
 
     /// f(h, t).
     public func drift(_ t: Double, _ y: Tensor) -> Tensor { driftNetwork(Float(t), y) }

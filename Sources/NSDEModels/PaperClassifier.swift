@@ -266,11 +266,20 @@ public final class PaperClassifier: Module, Layer {
             ? features.conv2dToNChw16c(weight: last.weight.value, bias: last.bias?.value, stride: last.stride,
                                        padding: last.padding)
             : last(features).blockedNChw16c()
-        return head(try solveBlocked(sde, h0, noiseStream: noiseStream).unblockedNChw16c())
+        return blockedHead(try solveBlocked(sde, h0, noiseStream: noiseStream), stateShape: stateShape)
     }
 
     /// The classifier head on the final state: GN → ReLU → global average pool → Linear.
     public func head(_ h: Tensor) -> Tensor { fc(headNorm.withReLU(h).globalAvgPool()) }
+
+    /// ``head(_:)`` on a final state in `nChw16c` (of NCHW shape `stateShape`): the GroupNorm, its
+    /// ReLU and the pooling read the blocked state (the same values to rounding).
+    func blockedHead(_ h: Tensor, stateShape shape: [Int]) -> Tensor {
+        let (n, c, pixels) = (shape[0], shape[1], shape[2] * shape[3])
+        let a = h.groupNormReLU(blockedInputShape: shape, groups: headNorm.groups, gamma: headNorm.weight.value,
+                                beta: headNorm.bias.value, eps: headNorm.eps)
+        return fc(a.reshaped([n, c / 16, pixels, 16]).mean(axis: 2).reshaped([n, c]))
+    }
 
     /// Logits `[N, classes]` for images `[N, C, H, W]`; traps if the SDE block fails (use
     /// ``forward(_:)`` to handle a blow-up as an error).

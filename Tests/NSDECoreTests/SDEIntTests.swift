@@ -65,6 +65,34 @@ final class SDEIntTests: XCTestCase {
         }
     }
 
+    /// The shape check evaluates the diffusion product on its own once per solve before the first
+    /// fused update, unless the SDE declares that update elementwise.
+    func testElementwiseUpdatesSkipTheSeparateProduct() throws {
+        final class Counter: @unchecked Sendable { var products = 0 }
+        struct Counted: SDE {
+            let counter: Counter
+            let eulerMaruyamaUpdateIsElementwise: Bool
+            var calculus: StochasticCalculus { .ito }
+            var noise: NoiseType { .diagonal }
+            func drift(_ t: Double, _ y: Tensor) -> Tensor { -y }
+            func diffusion(_ t: Double, _ y: Tensor, drift: Tensor?) -> Tensor { y * 0.1 }
+            func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor {
+                counter.products += 1
+                return (y * dW) * 0.1
+            }
+            func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
+                y.addingScaled(f, h, y * dW, 0.1)
+            }
+        }
+        for elementwise in [false, true] {
+            let counter = Counter()
+            let sol = try sdeint(Counted(counter: counter, eulerMaruyamaUpdateIsElementwise: elementwise),
+                                 y0: Tensor(repeating: 1, shape: [3]), times: [0, 1], solver: .eulerMaruyama, dt: 0.25)
+            XCTAssertEqual(counter.products, elementwise ? 0 : 1, "elementwise \(elementwise)")
+            XCTAssertEqual(sol.stats.acceptedSteps, 4)
+        }
+    }
+
     func testSameSeedIsBitIdenticalAndSeedsDiffer() throws {
         let y0 = Tensor(repeating: 1, shape: [64])
         for source in [BrownianSource.grid(seed: 5), .interval(seed: 5)] {

@@ -42,29 +42,32 @@ final class BlockedStateTests: XCTestCase {
          TestData.uniform([1, c.1, c.2, c.3], low: -0.5, high: 0.5, seed: seed + 3)]
     }
 
-    func blockedNorm(_ v: [Tensor], _ c: (Int, Int, Int, Int, Int), addend: Bool) -> Tensor {
-        v[0].blockedNChw16c().groupNorm(blockedInputShape: [c.0, c.1, c.2, c.3], groups: c.4, gamma: v[1], beta: v[2],
-                                        inputAddend: addend ? v[3] : nil).unblockedNChw16c()
+    func blockedNorm(_ v: [Tensor], _ c: (Int, Int, Int, Int, Int), addend: Bool, relu: Bool = false) -> Tensor {
+        let x = v[0].blockedNChw16c(), shape = [c.0, c.1, c.2, c.3], a = addend ? v[3] : nil
+        return (relu ? x.groupNormReLU(blockedInputShape: shape, groups: c.4, gamma: v[1], beta: v[2], inputAddend: a)
+                     : x.groupNorm(blockedInputShape: shape, groups: c.4, gamma: v[1], beta: v[2], inputAddend: a)).unblockedNChw16c()
     }
 
-    func nchwNorm(_ v: [Tensor], _ c: (Int, Int, Int, Int, Int), addend: Bool) -> Tensor {
-        (addend ? v[0] + v[3] : v[0]).groupNorm(groups: c.4, gamma: v[1], beta: v[2])
+    func nchwNorm(_ v: [Tensor], _ c: (Int, Int, Int, Int, Int), addend: Bool, relu: Bool = false) -> Tensor {
+        let x = addend ? v[0] + v[3] : v[0]
+        return relu ? x.groupNormReLU(groups: c.4, gamma: v[1], beta: v[2]) : x.groupNorm(groups: c.4, gamma: v[1], beta: v[2])
     }
 
     func testGroupNormMatchesTheNCHWGroupNorm() {
         for (i, c) in cases.enumerated() {
-            for addend in [false, true] {
+            for (addend, relu) in [(false, false), (true, false), (false, true), (true, true)] {
+                let what = "case \(i), addend \(addend), ReLU \(relu)"
                 let v = normInputs(c, seed: UInt64(10 * i + 1))
                 let u = TestData.uniform([c.0, c.1, c.2, c.3], seed: UInt64(10 * i + 9))
-                assertClose(noGrad { blockedNorm(v, c, addend: addend) }, noGrad { nchwNorm(v, c, addend: addend) },
-                            "values, case \(i), addend \(addend)", bound: 1e-5)
-                let (_, g) = valueAndGradient(of: { (self.blockedNorm($0, c, addend: addend) * u).sum() }, at: v)
-                let (_, gRef) = valueAndGradient(of: { (self.nchwNorm($0, c, addend: addend) * u).sum() }, at: v)
-                assertGradientsClose(g, gRef, "gradients, case \(i), addend \(addend)")
+                assertClose(noGrad { blockedNorm(v, c, addend: addend, relu: relu) }, noGrad { nchwNorm(v, c, addend: addend, relu: relu) },
+                            "values, \(what)", bound: 1e-5)
+                let (_, g) = valueAndGradient(of: { (self.blockedNorm($0, c, addend: addend, relu: relu) * u).sum() }, at: v)
+                let (_, gRef) = valueAndGradient(of: { (self.nchwNorm($0, c, addend: addend, relu: relu) * u).sum() }, at: v)
+                assertGradientsClose(g, gRef, "gradients, \(what)")
                 let ts: [Tensor?] = normInputs(c, seed: UInt64(10 * i + 5))
-                let (_, t) = valueAndJVP(of: { self.blockedNorm($0, c, addend: addend) }, at: v, tangents: ts)
-                let (_, tRef) = valueAndJVP(of: { self.nchwNorm($0, c, addend: addend) }, at: v, tangents: ts)
-                assertClose(t, tRef, "tangent, case \(i), addend \(addend)", bound: 1e-5)
+                let (_, t) = valueAndJVP(of: { self.blockedNorm($0, c, addend: addend, relu: relu) }, at: v, tangents: ts)
+                let (_, tRef) = valueAndJVP(of: { self.nchwNorm($0, c, addend: addend, relu: relu) }, at: v, tangents: ts)
+                assertClose(t, tRef, "tangent, \(what)", bound: 1e-5)
             }
         }
     }

@@ -32,6 +32,7 @@ struct ShapeCheckedSDE<Base: SDE>: SDE {
     var noiseDimension: Int { base.noiseDimension }
     var parameters: [Parameter] { base.parameters }
     var hasNoise: Bool { base.hasNoise }
+    var eulerMaruyamaUpdateIsElementwise: Bool { base.eulerMaruyamaUpdateIsElementwise }
 
     func drift(_ t: Double, _ y: Tensor) -> Tensor {
         let f = base.drift(t, y)
@@ -49,7 +50,7 @@ struct ShapeCheckedSDE<Base: SDE>: SDE {
     func brownianShape(state: [Int]) -> [Int] { base.brownianShape(state: state) }
 
     func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
-        if !check.checkedUpdateProduct {
+        if !check.checkedUpdateProduct && !base.eulerMaruyamaUpdateIsElementwise {
             // Once per solve: the product alone (off the tape), so that a wrong shape is reported
             // rather than reaching the base's fused update.
             check.checkedUpdateProduct = true

@@ -115,8 +115,9 @@ extension Tensor {
 
 // MARK: - GroupNorm in nChw16c
 
-/// `groupNorm(x + addend)` with x and the output in `nChw16c` (`nsde_group_norm_forward_blocked_input`
-/// without ReLU). Inputs: x, γ, β and, when there is one, the `[1, C, H, W]` addend.
+/// `groupNorm(x + addend)`, followed by ReLU when `relu`, with x and the output in `nChw16c`
+/// (`nsde_group_norm_forward_blocked_input`). Inputs: x, γ, β and, when there is one, the
+/// `[1, C, H, W]` addend.
 struct BlockedGroupNormOp: DifferentiableOp {
     /// The input in `nChw16c`.
     let x: Tensor
@@ -125,12 +126,14 @@ struct BlockedGroupNormOp: DifferentiableOp {
     let inputAddend: Tensor?, blockedInputAddend: TensorStorage?
     let groups: Int
     let stats: GroupNormKernel.Statistics
-    var name: String { "groupNorm (nChw16c)" }
+    /// The output when the op applied ReLU (whose mask the tangent needs), else nil.
+    let reluOutput: Tensor?
+    var name: String { reluOutput == nil ? "groupNorm (nChw16c)" : "groupNormReLU (nChw16c)" }
 
     func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
         let needsAddend = inputAddend != nil && needsGradient[3]
         let (dx, dgamma, dbeta) = GroupNormKernel.backwardBlocked(g.storage, x: x, adding: blockedInputAddend, groups: groups,
-                                                                  gamma: gamma, beta: beta, stats: stats, relu: false,
+                                                                  gamma: gamma, beta: beta, stats: stats, relu: reluOutput != nil,
                                                                   needInput: needsGradient[0] || needsAddend)
         withExtendedLifetime(g) {}
         var grads: [Tensor?] = [needsGradient[0] ? dx : nil, needsGradient[1] ? dgamma : nil, needsGradient[2] ? dbeta : nil]
@@ -146,7 +149,8 @@ struct BlockedGroupNormOp: DifferentiableOp {
             tx = tx.map { $0 + broadcast } ?? broadcast
         }
         let xNCHW = BlockedLayout.unblocked(x, adding: inputAddend)
-        let op = GroupNormOp(x: xNCHW, gamma: gamma, groups: groups, stats: stats, reluOutput: nil)
+        let op = GroupNormOp(x: xNCHW, gamma: gamma, groups: groups, stats: stats,
+                             reluOutput: reluOutput.map { BlockedLayout.unblocked($0) })
         return op.jvp([tx, t[1], t[2]]).map { BlockedLayout.blocked($0) }
     }
 }
@@ -160,6 +164,18 @@ extension Tensor {
     /// whole groups in every 16 channels (C/groups dividing 16).
     public func groupNorm(blockedInputShape shape: [Int], groups: Int, gamma: Tensor, beta: Tensor, eps: Float = 1e-5,
                           inputAddend: Tensor? = nil) -> Tensor {
+        blockedGroupNorm(shape, groups: groups, gamma: gamma, beta: beta, eps: eps, inputAddend: inputAddend, relu: false)
+    }
+
+    /// ``groupNorm(blockedInputShape:groups:gamma:beta:eps:inputAddend:)`` followed by ReLU in the
+    /// same pass (``groupNormReLU(groups:gamma:beta:eps:)`` without leaving `nChw16c`).
+    public func groupNormReLU(blockedInputShape shape: [Int], groups: Int, gamma: Tensor, beta: Tensor, eps: Float = 1e-5,
+                              inputAddend: Tensor? = nil) -> Tensor {
+        blockedGroupNorm(shape, groups: groups, gamma: gamma, beta: beta, eps: eps, inputAddend: inputAddend, relu: true)
+    }
+
+    private func blockedGroupNorm(_ shape: [Int], groups: Int, gamma: Tensor, beta: Tensor, eps: Float, inputAddend: Tensor?,
+                                  relu: Bool) -> Tensor {
         precondition(Tensor.supportsNChw16c(shape) && self.shape == BlockedLayout.blockedShape(shape),
                      "groupNorm (nChw16c): expected input \(Tensor.supportsNChw16c(shape) ? BlockedLayout.blockedShape(shape) : shape) for NCHW shape \(shape), got \(self.shape)")
         precondition(GroupNormKernel.supportsBlocked(shape, groups: groups),
@@ -173,11 +189,12 @@ extension Tensor {
         let x = detached(), g = gamma.detached(), b = beta.detached(), ia = inputAddend?.detached()
         let blockedIA = ia.map { BlockedLayout.blocked($0).storage }
         let (y, stats) = GroupNormKernel.forwardBlocked(x, adding: blockedIA, groups: groups, gamma: g, beta: b, eps: eps,
-                                                        relu: false)
+                                                        relu: relu)
+        let out = Tensor(shape: self.shape, storage: y)
         let inputs = [self, gamma, beta] + (inputAddend.map { [$0] } ?? [])
-        return Tensor.record(Tensor(shape: self.shape, storage: y), inputs: inputs) {
+        return Tensor.record(out, inputs: inputs) {
             BlockedGroupNormOp(x: x, gamma: g, beta: b, inputAddend: ia, blockedInputAddend: blockedIA, groups: groups,
-                               stats: stats)
+                               stats: stats, reluOutput: relu ? out : nil)
         }
     }
 }
