@@ -73,8 +73,8 @@ int main(void) {
         for (int a = 0; a < 4; a++) {
             nsde_group_norm_forward_blocked_input(x, a & 1 ? z : NULL, out, 0, 4, 16, 2, 35, z, y, 1e-5f, a >> 1, bm, br);
             MIX(out, 2240) MIX(bm, 32) MIX(br, 32)
-            nsde_group_norm_backward_blocked_input(y, x, a & 1 ? z : NULL, y, a >> 1, out + 2240, 0, 4, 16, 2, 35, z, bm, br,
-                                                   dgb, dbb);
+            nsde_group_norm_backward_blocked_input(y, x, a & 1 ? z : NULL, y, a >> 1, a == 3, out + 2240, 0, 4, 16, 2, 35, z, bm,
+                                                   br, dgb, dbb);
             MIX(out + 2240, 2240) MIX(dgb, 64) MIX(dbb, 64)
         }
         // One sample of [16, 150] (three chunks of the one-read statistics, the last short), 8 groups.

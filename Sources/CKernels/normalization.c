@@ -414,7 +414,7 @@ void NSDE_CLONES nsde_group_norm_forward_blocked_input(const float *restrict x, 
 
 void NSDE_CLONES nsde_group_norm_backward_blocked_input(const float *restrict dy, const float *restrict x,
                                                         const float *restrict addend, const float *restrict beta,
-                                                        int relu, float *restrict dx, int64_t unit_begin,
+                                                        int relu, int accumulate, float *restrict dx, int64_t unit_begin,
                                                         int64_t unit_end, int64_t groups, int64_t channels_per_group,
                                                         int64_t hw, const float *restrict gamma,
                                                         const float *restrict mean, const float *restrict rstd,
@@ -467,7 +467,8 @@ void NSDE_CLONES nsde_group_norm_backward_blocked_input(const float *restrict dy
         float *ob = dx + unit * hw * 16;
         for (s = 0; s < hw; s++) {
             v16 x0 = BLOCKED_INPUT(xb, ab, s), t0 = x0 * scale + shift, g0 = UPSTREAM(relu, LOAD16(gb + s * 16), t0);
-            *(v16u *)(ob + s * 16) = a * g0 + b + cc * (x0 - mu);
+            const v16 d = a * g0 + b + cc * (x0 - mu);
+            *(v16u *)(ob + s * 16) = accumulate ? LOAD16(ob + s * 16) + d : d;
         }
     }
 }

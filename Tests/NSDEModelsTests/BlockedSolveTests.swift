@@ -1,9 +1,9 @@
 import NSDECore
 import NSDENN
-import NSDETensor
 import NSDETestSupport
 import XCTest
 @testable import NSDEModels
+@testable import NSDETensor
 
 /// ``PaperClassifier`` solves its block with the state in `nChw16c` (``BlockedPaperBlockSDE``)
 /// where the processor's convolutions allow: the logits, the input's and every parameter's
@@ -61,6 +61,25 @@ final class BlockedSolveTests: XCTestCase {
             assertClose(final[0], states[3], "final state against the recorded states, \(noise)", bound: 1e-5)
         }
         if ran == 0 { throw XCTSkip("oneDNN keeps no nChw16c activations for the width-16 drift on this processor") }
+    }
+
+    /// The state's gradient from the drift's first GroupNorm is added into the update's inside the
+    /// GroupNorm's backward pass: the same bits as a separate addition.
+    func testInPlaceAccumulationGivesTheBitsOfSeparateAdditions() throws {
+        let x = TestData.uniform([2, 1, 12, 12], low: 0, high: 1, seed: 6)
+        let m = model(.dropout, sigma: 0.5)
+        guard m.blockedSDE(stateShape: [2, 16, 10, 10]) != nil else { throw XCTSkip("no nChw16c drift on this processor") }
+        func gradients() throws -> [[UInt32]] {
+            m.zeroGrad()
+            var input = x.copy()
+            input.requiresGrad = true
+            crossEntropy(logits: try m.forward(input, noiseStream: 1), labels: [2, 1]).backward()
+            return ([input.grad!] + m.parameters.map { $0.grad! }).map { $0.scalars.map(\.bitPattern) }
+        }
+        let inPlace = try gradients()
+        let separate = try Tape.$accumulatesInPlace.withValue(false) { try gradients() }
+        XCTAssertEqual(inPlace.count, separate.count)
+        for (k, (a, b)) in zip(inPlace, separate).enumerated() { XCTAssertTrue(a == b, "gradient \(k)") }
     }
 
     /// Learned noise, other solvers and other gradient methods keep the NCHW solve.

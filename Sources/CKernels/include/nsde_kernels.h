@@ -110,9 +110,10 @@ void nsde_group_norm_forward_blocked_input(const float *x, const float *addend, 
 
 /// The backward pass of nsde_group_norm_forward_blocked_input: `dy`, `x` and `dx` (may be NULL) in
 /// nChw16c, `addend`, `beta` (may be NULL) and `relu` those of the forward pass; the affine
-/// gradients' per-(sample, channel) parts as nsde_group_norm_backward writes them.
+/// gradients' per-(sample, channel) parts as nsde_group_norm_backward writes them. With
+/// `accumulate`, the input gradient is added into `dx` (dx + gradient, as nsde_add_inplace adds).
 void nsde_group_norm_backward_blocked_input(const float *dy, const float *x, const float *addend, const float *beta,
-                                            int relu, float *dx, int64_t unit_begin, int64_t unit_end, int64_t groups,
+                                            int relu, int accumulate, float *dx, int64_t unit_begin, int64_t unit_end, int64_t groups,
                                             int64_t channels_per_group, int64_t hw, const float *gamma,
                                             const float *mean, const float *rstd, float *dgamma_part,
                                             float *dbeta_part);

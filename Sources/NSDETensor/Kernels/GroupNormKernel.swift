@@ -147,14 +147,18 @@ extension GroupNormKernel {
     /// `x`, `addend`, `gamma`, `beta` and `stats` those of the forward pass, the returned input
     /// gradient in `x`'s layout. For an NCHW `x`, the values of ``backward(_:x:groups:gamma:stats:reluOutput:needInput:)``
     /// with the forward pass's output (the ReLU's mask is recomputed from x, element for element).
-    /// `relu` must be the forward pass's.
+    /// `relu` must be the forward pass's. With `inputAccumulator` (blocked inputs only: a gradient of
+    /// `x`'s shape that nothing else references), the input gradient is added into it (the values
+    /// of a separate addition) and it is returned as the input gradient.
     static func backwardBlocked(_ dy: TensorStorage, x: Tensor, adding addend: TensorStorage? = nil, groups: Int,
-                                    gamma: Tensor?, beta: Tensor?, stats: Statistics, relu: Bool = true,
-                                    needInput: Bool) -> (Tensor?, Tensor?, Tensor?) {
+                                gamma: Tensor?, beta: Tensor?, stats: Statistics, relu: Bool = true,
+                                needInput: Bool, inputAccumulator: Tensor? = nil) -> (Tensor?, Tensor?, Tensor?) {
         let blockedInput = x.rank == 5
         precondition(blockedInput || relu, "groupNorm (blocked): without ReLU the input must be in nChw16c")
         let (n, c, hw, cpg) = geometry(blockedInput ? BlockedLayout.logicalShape(x.shape) : x.shape, groups: groups)
-        let dx = needInput ? Tensor(uninitializedShape: x.shape) : nil
+        precondition(inputAccumulator.map { blockedInput && needInput && $0.shape == x.shape } ?? true,
+                     "groupNorm (blocked): an input accumulator needs a blocked input of its shape")
+        let dx = needInput ? inputAccumulator ?? Tensor(uninitializedShape: x.shape) : nil
         let dgPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
         let dbPart = UnsafeMutablePointer<Float>.allocate(capacity: n * c)
         defer { dgPart.deallocate(); dbPart.deallocate() }
@@ -166,7 +170,7 @@ extension GroupNormKernel {
                 Parallel.forEachChunk(n * c / 16, grain: max(1, 8_192 / max(16 * hw, 1))) { r in
                     let (begin, end) = (Int64(r.lowerBound), Int64(r.upperBound))
                     if blockedInput {
-                        nsde_group_norm_backward_blocked_input(g, xs, ap, bp, relu ? 1 : 0, dxp, begin, end, Int64(groups),
+                        nsde_group_norm_backward_blocked_input(g, xs, ap, bp, relu ? 1 : 0, inputAccumulator == nil ? 0 : 1, dxp, begin, end, Int64(groups),
                                                                Int64(cpg), Int64(hw), gp, mb, rb, dgPart, dbPart)
                     } else {
                         // The masked upstream gradient of one unit at a time, in NCHW order.

@@ -40,9 +40,22 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
     /// The index of the input addend among the inputs.
     var inputAddendIndex: Int { 4 + (hasBias ? 1 : 0) + (hasAddend ? 1 : 0) }
 
+    /// A blocked input's gradient is added into the gradient it has accumulated so far (a state
+    /// read by this layer and by a solver's update), inside the normalisation's backward pass.
+    var acceptsAccumulators: Bool { blockedInput && inputAddend == nil }
+
+    func vjp(_ g: Tensor, needsGradient: [Bool], accumulators: [Tensor?]) -> [Tensor?] {
+        vjp(g, needsGradient: needsGradient, inputAccumulator: accumulators[0])
+    }
+
     /// Inputs: x, γ, β, weight, (with a bias) bias, (with an addend) addend and (with an input
     /// addend) the input addend.
     func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
+        vjp(g, needsGradient: needsGradient, inputAccumulator: nil)
+    }
+
+    /// The gradients, the input's added into `inputAccumulator` when given.
+    private func vjp(_ g: Tensor, needsGradient: [Bool], inputAccumulator: Tensor?) -> [Tensor?] {
         let needsInputAddend = inputAddend != nil && needsGradient[inputAddendIndex]
         let needActivations = needsGradient[0] || needsGradient[1] || needsGradient[2] || needsInputAddend
         let dActivations = needActivations ? TensorStorage(uninitializedCount: x.count) : nil
@@ -59,9 +72,11 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
         var dInputAddend: Tensor?
         if let dActivations {
             let needInput = needsGradient[0] || needsInputAddend
+            let accumulator = needsGradient[0] && inputAccumulator?.shape == x.shape ? inputAccumulator : nil
             let (dx, dgamma, dbeta) = GroupNormKernel.backwardBlocked(dActivations, x: x, adding: blockedInputAddend,
                                                                          groups: groups, gamma: gamma, beta: beta,
-                                                                         stats: stats, needInput: needInput)
+                                                                         stats: stats, needInput: needInput,
+                                                                         inputAccumulator: accumulator)
             grads[0] = needsGradient[0] ? dx : nil
             grads[1] = needsGradient[1] ? dgamma : nil
             grads[2] = needsGradient[2] ? dbeta : nil
