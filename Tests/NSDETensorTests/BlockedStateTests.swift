@@ -102,6 +102,25 @@ final class BlockedStateTests: XCTestCase {
         XCTAssertLessThan(worst, 2e-3, "largest error of the normalised values against double precision")
     }
 
+    /// The op's gradients, the input addend's (the input gradient summed over the samples in order)
+    /// included, have the same bits on one thread and on two (whose chunks split the samples).
+    func testAddendGradientHasTheSameBitsOnOneAndTwoThreads() {
+        let c = cases[0]
+        let v = normInputs(c, seed: 61)
+        let u = TestData.uniform([c.0, c.1, c.2, c.3], seed: 62)
+        for relu in [false, true] {
+            func gradients(_ threads: Int) -> [Tensor] {
+                Parallel.withThreadLimit(threads) {
+                    valueAndGradient(of: { (self.blockedNorm($0, c, addend: true, relu: relu) * u).sum() }, at: v).gradients
+                }
+            }
+            let one = gradients(1), two = gradients(2)
+            for k in 0..<4 { assertSameBits(one[k], two[k], "gradient \(k), ReLU \(relu)") }
+            let (_, reference) = valueAndGradient(of: { (self.nchwNorm($0, c, addend: true, relu: relu) * u).sum() }, at: v)
+            assertClose(one[3], reference[3], "addend gradient against the NCHW GroupNorm, ReLU \(relu)", bound: 1e-5)
+        }
+    }
+
     func testGroupNormGradientsMatchFiniteDifferences() {
         let c = (1, 16, 5, 13, 8)
         let v = normInputs(c, seed: 41)
