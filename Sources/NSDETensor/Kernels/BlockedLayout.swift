@@ -90,6 +90,12 @@ enum BlockedLayout {
         return out
     }
 
+    /// One sample's `nChw16c` block (`[C/16, H, W, 16]` floats, as an input addend is kept) back as
+    /// an NCHW `[1, C, H, W]` tensor, for the samples of the blocked tensor `x`; `nil` for `nil`.
+    static func unblockedMap(_ block: TensorStorage?, of x: Tensor) -> Tensor? {
+        block.map { unblocked(Tensor(shape: [1] + x.shape.dropFirst(), storage: $0)) }
+    }
+
     /// The sum over the batch of a blocked tensor, as an NCHW `[1, C, H, W]` tensor: each element
     /// summed in double in sample order (``Reduction``'s order), then converted.
     static func batchSum(_ x: Tensor) -> Tensor {

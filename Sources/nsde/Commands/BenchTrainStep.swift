@@ -40,7 +40,7 @@ extension NSDE.Bench {
         @Option(help: ArgumentHelp("Batch shards run side by side, one per thread, as `nsde train` does (BatchParallel); 1 splits each operation across the threads instead.",
                                    discussion: "Default: what `nsde train` uses, the thread count (at most the batch size)."))
         var shards: Int?
-        @Flag(help: "Print one JSON object with images_per_s, median_s, effective_gflops, gemm_gflops, flops_per_image, parameters, shards, and the settings (with --distributed also ranks, images_per_s_total, allreduce_ms_per_step).")
+        @Flag(help: "Print one JSON object with images_per_s, median_s, effective_gflops, gemm_gflops, flops_per_image, parameters, shards, peak_rss_mib, peak_tensor_mib, and the settings (with --distributed also ranks, images_per_s_total, allreduce_ms_per_step).")
         var json = false
         @OptionGroup var threadOptions: ThreadOptions
         @OptionGroup var distributedOptions: DistributedOptions
@@ -57,6 +57,9 @@ extension NSDE.Bench {
             let effective_gflops: Double
             /// 512³ sgemm GFLOP/s measured in the same process after the timed steps.
             let gemm_gflops: Double
+            /// The largest amount of memory held by live tensors during a timed step, in MiB (the
+            /// step's data: activations kept for the backward pass, gradients; no code or caches).
+            let peak_tensor_mib: Double
             /// `--distributed` only (absent otherwise).
             let ranks: Int?, images_per_s_total: Double?, allreduce_ms_per_step: Double?
         }
@@ -99,7 +102,12 @@ extension NSDE.Bench {
             let shardCount = min(shards ?? BatchParallel.defaultShardCount(batch: mine.count), mine.count)
             var failure: Error?
             var allReduceTimes: [Double] = []
+            let pool = BufferPool.shared
+            var peakTensorBytes = 0
             let times = measure(warmup: warmup, repeats: repeats) {
+                let before = pool.liveBytes
+                pool.resetPeak()
+                defer { peakTensorBytes = max(peakTensorBytes, pool.peakLiveBytes - before) }
                 optimizer.zeroGrad()
                 // The training step of `nsde train` (Trainer): one noise stream, the batch's shards
                 // side by side, their gradients added in shard order.
@@ -133,6 +141,7 @@ extension NSDE.Bench {
                                 shards: shardCount,
                                 flops_per_image: flops, effective_gflops: flops * imagesPerSecond / 1e9,
                                 gemm_gflops: measureReferenceGEMMGFLOPs(),
+                                peak_tensor_mib: Double(peakTensorBytes) / 1_048_576,
                                 ranks: distributedOptions.distributed ? communicator.size : nil,
                                 images_per_s_total: distributedOptions.distributed ? Double(batch) / med : nil,
                                 allreduce_ms_per_step: distributedOptions.distributed

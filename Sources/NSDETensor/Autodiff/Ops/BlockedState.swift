@@ -122,8 +122,8 @@ struct BlockedGroupNormOp: DifferentiableOp {
     /// The input in `nChw16c`.
     let x: Tensor
     let gamma: Tensor, beta: Tensor
-    /// The NCHW `[1, C, H, W]` map added to every sample, and its `nChw16c` block.
-    let inputAddend: Tensor?, blockedInputAddend: TensorStorage?
+    /// The `[1, C, H, W]` map added to every sample, kept as its `nChw16c` block only.
+    let blockedInputAddend: TensorStorage?
     let groups: Int
     let stats: GroupNormKernel.Statistics
     /// The output when the op applied ReLU (whose mask the tangent needs), else nil.
@@ -131,24 +131,24 @@ struct BlockedGroupNormOp: DifferentiableOp {
     var name: String { reluOutput == nil ? "groupNorm (nChw16c)" : "groupNormReLU (nChw16c)" }
 
     func vjp(_ g: Tensor, needsGradient: [Bool]) -> [Tensor?] {
-        let needsAddend = inputAddend != nil && needsGradient[3]
+        let needsAddend = blockedInputAddend != nil && needsGradient[3]
         let (dx, dgamma, dbeta) = GroupNormKernel.backwardBlocked(g.storage, x: x, adding: blockedInputAddend, groups: groups,
                                                                   gamma: gamma, beta: beta, stats: stats, relu: reluOutput != nil,
                                                                   needInput: needsGradient[0] || needsAddend)
         withExtendedLifetime(g) {}
         var grads: [Tensor?] = [needsGradient[0] ? dx : nil, needsGradient[1] ? dgamma : nil, needsGradient[2] ? dbeta : nil]
-        if inputAddend != nil { grads.append(needsAddend ? dx.map { BlockedLayout.batchSum($0) } : nil) }
+        if blockedInputAddend != nil { grads.append(needsAddend ? dx.map { BlockedLayout.batchSum($0) } : nil) }
         return grads
     }
 
     /// The NCHW GroupNorm's tangent of the converted input, converted back.
     func jvp(_ t: [Tensor?]) -> Tensor? {
         var tx = t[0].map { BlockedLayout.unblocked($0) }
-        if inputAddend != nil, let ta = t[3] {
+        if blockedInputAddend != nil, let ta = t[3] {
             let broadcast = ta.broadcast(to: BlockedLayout.logicalShape(x.shape))
             tx = tx.map { $0 + broadcast } ?? broadcast
         }
-        let xNCHW = BlockedLayout.unblocked(x, adding: inputAddend)
+        let xNCHW = BlockedLayout.unblocked(x, adding: BlockedLayout.unblockedMap(blockedInputAddend, of: x))
         let op = GroupNormOp(x: xNCHW, gamma: gamma, groups: groups, stats: stats,
                              reluOutput: reluOutput.map { BlockedLayout.unblocked($0) })
         return op.jvp([tx, t[1], t[2]]).map { BlockedLayout.blocked($0) }
@@ -186,14 +186,14 @@ extension Tensor {
             precondition(inputAddend.shape == [1] + shape.dropFirst(),
                          "groupNorm (nChw16c): inputAddend must have shape \([1] + shape.dropFirst()), got \(inputAddend.shape)")
         }
-        let x = detached(), g = gamma.detached(), b = beta.detached(), ia = inputAddend?.detached()
-        let blockedIA = ia.map { BlockedLayout.blocked($0).storage }
+        let x = detached(), g = gamma.detached(), b = beta.detached()
+        let blockedIA = inputAddend.map { BlockedLayout.blocked($0.detached()).storage }
         let (y, stats) = GroupNormKernel.forwardBlocked(x, adding: blockedIA, groups: groups, gamma: g, beta: b, eps: eps,
                                                         relu: relu)
         let out = Tensor(shape: self.shape, storage: y)
         let inputs = [self, gamma, beta] + (inputAddend.map { [$0] } ?? [])
         return Tensor.record(out, inputs: inputs) {
-            BlockedGroupNormOp(x: x, gamma: g, beta: b, inputAddend: ia, blockedInputAddend: blockedIA, groups: groups,
+            BlockedGroupNormOp(x: x, gamma: g, beta: b, blockedInputAddend: blockedIA, groups: groups,
                                stats: stats, reluOutput: relu ? out : nil)
         }
     }

@@ -22,8 +22,9 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
     let hasBias: Bool
     /// Whether a `[1, O, Ho, Wo]` addend (added to the NCHW output) is an input.
     let hasAddend: Bool
-    /// The `[1, C, H, W]` map added to every sample of a blocked input, and its `nChw16c` block.
-    let inputAddend: Tensor?, blockedInputAddend: TensorStorage?
+    /// The `[1, C, H, W]` map added to every sample of a blocked input, kept as its `nChw16c` block
+    /// only (the form the backward pass reads; one copy per layer and evaluation).
+    let blockedInputAddend: TensorStorage?
     /// Whether the output (and so its gradient) is in `nChw16c`.
     let blockedOutput: Bool
     let groups: Int
@@ -39,10 +40,12 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
     var addendIndex: Int { hasBias ? 5 : 4 }
     /// The index of the input addend among the inputs.
     var inputAddendIndex: Int { 4 + (hasBias ? 1 : 0) + (hasAddend ? 1 : 0) }
+    /// Whether the input addend is an input.
+    var hasInputAddend: Bool { blockedInputAddend != nil }
 
     /// A blocked input's gradient is added into the gradient it has accumulated so far (a state
     /// read by this layer and by a solver's update), inside the normalisation's backward pass.
-    var acceptsAccumulators: Bool { blockedInput && inputAddend == nil }
+    var acceptsAccumulators: Bool { blockedInput && !hasInputAddend }
 
     func vjp(_ g: Tensor, needsGradient: [Bool], accumulators: [Tensor?]) -> [Tensor?] {
         vjp(g, needsGradient: needsGradient, inputAccumulator: accumulators[0])
@@ -56,7 +59,7 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
 
     /// The gradients, the input's added into `inputAccumulator` when given.
     private func vjp(_ g: Tensor, needsGradient: [Bool], inputAccumulator: Tensor?) -> [Tensor?] {
-        let needsInputAddend = inputAddend != nil && needsGradient[inputAddendIndex]
+        let needsInputAddend = hasInputAddend && needsGradient[inputAddendIndex]
         let needActivations = needsGradient[0] || needsGradient[1] || needsGradient[2] || needsInputAddend
         let dActivations = needActivations ? TensorStorage(uninitializedCount: x.count) : nil
         let dw = needsGradient[3] ? Tensor(uninitializedShape: weight.shape) : nil
@@ -84,7 +87,7 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
         }
         if hasBias { grads.append(db) }
         if hasAddend { grads.append(da) }
-        if inputAddend != nil { grads.append(dInputAddend) }
+        if hasInputAddend { grads.append(dInputAddend) }
         return grads
     }
 
@@ -95,12 +98,12 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
         var tx = t[0]
         if blockedInput {
             tx = tx.map { BlockedLayout.unblocked($0) }
-            if inputAddend != nil, let ta = t[inputAddendIndex] {
+            if hasInputAddend, let ta = t[inputAddendIndex] {
                 let broadcast = ta.broadcast(to: shape)
                 tx = tx.map { $0 + broadcast } ?? broadcast
             }
         }
-        let xNCHW = blockedInput ? BlockedLayout.unblocked(x, adding: inputAddend) : x
+        let xNCHW = blockedInput ? BlockedLayout.unblocked(x, adding: BlockedLayout.unblockedMap(blockedInputAddend, of: x)) : x
         let norm = GroupNormOp(x: xNCHW, gamma: gamma, groups: groups, stats: stats, reluOutput: y)
         let ty = norm.jvp([tx, t[1], t[2]])
         let conv = Conv2DOp(input: y, weight: weight, hasBias: hasBias, stride: geometry.stride, padding: geometry.padding)
@@ -210,8 +213,7 @@ extension Tensor {
                                              gamma: Tensor, beta: Tensor, eps: Float, weight: Tensor, bias: Tensor?,
                                              addend: Tensor?, inputAddend: Tensor?, blockedOutput: Bool) -> Tensor {
         let x = detached(), g = gamma.detached(), b = beta.detached(), w = weight.detached()
-        let ia = inputAddend?.detached()
-        let blockedIA = ia.map { BlockedLayout.blocked($0).storage }
+        let blockedIA = inputAddend.map { BlockedLayout.blocked($0.detached()).storage }
         let (activations, stats) = GroupNormKernel.forwardBlocked(x, adding: blockedIA, groups: groups, gamma: g, beta: b,
                                                                       eps: eps)
         let out = Tensor(uninitializedShape: blockedOutput ? BlockedLayout.blockedShape(geometry.outputShape) : geometry.outputShape)
@@ -224,7 +226,7 @@ extension Tensor {
             + (inputAddend.map { [$0] } ?? [])
         return Tensor.record(out, inputs: inputs) {
             GroupNormReLUConv2DOp(x: x, gamma: g, beta: b, weight: w, hasBias: bias != nil, hasAddend: addend != nil,
-                                  inputAddend: ia, blockedInputAddend: blockedIA, blockedOutput: blockedOutput, groups: groups,
+                                  blockedInputAddend: blockedIA, blockedOutput: blockedOutput, groups: groups,
                                   stats: stats, activations: activations, geometry: geometry, algorithm: algorithm)
         }
     }
