@@ -62,22 +62,18 @@ struct BlockedPaperBlockSDE: SDE {
 
     /// G(h, t) in `nChw16c` (elementwise in h and f, so the layout's own).
     func diffusion(_ t: Double, _ y: Tensor, drift: Tensor?) -> Tensor {
-        diffusionTerm.value(t, y, drift: resolvedDrift(t, y, drift))
+        diffusionTerm.value(t, y, drift: diffusionTerm.drift(drift, at: t, y, evaluate: self.drift))
     }
 
     /// G·ΔW with ΔW (in NCHW order) moved into `nChw16c` first.
     func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor {
-        diffusionTerm.product(t, y, dW.reshaped(shape).blockedNChw16c(), drift: resolvedDrift(t, y, drift))
+        let f = diffusionTerm.drift(drift, at: t, y, evaluate: self.drift)
+        return diffusionTerm.product(t, y, dW.reshaped(shape).blockedNChw16c(), drift: f)
     }
 
     /// The fused update with ΔW read in NCHW order.
     func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt: Float, _ dW: Tensor) -> Tensor {
         guard let updateNoise else { return diffusionTerm.eulerMaruyamaUpdate(t, y, drift: f, dt: dt, dW) }
         return y.eulerMaruyamaUpdate(nChw16cDrift: f, increments: dW, noise: updateNoise, dt: dt, sigma: sigma)
-    }
-
-    private func resolvedDrift(_ t: Double, _ y: Tensor, _ drift: Tensor?) -> Tensor {
-        if let drift { return drift }
-        return diffusionTerm.usesDrift ? self.drift(t, y) : Tensor(repeating: 0, shape: y.shape)
     }
 }

@@ -58,22 +58,17 @@ public struct PaperBlockSDE: SDE {
 
     /// G(h, t), using the step's drift when given (evaluating it only if G reads it).
     public func diffusion(_ t: Double, _ y: Tensor, drift: Tensor?) -> Tensor {
-        diffusionTerm.value(t, y, drift: resolvedDrift(t, y, drift))
+        diffusionTerm.value(t, y, drift: diffusionTerm.drift(drift, at: t, y, evaluate: self.drift))
     }
 
     /// G·ΔW without forming G where the diffusion allows.
     public func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor {
-        diffusionTerm.product(t, y, dW, drift: resolvedDrift(t, y, drift))
+        diffusionTerm.product(t, y, dW, drift: diffusionTerm.drift(drift, at: t, y, evaluate: self.drift))
     }
 
     /// The diffusion's fused update (the table above).
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt: Float, _ dW: Tensor) -> Tensor {
         diffusionTerm.eulerMaruyamaUpdate(t, y, drift: f, dt: dt, dW)
-    }
-
-    private func resolvedDrift(_ t: Double, _ y: Tensor, _ drift: Tensor?) -> Tensor {
-        if let drift { return drift }
-        return diffusionTerm.usesDrift ? self.drift(t, y) : Tensor(repeating: 0, shape: y.shape)
     }
 }
 

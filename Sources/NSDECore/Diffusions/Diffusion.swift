@@ -55,6 +55,14 @@ extension Diffusion {
     /// Default: the diffusion ignores the drift.
     public var usesDrift: Bool { false }
 
+    /// The drift f a value or product of this diffusion reads: `given` when the step computed it,
+    /// else `evaluate(t, y)` when the diffusion reads f (``usesDrift``), else zeros of y's shape (an
+    /// SDE's `diffusion(_:_:drift:)` and `diffusionProduct(_:_:_:drift:)` pass what they got).
+    public func drift(_ given: Tensor?, at t: Double, _ y: Tensor, evaluate: (Double, Tensor) -> Tensor) -> Tensor {
+        if let given { return given }
+        return usesDrift ? evaluate(t, y) : Tensor(repeating: 0, shape: y.shape)
+    }
+
     /// Default: no parameters.
     public var parameters: [Parameter] { [] }
 

@@ -59,21 +59,16 @@ public struct NeuralDriftSDE<D: Diffusion>: SDE {
     public func drift(_ t: Double, _ y: Tensor) -> Tensor { driftFunction(t, y) }
     /// g(t, y), using `drift` when given; otherwise f is evaluated only if the diffusion reads it.
     public func diffusion(_ t: Double, _ y: Tensor, drift: Tensor?) -> Tensor {
-        diffusionFunction.value(t, y, drift: resolvedDrift(t, y, drift))
+        diffusionFunction.value(t, y, drift: diffusionFunction.drift(drift, at: t, y, evaluate: driftFunction))
     }
     /// g(t, y)·ΔW through ``Diffusion/product(_:_:_:drift:)``.
     public func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor {
-        diffusionFunction.product(t, y, dW, drift: resolvedDrift(t, y, drift))
+        diffusionFunction.product(t, y, dW, drift: diffusionFunction.drift(drift, at: t, y, evaluate: driftFunction))
     }
     /// Whether the diffusion is nonzero.
     public var hasNoise: Bool { diffusionFunction.hasNoise }
     /// The diffusion's (fused) Euler–Maruyama update.
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
         diffusionFunction.eulerMaruyamaUpdate(t, y, drift: f, dt: h, dW)
-    }
-    /// The given drift, f(t, y) when the diffusion needs it, or zeros.
-    private func resolvedDrift(_ t: Double, _ y: Tensor, _ drift: Tensor?) -> Tensor {
-        if let drift { return drift }
-        return diffusionFunction.usesDrift ? driftFunction(t, y) : Tensor(repeating: 0, shape: y.shape)
     }
 }

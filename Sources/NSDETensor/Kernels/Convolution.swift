@@ -137,14 +137,7 @@ public enum Convolution {
     /// source activations in `nChw16c` (see ``Tensor/groupNormReLUConv2d(groups:gamma:beta:eps:weight:bias:stride:padding:adding:)``),
     /// else nil. Only for the automatic choice: a backend set with ``backend`` is kept as it is.
     static func blockedAlgorithm(_ g: Conv2DGeometry) -> OneDNNConvolution.Algorithm? {
-        switch resolve(nil, g) {
-        case .oneDNN where backend == .automatic:
-            return OneDNNConvolution.acceptsBlockedInput(g, algorithm: .direct) ? .direct : nil
-        case .oneDNNWinograd where backend == .automatic:
-            return OneDNNConvolution.acceptsBlockedInput(g, algorithm: .winograd) ? .winograd : nil
-        default:
-            return nil
-        }
+        automaticOneDNNAlgorithm(g).flatMap { OneDNNConvolution.acceptsBlockedInput(g, algorithm: $0) ? $0 : nil }
     }
 
     /// The oneDNN algorithm the automatic backend uses for `g` when that algorithm keeps its output
@@ -152,13 +145,19 @@ public enum Convolution {
     /// else nil. Only for the automatic choice, as ``blockedAlgorithm(_:)``. Without `backwardData`
     /// the backward-data pass may need its output gradient in NCHW.
     static func blockedOutputAlgorithm(_ g: Conv2DGeometry, backwardData: Bool = true) -> OneDNNConvolution.Algorithm? {
+        automaticOneDNNAlgorithm(g).flatMap {
+            OneDNNConvolution.acceptsBlockedOutput(g, algorithm: $0, backwardData: backwardData) ? $0 : nil
+        }
+    }
+
+    /// The oneDNN algorithm of the automatic backend's choice for `g`, or nil where that choice is
+    /// not oneDNN (or a backend is set with ``backend``).
+    private static func automaticOneDNNAlgorithm(_ g: Conv2DGeometry) -> OneDNNConvolution.Algorithm? {
+        guard backend == .automatic else { return nil }
         switch resolve(nil, g) {
-        case .oneDNN where backend == .automatic:
-            return OneDNNConvolution.acceptsBlockedOutput(g, algorithm: .direct, backwardData: backwardData) ? .direct : nil
-        case .oneDNNWinograd where backend == .automatic:
-            return OneDNNConvolution.acceptsBlockedOutput(g, algorithm: .winograd, backwardData: backwardData) ? .winograd : nil
-        default:
-            return nil
+        case .oneDNN: return .direct
+        case .oneDNNWinograd: return .winograd
+        default: return nil
         }
     }
 
