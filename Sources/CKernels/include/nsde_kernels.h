@@ -199,6 +199,36 @@ void nsde_em_update_blocked(nsde_blocked_noise noise, const float *y, const floa
 void nsde_em_pullback_blocked(nsde_blocked_noise noise, const float *a, const float *dw, float *state, float *drift,
                               int64_t unit_begin, int64_t unit_end, int64_t channels, int64_t hw, float dt, float sigma);
 
+/// Winograd F(2x2, 3x3) convolutions on nChw16c (blocked_winograd.c): 3x3 kernels, stride 1,
+/// channel counts that are multiples of 16, `pad` zero rows and columns on each side of the input
+/// (an output of out_height x out_width reads input rows 2·ty − pad ... 2·ty − pad + 3).
+///
+/// Floats of the scratch buffer one call of nsde_wino2_forward or nsde_wino2_backward_weights
+/// needs (`in_channels` and `out_channels` of that call).
+int64_t nsde_wino2_scratch_floats(int64_t in_channels, int64_t out_channels, int64_t out_width);
+
+/// The transformed weights U (`16 · out_channels · in_channels` floats) of `w` (`[O, C, 3, 3]`):
+/// for the forward pass `[O/16, 16, C, 16]`; with `backward_data` those of the flipped, transposed
+/// kernel that maps output gradients (O channels) to input gradients (C channels): `[C/16, 16, O, 16]`.
+void nsde_wino2_weights(const float *w, int64_t out_channels, int64_t in_channels, int backward_data, float *u);
+
+/// The weight gradient `dw` (`[O, C, 3, 3]`) from the transformed one `du` (`[16, C, O]`): Gᵀ dU G.
+void nsde_wino2_weight_gradient(const float *du, int64_t out_channels, int64_t in_channels, float *dw);
+
+/// y = x ⋆ w + bias for the samples `batch_begin ..< batch_end`: `x` `[N, C/16, H, W, 16]`, `u`
+/// from nsde_wino2_weights, `bias` `[O]` or NULL, `y` `[N, O/16, out_height, out_width, 16]`.
+void nsde_wino2_forward(const float *x, int64_t batch_begin, int64_t batch_end, int64_t in_channels, int64_t height,
+                        int64_t width, const float *u, const float *bias, int64_t out_channels, int64_t out_height,
+                        int64_t out_width, int64_t pad, float *y, float *scratch);
+
+/// Adds the samples' transformed weight gradient into `du` (`[16, C, O]`) and, when non-NULL,
+/// their bias gradient into `dbias` (`[O]`): `x` as in nsde_wino2_forward, `dy` the output gradient
+/// `[N, O/16, out_height, out_width, 16]`.
+void nsde_wino2_backward_weights(const float *x, const float *dy, int64_t batch_begin, int64_t batch_end,
+                                 int64_t in_channels, int64_t height, int64_t width, int64_t out_channels,
+                                 int64_t out_height, int64_t out_width, int64_t pad, float *du, float *dbias,
+                                 float *scratch);
+
 /// The name of the instruction-set level the loader picked for these kernels ("avx512f",
 /// "avx2" or "baseline").
 const char *nsde_kernels_isa(void);

@@ -55,6 +55,7 @@ extension NSDE.Bench {
                                                   padding: geometry.padding), geometry.stride == 1 {
                 backends.append(("onednn-winograd", .oneDNNWinograd))
             }
+            if Convolution.blockedWinogradSupports(geometry) { backends.append(("blocked-winograd", .blockedWinograd)) }
             backends.append(("im2col", .im2col))
             var rows: [Row] = []
             for (name, backend) in backends {
@@ -74,9 +75,9 @@ extension NSDE.Bench {
                 return
             }
             print("\(geometry.description), \(Parallel.threadCount) threads; GFLOP/s as direct-convolution FLOPs per second")
-            print("backend      forward  bwd-data  bwd-weights")
+            print("backend            forward  bwd-data  bwd-weights")
             for r in rows {
-                print(String(format: "%-10@ %9.1f %9.1f %12.1f", r.backend as NSString, r.forward_gflops, r.backward_data_gflops,
+                print(String(format: "%-16@ %9.1f %9.1f %12.1f", r.backend as NSString, r.forward_gflops, r.backward_data_gflops,
                              r.backward_weights_gflops))
             }
             print("oneDNN implementations: forward \(impl.forward), backward-data \(impl.backwardData), backward-weights \(impl.backwardWeights)")

@@ -1,5 +1,6 @@
-/// `conv2d(relu(groupNorm(x)))` as one op, for the processors and shapes where oneDNN keeps the
-/// convolution's activations in `nChw16c`: the normalisation writes its output in that layout and
+/// `conv2d(relu(groupNorm(x)))` as one op, for the processors and shapes where the convolution
+/// takes its activations in `nChw16c` (oneDNN's AVX-512 kernels, or the library's Winograd
+/// F(2x2, 3x3) kernels, ``BlockedWinogradConvolution``, for 16 to 63 channels): the normalisation writes its output in that layout and
 /// the backward pass reads the input gradient in it, so the three layout conversions of the
 /// normalised activations (forward source, input gradient, weight gradient's source) disappear.
 ///
@@ -32,7 +33,7 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
     /// relu(groupNorm(x)) in `nChw16c`.
     let activations: TensorStorage
     let geometry: Conv2DGeometry
-    let algorithm: OneDNNConvolution.Algorithm
+    let algorithm: BlockedConvolution
     var name: String { "groupNormReLUConv2d" }
 
     var blockedInput: Bool { x.rank == 5 }
@@ -66,10 +67,9 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
         let db = hasBias && needsGradient[4] ? Tensor(uninitializedShape: [geometry.outChannels]) : nil
         let da = hasAddend && needsGradient[addendIndex]
             ? Tensor(uninitializedShape: [1, geometry.outChannels, geometry.outputHeight, geometry.outputWidth]) : nil
-        OneDNNConvolution.backward(geometry, gradOutput: g.storage.pointer, input: activations.pointer,
-                                   weight: weight.storage.pointer, gradInput: dActivations?.pointer,
-                                   gradWeight: dw?.storage.pointer, gradBias: db?.storage.pointer, algorithm: algorithm,
-                                   blockedInput: true, blockedOutput: blockedOutput, gradAddend: da?.storage.pointer)
+        algorithm.backward(geometry, gradOutput: g.storage.pointer, input: activations.pointer, weight: weight.storage.pointer,
+                           gradInput: dActivations?.pointer, gradWeight: dw?.storage.pointer, gradBias: db?.storage.pointer,
+                           blockedOutput: blockedOutput, gradAddend: da?.storage.pointer)
         withExtendedLifetime((g, activations, weight)) {}
         var grads: [Tensor?] = [nil, nil, nil, dw]
         var dInputAddend: Tensor?
@@ -119,8 +119,9 @@ struct GroupNormReLUConv2DOp: DifferentiableOp {
 extension Tensor {
     /// `relu(groupNorm(self)) ⋆ weight + bias`: ``groupNormReLU(groups:gamma:beta:eps:)`` followed by
     /// ``conv2d(weight:bias:stride:padding:)``, with the same values, computed as one op where
-    /// oneDNN's convolution for the shape keeps its activations in `nChw16c` (AVX-512
-    /// processors, channel counts that are multiples of 16, whole groups in every 16 channels) so
+    /// the convolution for the shape takes its activations in `nChw16c` (AVX-512 processors: oneDNN's
+    /// kernels or ``ConvolutionBackend/blockedWinograd``; channel counts that are multiples of 16,
+    /// whole groups in every 16 channels) so
     /// that no layout conversion of the normalised activations is needed; otherwise as the two ops.
     ///
     /// - Parameters: `self` `[N, C, H, W]`; `gamma`, `beta` `[C]`; `weight` `[O, C, kh, kw]`;
@@ -143,8 +144,8 @@ extension Tensor {
 
     /// Whether ``groupNormReLUConv2d(blockedInputShape:groups:gamma:beta:eps:weight:bias:stride:padding:adding:inputAddend:blockedOutput:)``
     /// runs for an NCHW input of shape `inputShape` (`[N, C, H, W]`) and `weightShape`
-    /// (`[O, C, kh, kw]`) on this processor: oneDNN's kernels for the convolution keep both its
-    /// input and its output in `nChw16c` (AVX-512 kernels, C and O multiples of 16, whole groups
+    /// (`[O, C, kh, kw]`) on this processor: the convolution's kernels (oneDNN's, or the blocked
+    /// Winograd ones) keep both its input and its output in `nChw16c` (AVX-512, C and O multiples of 16, whole groups
     /// in every 16 channels). Where it does not, use the NCHW form.
     public static func supportsBlockedGroupNormReLUConv2d(inputShape: [Int], groups: Int, weightShape: [Int], stride: Int = 1,
                                                           padding: Int = 0) -> Bool {
@@ -153,7 +154,7 @@ extension Tensor {
         let geometry = Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, stride: stride, padding: padding)
         guard geometry.outputHeight > 0, geometry.outputWidth > 0,
               let algorithm = Convolution.blockedAlgorithm(geometry) else { return false }
-        return OneDNNConvolution.acceptsBlockedOutput(geometry, algorithm: algorithm)
+        return algorithm.acceptsBlockedOutput(geometry)
     }
 
     /// ``groupNormReLUConv2d(groups:gamma:beta:eps:weight:bias:stride:padding:adding:)`` for chains
@@ -209,7 +210,7 @@ extension Tensor {
 
     /// Runs the fused op (input NCHW or, at rank 5, in nChw16c with the optional input addend) and
     /// records it.
-    private func recordNormalizedConvolution(_ geometry: Conv2DGeometry, algorithm: OneDNNConvolution.Algorithm, groups: Int,
+    private func recordNormalizedConvolution(_ geometry: Conv2DGeometry, algorithm: BlockedConvolution, groups: Int,
                                              gamma: Tensor, beta: Tensor, eps: Float, weight: Tensor, bias: Tensor?,
                                              addend: Tensor?, inputAddend: Tensor?, blockedOutput: Bool) -> Tensor {
         let x = detached(), g = gamma.detached(), b = beta.detached(), w = weight.detached()
@@ -218,9 +219,8 @@ extension Tensor {
                                                                       eps: eps)
         let out = Tensor(uninitializedShape: blockedOutput ? BlockedLayout.blockedShape(geometry.outputShape) : geometry.outputShape)
         let a = addend?.detached()
-        OneDNNConvolution.forward(geometry, input: activations.pointer, weight: w.storage.pointer, bias: bias?.storage.pointer,
-                                  output: out.storage.pointer, algorithm: algorithm, blockedInput: true,
-                                  blockedOutput: blockedOutput, addend: a?.storage.pointer)
+        algorithm.forward(geometry, input: activations.pointer, weight: w.storage.pointer, bias: bias?.storage.pointer,
+                          output: out.storage.pointer, blockedOutput: blockedOutput, addend: a?.storage.pointer)
         withExtendedLifetime((activations, w, bias, a)) {}
         let inputs = [self, gamma, beta, weight] + (bias.map { [$0] } ?? []) + (addend.map { [$0] } ?? [])
             + (inputAddend.map { [$0] } ?? [])
