@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms, GroupNorm, axis sums, nChw16c conversions, updates and Winograd F(2x2, 3x3)) once per instruction-set level, without the
+# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms, GroupNorm, axis sums, nChw16c conversions, updates and Winograd F(2x2, 3x3) and F(4x4, 3x3)) once per instruction-set level, without the
 # load-time dispatch, runs each on the same inputs and checks that every level writes the same
 # bits (the kernels promise it: IEEE operations only, no FMA contraction, fused multiply-adds only
 # where the source asks for them; the v4fma build enables FMA instructions to check that the source
@@ -96,20 +96,24 @@ int main(void) {
           nsde_em_pullback_blocked((nsde_blocked_noise)k, x, z, out, out + 3360, 0, 6, 32, 35, 0.25f, 0.7f);
           if (k) MIX(out, 6720)
       }
-      // Winograd F(2x2, 3x3) on nChw16c: a [2, 32, 7, 9] input, 16 output channels, padding 1
-      // and 0 (partial tiles); forward, backward-data and backward-weights with the bias gradient.
-      for (int pad = 0; pad < 2; pad++) {
-          const int ho = 5 + 2 * pad, wo = 7 + 2 * pad;
-          float *u = malloc(16 * 16 * 32 * sizeof(float)), *du = calloc(16 * 16 * 32 + 16, sizeof(float));
-          float *scratch = malloc(nsde_wino2_scratch_floats(32, 32, 9) * sizeof(float)), dw[16 * 32 * 9];
-          nsde_wino2_weights(y, 16, 32, 0, u);
-          nsde_wino2_forward(x, 0, 2, 32, 7, 9, u, z, 16, ho, wo, pad, out, scratch); MIX(out, 2 * 16 * ho * wo)
-          nsde_wino2_weights(y, 16, 32, 1, u);
-          nsde_wino2_forward(z, 0, 2, 16, ho, wo, u, NULL, 32, 7, 9, 2 - pad, out, scratch); MIX(out, 2 * 32 * 63)
-          nsde_wino2_backward_weights(x, z, 0, 2, 32, 7, 9, 16, ho, wo, pad, du, du + 16 * 16 * 32, scratch);
-          nsde_wino2_weight_gradient(du, 16, 32, dw); MIX(dw, 16 * 32 * 9) MIX(du + 16 * 16 * 32, 16)
-          free(u); free(du); free(scratch);
+      // Winograd F(2x2, 3x3) and F(4x4, 3x3) on nChw16c: a [2, 32, 7, 9] input, 16 output
+      // channels, padding 1 and 0 (partial tiles); forward, backward-data and backward-weights with
+      // the bias gradient.
+#define WINOGRAD(F, P)                                                                                         \
+      for (int pad = 0; pad < 2; pad++) {                                                                      \
+          const int ho = 5 + 2 * pad, wo = 7 + 2 * pad;                                                        \
+          float *u = malloc(P * 16 * 32 * sizeof(float)), *du = calloc(P * 16 * 32 + 16, sizeof(float));       \
+          float *scratch = malloc(nsde_##F##_scratch_floats(32, 32, 9) * sizeof(float)), dw[16 * 32 * 9];      \
+          nsde_##F##_weights(y, 16, 32, 0, u);                                                                 \
+          nsde_##F##_forward(x, 0, 2, 32, 7, 9, u, z, 16, ho, wo, pad, out, scratch); MIX(out, 2 * 16 * ho * wo) \
+          nsde_##F##_weights(y, 16, 32, 1, u);                                                                 \
+          nsde_##F##_forward(z, 0, 2, 16, ho, wo, u, NULL, 32, 7, 9, 2 - pad, out, scratch); MIX(out, 2 * 32 * 63) \
+          nsde_##F##_backward_weights(x, z, 0, 2, 32, 7, 9, 16, ho, wo, pad, du, du + P * 16 * 32, scratch);   \
+          nsde_##F##_weight_gradient(du, 16, 32, dw); MIX(dw, 16 * 32 * 9) MIX(du + P * 16 * 32, 16)          \
+          free(u); free(du); free(scratch);                                                                    \
       }
+      WINOGRAD(wino2, 16)
+      WINOGRAD(wino4, 36)
       // Column sums of a [150, 67] matrix (3 blocks of 64 rows, the last short), alone and after
       // the tanh gradient.
       float block[67], sums[67]; double total[67];

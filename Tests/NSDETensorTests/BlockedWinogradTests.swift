@@ -2,8 +2,8 @@ import XCTest
 @testable import NSDETensor
 import NSDETestSupport
 
-/// Winograd F(2x2, 3x3) on nChw16c (``BlockedWinogradConvolution``, the ``ConvolutionBackend/blockedWinograd``
-/// backend) against the im2col reference: forward with and without bias, backward-data,
+/// Winograd F(2x2, 3x3) and F(4x4, 3x3) on nChw16c (``BlockedWinogradConvolution``, the
+/// ``ConvolutionBackend/blockedWinograd`` backend) against the im2col reference: forward with and without bias, backward-data,
 /// backward-weights with the bias gradient; padding 1 and 0; odd sizes (partial output tiles),
 /// rows of more than one group of 8 tiles, batches of more than one weight-gradient block; the
 /// same bits at 1 and 2 threads.
@@ -15,6 +15,7 @@ final class BlockedWinogradTests: XCTestCase {
         (3, 32, 16, 9, 7, 1),
         (2, 16, 48, 11, 10, 0),
         (9, 16, 16, 6, 12, 1),
+        (17, 16, 32, 3, 4, 1),
         (1, 16, 16, 5, 13, 1),
         (1, 32, 32, 4, 30, 1),
         (1, 16, 32, 3, 3, 0),
@@ -23,35 +24,78 @@ final class BlockedWinogradTests: XCTestCase {
         (2, 16, 16, 26, 26, 1),
     ]
 
-    /// Forward with and without bias, then every gradient, on `backend`.
-    private func run(_ c: (Int, Int, Int, Int, Int, Int), seed: UInt64, backend: ConvolutionBackend) -> [Tensor] {
+    private func inputs(_ c: (Int, Int, Int, Int, Int, Int), seed: UInt64) -> (Conv2DGeometry, Tensor, Tensor, Tensor, Tensor) {
         let (n, cin, cout, h, w, p) = c
-        let x = random([n, cin, h, w], seed: seed), wt = random([cout, cin, 3, 3], seed: seed + 1)
-        let b = random([cout], seed: seed + 2)
-        let y = Convolution.forward(x, weight: wt, bias: b, padding: p, backend: backend)
-        let dy = random(y.shape, seed: seed + 3)
-        let r = Convolution.backward(dy, input: x, weight: wt, padding: p, needBias: true, backend: backend)
-        let y0 = Convolution.forward(x, weight: wt, padding: p, backend: backend)
+        let g = Conv2DGeometry(batch: n, inChannels: cin, height: h, width: w, outChannels: cout, kernelHeight: 3,
+                               kernelWidth: 3, stride: 1, padding: p)
+        return (g, random(g.inputShape, seed: seed), random(g.weightShape, seed: seed + 1), random([cout], seed: seed + 2),
+                random(g.outputShape, seed: seed + 3))
+    }
+
+    /// Forward with and without bias, then every gradient, on `backend` (NCHW tensors).
+    private func run(_ c: (Int, Int, Int, Int, Int, Int), seed: UInt64, backend: ConvolutionBackend) -> [Tensor] {
+        let (g, x, wt, b, dy) = inputs(c, seed: seed)
+        let y = Convolution.forward(x, weight: wt, bias: b, padding: g.padding, backend: backend)
+        let r = Convolution.backward(dy, input: x, weight: wt, padding: g.padding, needBias: true, backend: backend)
+        let y0 = Convolution.forward(x, weight: wt, padding: g.padding, backend: backend)
         return [y, y0, r.input!, r.weight!, r.bias!]
     }
 
-    func testMatchesIm2ColWithTheSameBitsAtOneAndTwoThreads() {
+    /// The same through the kernels' own (blocked) interface with the tile named.
+    private func run(_ c: (Int, Int, Int, Int, Int, Int), seed: UInt64, tile: BlockedWinogradConvolution.Tile) -> [Tensor] {
+        let (g, x, wt, b, dy) = inputs(c, seed: seed)
+        let xb = BlockedLayout.blocked(x), dyb = BlockedLayout.blocked(dy)
+        let y = Tensor(uninitializedShape: BlockedLayout.blockedShape(g.outputShape))
+        let y0 = Tensor(uninitializedShape: y.shape), dx = Tensor(uninitializedShape: xb.shape)
+        let dw = Tensor(uninitializedShape: g.weightShape), db = Tensor(uninitializedShape: [g.outChannels])
+        BlockedWinogradConvolution.forward(g, input: xb.storage.pointer, weight: wt.storage.pointer, bias: b.storage.pointer,
+                                           output: y.storage.pointer, tile: tile)
+        BlockedWinogradConvolution.forward(g, input: xb.storage.pointer, weight: wt.storage.pointer, bias: nil,
+                                           output: y0.storage.pointer, tile: tile)
+        BlockedWinogradConvolution.backwardData(g, gradOutput: dyb.storage.pointer, weight: wt.storage.pointer,
+                                                gradInput: dx.storage.pointer, tile: tile)
+        BlockedWinogradConvolution.backwardWeights(g, gradOutput: dyb.storage.pointer, input: xb.storage.pointer,
+                                                   gradWeight: dw.storage.pointer, gradBias: db.storage.pointer, tile: tile)
+        return [BlockedLayout.unblocked(y), BlockedLayout.unblocked(y0), BlockedLayout.unblocked(dx), dw, db]
+    }
+
+    private let names = ["forward+bias", "forward", "backwardData", "backwardWeights", "backwardBias"]
+
+    private func bits(_ t: Tensor) -> [UInt32] { t.scalars.map(\.bitPattern) }
+
+    func testBothTilesMatchIm2ColWithTheSameBitsAtOneAndTwoThreads() {
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
-        let names = ["forward+bias", "forward", "backwardData", "backwardWeights", "backwardBias"]
-        for (i, c) in cases.enumerated() {
-            let seed = UInt64(10 * i + 3)
-            Parallel.threadCount = 1
-            let one = run(c, seed: seed, backend: .blockedWinograd)
-            Parallel.threadCount = 2
-            let two = run(c, seed: seed, backend: .blockedWinograd)
-            let ref = run(c, seed: seed, backend: .im2col)
-            for k in 0..<names.count {
-                assertClose(two[k], ref[k], "\(names[k]) \(c)")
-                XCTAssertTrue(one[k].scalars.map(\.bitPattern) == two[k].scalars.map(\.bitPattern),
-                              "\(names[k]) \(c): 1 and 2 threads differ")
+        for tile in [BlockedWinogradConvolution.Tile.f2x2, .f4x4] {
+            for (i, c) in cases.enumerated() {
+                let seed = UInt64(10 * i + 3)
+                Parallel.threadCount = 1
+                let one = run(c, seed: seed, tile: tile)
+                Parallel.threadCount = 2
+                let two = run(c, seed: seed, tile: tile)
+                let ref = run(c, seed: seed, backend: .im2col)
+                for k in 0..<names.count {
+                    assertClose(two[k], ref[k], "\(tile) \(names[k]) \(c)", bound: tile == .f2x2 ? 1e-5 : 3e-5)
+                    XCTAssertTrue(bits(one[k]) == bits(two[k]), "\(tile) \(names[k]) \(c): 1 and 2 threads differ")
+                }
             }
         }
+    }
+
+    /// The backend converts NCHW tensors around the kernels with the tile ``BlockedWinogradConvolution/tile(for:)``
+    /// picks: the same bits.
+    func testBackendIsTheKernelsWithTheirTile() {
+        for (i, c) in cases.enumerated() {
+            let seed = UInt64(10 * i + 7)
+            let g = inputs(c, seed: seed).0
+            let backend = run(c, seed: seed, backend: .blockedWinograd)
+            let kernels = run(c, seed: seed, tile: BlockedWinogradConvolution.tile(for: g))
+            for k in 0..<names.count {
+                XCTAssertTrue(bits(backend[k]) == bits(kernels[k]), "\(names[k]) \(c): backend and kernels differ")
+            }
+        }
+        XCTAssertEqual(BlockedWinogradConvolution.tile(for: inputs(cases[0], seed: 1).0), .f2x2)
+        XCTAssertEqual(BlockedWinogradConvolution.tile(for: inputs(cases[2], seed: 1).0), .f4x4)
     }
 
     /// The kernels' scope, and the automatic backend's use of them: the narrow 3x3 convolutions
@@ -69,9 +113,11 @@ final class BlockedWinogradTests: XCTestCase {
         XCTAssertFalse(BlockedWinogradConvolution.supports(g(s: 2)))
         XCTAssertFalse(BlockedWinogradConvolution.supports(g(p: 2)))
         XCTAssertFalse(BlockedWinogradConvolution.supports(g(k: 1, p: 0)))
-        let narrow = g(), wide = g(c: 64, o: 64)
+        let narrow = g(), wide = g(c: 128, o: 64)
         XCTAssertEqual(Convolution.blockedWinogradApplies(narrow), OneDNN.hasAVX512Kernels)
-        XCTAssertFalse(Convolution.blockedWinogradApplies(wide), "64 channels keep oneDNN's Winograd or direct kernels")
+        XCTAssertEqual(Convolution.blockedWinogradApplies(g(c: 64, o: 64)), OneDNN.hasAVX512Kernels)
+        XCTAssertFalse(Convolution.blockedWinogradApplies(wide), "128 channels keep oneDNN's kernels")
+        XCTAssertFalse(Convolution.blockedWinogradApplies(g(c: 64, o: 128)))
         if OneDNN.hasAVX512Kernels {
             XCTAssertEqual(Convolution.resolve(nil, narrow), .blockedWinograd)
             XCTAssertEqual(Convolution.blockedAlgorithm(narrow), .winograd)

@@ -324,8 +324,9 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// The default (automatic) backend picks Winograd for wide 3x3 convolutions (from 16 input
-    /// channels with oneDNN's AVX2 kernels, the library's; from 64 with its AVX-512 ones, oneDNN's
-    /// where it has them for the shape) and oneDNN's direct kernels below;
+    /// channels with oneDNN's AVX2 kernels, the library's; with its AVX-512 ones, the blocked
+    /// kernels for 16 to 64 channels, oneDNN's from 64 where it has them for the shape) and
+    /// oneDNN's direct kernels otherwise;
     /// gradients through the autodiff op must match the im2col reference.
     func testAutomaticBackendThroughAutodiffMatchesReference() {
         XCTAssertEqual(Convolution.winogradMinimumChannels, OneDNN.hasAVX512Kernels ? 64 : 16)
@@ -335,7 +336,8 @@ final class ConvolutionTests: XCTestCase {
         let b = Tensor.randomUniform([16], seed: 7)
         let u = Tensor.randomUniform([2, 16, 7, 9], low: -1, high: 1, seed: 8)
         let wide = Conv2DGeometry(inputShape: x.shape, weightShape: w.shape, padding: 1)
-        XCTAssertEqual(Convolution.resolve(nil, wide), OneDNNConvolution.supportsWinograd(wide) ? .oneDNNWinograd : .winograd)
+        XCTAssertEqual(Convolution.resolve(nil, wide), Convolution.blockedWinogradApplies(wide) ? .blockedWinograd
+                       : OneDNNConvolution.supportsWinograd(wide) ? .oneDNNWinograd : .winograd)
         XCTAssertEqual(Convolution.resolve(nil, Conv2DGeometry(inputShape: [2, c - 1, 7, 9], weightShape: [16, c - 1, 3, 3], padding: 1)),
                        .oneDNN)
         func grads(_ backend: ConvolutionBackend) -> [[Float]] {

@@ -33,15 +33,20 @@ final class OneDNNWinogradTests: XCTestCase {
         print("oneDNN Winograd against im2col: largest relative error \(worst) over \(checked) shapes")
     }
 
-    /// ``ConvolutionBackend/automatic`` uses oneDNN's Winograd kernels for the 64-channel
-    /// convolutions where it has them, the library's Winograd where it does not, and oneDNN's
-    /// direct kernels for narrow layers.
+    /// ``ConvolutionBackend/automatic`` uses the blocked Winograd kernels for 16 to 64 channels
+    /// where oneDNN runs AVX-512 kernels, oneDNN's Winograd kernels for wider convolutions where it
+    /// has them, the library's Winograd where it does not, and oneDNN's direct kernels for narrow
+    /// layers.
     func testAutomaticChoice() {
-        let wide = Conv2DGeometry(batch: 2, inChannels: 64, height: 8, width: 8, outChannels: 64, kernelHeight: 3,
-                                  kernelWidth: 3, stride: 1, padding: 1)
-        let expected: ConvolutionBackend = Convolution.winogradMinimumChannels > 64 ? .oneDNN
-            : (OneDNNConvolution.supportsWinograd(wide) ? .oneDNNWinograd : .winograd)
-        XCTAssertEqual(Convolution.resolve(nil, wide), expected)
+        for channels in [64, 128] {
+            let wide = Conv2DGeometry(batch: 2, inChannels: channels, height: 8, width: 8, outChannels: 64, kernelHeight: 3,
+                                      kernelWidth: 3, stride: 1, padding: 1)
+            let expected: ConvolutionBackend = Convolution.blockedWinogradApplies(wide) ? .blockedWinograd
+                : Convolution.winogradMinimumChannels > channels ? .oneDNN
+                : (OneDNNConvolution.supportsWinograd(wide) ? .oneDNNWinograd : .winograd)
+            XCTAssertEqual(Convolution.resolve(nil, wide), expected)
+            XCTAssertEqual(Convolution.blockedWinogradApplies(wide), OneDNN.hasAVX512Kernels && channels == 64)
+        }
         let narrow = Conv2DGeometry(batch: 2, inChannels: 1, height: 8, width: 8, outChannels: 16, kernelHeight: 3,
                                     kernelWidth: 3, stride: 1, padding: 1)
         XCTAssertEqual(Convolution.resolve(nil, narrow), .oneDNN)

@@ -229,6 +229,19 @@ void nsde_wino2_backward_weights(const float *x, const float *dy, int64_t batch_
                                  int64_t out_height, int64_t out_width, int64_t pad, float *du, float *dbias,
                                  float *scratch);
 
+/// The same four functions for Winograd F(4x4, 3x3): 36 tile positions instead of 16 (`u` and
+/// `du` hold `36 · O · C` floats), output tiles of 4x4 (input rows 4·ty − pad ... 4·ty − pad + 5).
+int64_t nsde_wino4_scratch_floats(int64_t in_channels, int64_t out_channels, int64_t out_width);
+void nsde_wino4_weights(const float *w, int64_t out_channels, int64_t in_channels, int backward_data, float *u);
+void nsde_wino4_weight_gradient(const float *du, int64_t out_channels, int64_t in_channels, float *dw);
+void nsde_wino4_forward(const float *x, int64_t batch_begin, int64_t batch_end, int64_t in_channels, int64_t height,
+                        int64_t width, const float *u, const float *bias, int64_t out_channels, int64_t out_height,
+                        int64_t out_width, int64_t pad, float *y, float *scratch);
+void nsde_wino4_backward_weights(const float *x, const float *dy, int64_t batch_begin, int64_t batch_end,
+                                 int64_t in_channels, int64_t height, int64_t width, int64_t out_channels,
+                                 int64_t out_height, int64_t out_width, int64_t pad, float *du, float *dbias,
+                                 float *scratch);
+
 /// The name of the instruction-set level the loader picked for these kernels ("avx512f",
 /// "avx2" or "baseline").
 const char *nsde_kernels_isa(void);

@@ -82,7 +82,7 @@ public enum ConvolutionBackend: Sendable {
     /// The default: Winograd where it applies and pays (3x3, stride 1, padding 0 or 1, at least
     /// ``Convolution/winogradMinimumChannels`` input channels) — ``oneDNNWinograd`` where oneDNN
     /// has Winograd kernels for the processor and shape, else ``winograd`` —, ``blockedWinograd``
-    /// for the narrower 3x3 convolutions it runs where oneDNN runs AVX-512 kernels (see
+    /// for the 3x3 convolutions of 16 to 64 channels where oneDNN runs AVX-512 kernels (see
     /// ``Convolution/blockedWinogradApplies(_:)``), and ``oneDNN`` otherwise.
     case automatic
     /// oneDNN's JIT direct-convolution kernels.
@@ -97,8 +97,9 @@ public enum ConvolutionBackend: Sendable {
     case oneDNNWinograd
     /// The reference: explicit im2col / col2im and `cblas_sgemm`.
     case im2col
-    /// Winograd F(2x2, 3x3) on oneDNN's blocked layout `nChw16c` (`BlockedWinogradConvolution`):
-    /// 3x3, stride 1, padding 0 or 1, input and output channels multiples of 16. NCHW tensors are
+    /// Winograd on oneDNN's blocked layout `nChw16c` (`BlockedWinogradConvolution`: F(2x2, 3x3)
+    /// below 32 input channels, F(4x4, 3x3) from 32): 3x3, stride 1, padding 0 or 1, input and
+    /// output channels multiples of 16. NCHW tensors are
     /// converted on the way in and out; the fused normalised convolutions hand it their blocked
     /// activations directly.
     case blockedWinograd
@@ -132,13 +133,14 @@ public enum Convolution {
     nonisolated(unsafe) public static var winogradMinimumChannels = OneDNN.hasAVX512Kernels ? 64 : 16
 
     /// Whether ``ConvolutionBackend/automatic`` runs `g` as ``ConvolutionBackend/blockedWinograd``:
-    /// where oneDNN runs AVX-512 kernels, for the 3x3 stride-1 convolutions with 16 to
-    /// ``winogradMinimumChannels`` − 1 input channels (multiples of 16, as the output channels).
-    /// Measured on the demo's 16 → 16 convolutions at 26x26 (AMD EPYC, Zen 4 family, 1 thread,
-    /// 16 samples): 0.30 / 0.31 / 0.33 ms (forward, backward-data, backward-weights) against
-    /// oneDNN's direct kernels' 0.50 / 0.43 / 0.48 ms.
+    /// where oneDNN runs AVX-512 kernels, for the 3x3 stride-1 convolutions with 16 to 64 input and
+    /// output channels (multiples of 16); wider ones keep oneDNN (the transformed weights of the
+    /// blocked kernels then outgrow the caches). Measured in the demo's and the paper model's
+    /// shapes (AMD EPYC, Zen 4 family, 1 thread): 16 → 16 at 26x26 0.30 / 0.31 / 0.33 ms (forward,
+    /// backward-data, backward-weights) against oneDNN's direct kernels' 0.50 / 0.43 / 0.48 ms;
+    /// 64 → 64 at 30x30 241 / 221 / 190 GFLOP/s against oneDNN's Winograd 186 / 184 / 142.
     public static func blockedWinogradApplies(_ g: Conv2DGeometry) -> Bool {
-        OneDNN.hasAVX512Kernels && g.inChannels < winogradMinimumChannels && BlockedWinogradConvolution.supports(g)
+        OneDNN.hasAVX512Kernels && g.inChannels <= 64 && g.outChannels <= 64 && BlockedWinogradConvolution.supports(g)
     }
 
     /// Whether ``ConvolutionBackend/blockedWinograd`` can run `g` (3x3, stride 1, padding 0 or 1,
