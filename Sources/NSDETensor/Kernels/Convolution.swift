@@ -116,9 +116,10 @@ public enum Convolution {
     /// it is read, not synchronised.
     nonisolated(unsafe) public static var backend: ConvolutionBackend = .automatic
 
-    /// Below this many input channels ``ConvolutionBackend/automatic`` keeps oneDNN: the
-    /// Winograd transforms (compiled for baseline x86-64 SIMD) then cost more than the
-    /// multiplications they save, and oneDNN's direct kernels are JIT-compiled for the processor.
+    /// Below this many input channels ``ConvolutionBackend/automatic`` keeps oneDNN (except where
+    /// ``blockedWinogradApplies(_:)`` holds: 16 to 64 channels on AVX-512, the blocked Winograd
+    /// kernels): the NCHW Winograd transforms (compiled for baseline x86-64 SIMD) then cost more
+    /// than the multiplications they save, and oneDNN's direct kernels are JIT-compiled for the processor.
     /// Where the crossover lies depends on the instruction set oneDNN runs with, so the default
     /// does too (fixed per process, so runs stay bit-identical on a machine):
     ///
