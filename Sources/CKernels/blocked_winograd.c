@@ -145,35 +145,12 @@ INLINE void output_tile2(const float *q, float *yb, int64_t ty, int64_t xx, int6
     }
 }
 
-// D[ob][p][t][16] = A dY Aᵀ for the output-gradient tiles of row ty (2x2, zero past the edges).
-INLINE void gradient_transform2(const float *dy, int64_t oblocks, int64_t out_height, int64_t out_width, int64_t ty,
-                               int64_t tw, int64_t twp, float *d) {
-    for (int64_t ob = 0; ob < oblocks; ob++) {
-        const float *gs = dy + ob * out_height * out_width * 16;
-        float *db = d + ob * 16 * twp * 16;
-        for (int64_t t = 0; t < twp; t++) {
-            v16 e[2][2];
-            for (int i = 0; i < 2; i++) {
-                for (int j = 0; j < 2; j++) {
-                    const int64_t yy = 2 * ty + i, xx = 2 * t + j;
-                    e[i][j] = (t < tw && yy < out_height && xx < out_width) ? LOADV(gs + (yy * out_width + xx) * 16) : (v16){0};
-                }
-            }
-            v16 c[4][2];   // A e: rows e0, e0 + e1, e0 - e1, -e1
-            for (int j = 0; j < 2; j++) {
-                c[0][j] = e[0][j];
-                c[1][j] = e[0][j] + e[1][j];
-                c[2][j] = e[0][j] - e[1][j];
-                c[3][j] = -e[1][j];
-            }
-            for (int i = 0; i < 4; i++) {
-                STOREV(db + ((i * 4 + 0) * twp + t) * 16, c[i][0]);
-                STOREV(db + ((i * 4 + 1) * twp + t) * 16, c[i][0] + c[i][1]);
-                STOREV(db + ((i * 4 + 2) * twp + t) * 16, c[i][0] - c[i][1]);
-                STOREV(db + ((i * 4 + 3) * twp + t) * 16, -c[i][1]);
-            }
-        }
-    }
+// A along one line of 2 vectors: 4 outputs (the adjoint of F(2x2, 3x3)'s Aᵀ).
+INLINE void a2(const v16 *e, v16 *c) {
+    c[0] = e[0];
+    c[1] = e[0] + e[1];
+    c[2] = e[0] - e[1];
+    c[3] = -e[1];
 }
 
 // MARK: - F(4x4, 3x3)
@@ -284,34 +261,6 @@ INLINE void a4(const v16 *e, v16 *c) {
     c[5] = e[3];
 }
 
-INLINE void gradient_transform4(const float *dy, int64_t oblocks, int64_t out_height, int64_t out_width, int64_t ty,
-                                int64_t tw, int64_t twp, float *d) {
-    for (int64_t ob = 0; ob < oblocks; ob++) {
-        const float *gs = dy + ob * out_height * out_width * 16;
-        float *db = d + ob * 36 * twp * 16;
-        for (int64_t t = 0; t < twp; t++) {
-            v16 e[4][4];
-            for (int i = 0; i < 4; i++) {
-                for (int j = 0; j < 4; j++) {
-                    const int64_t yy = 4 * ty + i, xx = 4 * t + j;
-                    e[i][j] = (t < tw && yy < out_height && xx < out_width) ? LOADV(gs + (yy * out_width + xx) * 16) : (v16){0};
-                }
-            }
-            v16 c[6][4];
-            for (int j = 0; j < 4; j++) {
-                v16 column[4] = {e[0][j], e[1][j], e[2][j], e[3][j]}, o[6];
-                a4(column, o);
-                for (int i = 0; i < 6; i++) c[i][j] = o[i];
-            }
-            for (int i = 0; i < 6; i++) {
-                v16 o[6];
-                a4(c[i], o);
-                for (int j = 0; j < 6; j++) STOREV(db + ((i * 6 + j) * twp + t) * 16, o[j]);
-            }
-        }
-    }
-}
-
 // MARK: - The passes, for either tile (`size` 2 or 4, a constant once inlined)
 
 // V[cb][p][t][16] for the tiles of output-tile row ty: the (size + 2)² input patches at rows
@@ -346,6 +295,36 @@ INLINE void input_transform(int size, const float *x, int64_t cblocks, int64_t h
                 for (int i = 0; i < 6; i++) bt6(&d[i][0], &d[i][1], &d[i][2], &d[i][3], &d[i][4], &d[i][5]);
             }
             for (int p = 0; p < n * n; p++) STOREV(vb + (p * twp + t) * 16, d[p / n][p % n]);
+        }
+    }
+}
+
+// D[ob][p][t][16] = A dY Aᵀ for the size x size output-gradient tiles of row ty (zero past the edges).
+INLINE void gradient_transform(int size, const float *dy, int64_t oblocks, int64_t out_height, int64_t out_width,
+                               int64_t ty, int64_t tw, int64_t twp, float *d) {
+    const int n = size + 2;
+    for (int64_t ob = 0; ob < oblocks; ob++) {
+        const float *gs = dy + ob * out_height * out_width * 16;
+        float *db = d + ob * n * n * twp * 16;
+        for (int64_t t = 0; t < twp; t++) {
+            v16 e[4][4];
+            for (int i = 0; i < size; i++) {
+                for (int j = 0; j < size; j++) {
+                    const int64_t yy = size * ty + i, xx = size * t + j;
+                    e[i][j] = (t < tw && yy < out_height && xx < out_width) ? LOADV(gs + (yy * out_width + xx) * 16) : (v16){0};
+                }
+            }
+            v16 c[6][4];
+            for (int j = 0; j < size; j++) {
+                v16 column[4] = {e[0][j], e[1][j], e[2][j], e[3][j]}, o[6];
+                if (size == 2) a2(column, o); else a4(column, o);
+                for (int i = 0; i < n; i++) c[i][j] = o[i];
+            }
+            for (int i = 0; i < n; i++) {
+                v16 o[6];
+                if (size == 2) a2(c[i], o); else a4(c[i], o);
+                for (int j = 0; j < n; j++) STOREV(db + ((i * n + j) * twp + t) * 16, o[j]);
+            }
         }
     }
 }
@@ -391,8 +370,7 @@ INLINE void weight_gradient(int size, const float *x, const float *dy, int64_t b
         const float *gn = dy + n * out_channels * out_height * out_width;
         for (int64_t ty = 0; ty < th; ty++) {
             input_transform(size, xn, cblocks, height, width, pad, ty, tw, twp, v);
-            if (size == 2) gradient_transform2(gn, oblocks, out_height, out_width, ty, tw, twp, d);
-            else gradient_transform4(gn, oblocks, out_height, out_width, ty, tw, twp, d);
+            gradient_transform(size, gn, oblocks, out_height, out_width, ty, tw, twp, d);
             // dU[p][c][o] += Σ_t V[p][t][c] · D[p][t][o], 16x16 blocks of (c, o) in registers.
             for (int p = 0; p < positions; p++) {
                 for (int64_t cb = 0; cb < cblocks; cb++) {
