@@ -33,7 +33,7 @@ enum BlockedConvolution: Equatable {
             }
             let blocked = TensorStorage(uninitializedCount: g.outputShape.reduce(1, *))
             BlockedWinogradConvolution.forward(g, input: input, weight: weight, bias: bias, output: blocked.pointer)
-            BlockedLayout.unblock(blocked.pointer, output, outputShape(g), adding: addend)
+            BlockedLayout.unblock(blocked.pointer, output, .init(output: g), adding: addend)
             withExtendedLifetime(blocked) {}
         }
     }
@@ -56,9 +56,9 @@ enum BlockedConvolution: Equatable {
             if !blockedOutput {
                 let blocked = TensorStorage(uninitializedCount: g.outputShape.reduce(1, *))
                 if let gradAddend {
-                    BlockedLayout.block(gradOutput, blocked.pointer, outputShape(g), sums: gradAddend)
+                    BlockedLayout.block(gradOutput, blocked.pointer, .init(output: g), sums: gradAddend)
                 } else {
-                    BlockedLayout.block(gradOutput, blocked.pointer, outputShape(g))
+                    BlockedLayout.block(gradOutput, blocked.pointer, .init(output: g))
                 }
                 converted = blocked
             }
@@ -75,8 +75,13 @@ enum BlockedConvolution: Equatable {
             withExtendedLifetime(converted) {}
         }
     }
+}
 
-    private func outputShape(_ g: Conv2DGeometry) -> BlockedLayout.Shape {
-        BlockedLayout.Shape(batch: g.batch, channels: g.outChannels, pixels: g.outputHeight * g.outputWidth)
+extension BlockedLayout.Shape {
+    /// The sizes of a convolution's input.
+    init(input g: Conv2DGeometry) { self.init(batch: g.batch, channels: g.inChannels, pixels: g.height * g.width) }
+    /// The sizes of a convolution's output.
+    init(output g: Conv2DGeometry) {
+        self.init(batch: g.batch, channels: g.outChannels, pixels: g.outputHeight * g.outputWidth)
     }
 }

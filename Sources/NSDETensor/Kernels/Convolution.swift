@@ -99,9 +99,8 @@ public enum ConvolutionBackend: Sendable {
     case im2col
     /// Winograd on oneDNN's blocked layout `nChw16c` (`BlockedWinogradConvolution`: F(2x2, 3x3)
     /// below 32 input channels, F(4x4, 3x3) from 32): 3x3, stride 1, padding 0 or 1, input and
-    /// output channels multiples of 16. NCHW tensors are
-    /// converted on the way in and out; the fused normalised convolutions hand it their blocked
-    /// activations directly.
+    /// output channels multiples of 16. NCHW tensors are converted on the way in and out; the fused
+    /// normalised convolutions hand it their blocked activations directly.
     case blockedWinograd
 }
 
@@ -232,7 +231,7 @@ public enum Convolution {
         case .blockedWinograd:
             precondition(BlockedWinogradConvolution.supports(g), "conv2d: the blocked Winograd kernels do not run \(g)")
             let x = TensorStorage(uninitializedCount: input.count)
-            BlockedLayout.block(input.storage.pointer, x.pointer, .init(batch: g.batch, channels: g.inChannels, pixels: g.height * g.width))
+            BlockedLayout.block(input.storage.pointer, x.pointer, .init(input: g))
             BlockedConvolution.winograd.forward(g, input: x.pointer, weight: weight.storage.pointer, bias: bias?.storage.pointer,
                                                 output: out.storage.pointer, blockedOutput: false, addend: nil)
             withExtendedLifetime(x) {}
@@ -311,10 +310,10 @@ public enum Convolution {
             if let db { Im2Col.biasGradient(g, gradOutput: gradOutput.storage.pointer, gradBias: db.storage.pointer) }
         case .blockedWinograd:
             precondition(BlockedWinogradConvolution.supports(g), "conv2d: the blocked Winograd kernels do not run \(g)")
-            let x = input.map { input in
+            // The input only for the weight and bias gradients.
+            let x = dw == nil && db == nil ? nil : input.map { input in
                 let x = TensorStorage(uninitializedCount: input.count)
-                BlockedLayout.block(input.storage.pointer, x.pointer,
-                                    .init(batch: g.batch, channels: g.inChannels, pixels: g.height * g.width))
+                BlockedLayout.block(input.storage.pointer, x.pointer, .init(input: g))
                 return x
             }
             let blockedGradInput = dx.map { TensorStorage(uninitializedCount: $0.count) }
@@ -323,8 +322,7 @@ public enum Convolution {
                                                  gradInput: blockedGradInput?.pointer, gradWeight: dw?.storage.pointer,
                                                  gradBias: db?.storage.pointer, blockedOutput: false, gradAddend: nil)
             if let dx, let blockedGradInput {
-                BlockedLayout.unblock(blockedGradInput.pointer, dx.storage.pointer,
-                                      .init(batch: g.batch, channels: g.inChannels, pixels: g.height * g.width))
+                BlockedLayout.unblock(blockedGradInput.pointer, dx.storage.pointer, .init(input: g))
             }
             withExtendedLifetime((x, blockedGradInput)) {}
         }
