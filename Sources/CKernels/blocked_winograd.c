@@ -3,20 +3,21 @@
 
 #include <stddef.h>
 
-// Winograd F(2x2, 3x3) convolutions on oneDNN's blocked layout nChw16c (the library's
-// `BlockedWinogradConvolution`): 3x3 kernels, stride 1, channel counts that are multiples of 16.
-// Every pixel of a block is one 16-channel vector, so the tile transforms are vector additions and
-// the per-position products are 16x16 blocks of broadcast multiply-adds, with no layout change.
+// Winograd F(2x2, 3x3) and F(4x4, 3x3) convolutions on oneDNN's blocked layout nChw16c (the
+// library's `BlockedWinogradConvolution`): 3x3 kernels, stride 1, channel counts that are multiples
+// of 16. Every pixel of a block is one 16-channel vector, so the tile transforms are vector
+// operations and the per-position products are 16x16 blocks of broadcast multiply-adds, with no
+// layout change.
 //
-// Transforms (Lavin and Gray, 2016):
+// F(2x2, 3x3) (Lavin and Gray, 2016; F(4x4, 3x3)'s matrices are in its section below):
 //   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   (input tile d, 4x4:  V = Bᵀ d B)
 //   G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]             (weights g, 3x3:     U = G g Gᵀ)
 //   Aᵀ = [1 1 1 0; 0 1 -1 -1]                       (output tile:        Y = Aᵀ (U ⊙ V) A)
 // The weight gradient is the adjoint: dU = Σ_tiles (A dY Aᵀ) ⊙ V, dg = Gᵀ dU G.
 //
-// The transforms are additions in a fixed order and the products explicit fused multiply-adds, in
-// a fixed order over the input channels, so every instruction-set level writes the same bits (the
-// baseline computes each fma in software).
+// The transforms are additions (and, for F(4x4, 3x3), fused multiply-adds by constants) in a fixed
+// order, and the products explicit fused multiply-adds in a fixed order over the input channels, so
+// every instruction-set level writes the same bits (the baseline computes each fma in software).
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
 
