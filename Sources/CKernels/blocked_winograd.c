@@ -330,12 +330,25 @@ INLINE void gradient_transform(int size, const float *dy, int64_t oblocks, int64
     }
 }
 
+// The tiling of a pass: tile positions, channel blocks, tile rows and tiles per row (padded to whole
+// groups for the buffers' strides).
+typedef struct {
+    int positions;
+    int64_t cblocks, oblocks, th, tw, twp;
+} tiling;
+
+INLINE tiling make_tiling(int size, int64_t in_channels, int64_t out_channels, int64_t out_height, int64_t out_width) {
+    const int64_t tw = (out_width + size - 1) / size;
+    return (tiling){(size + 2) * (size + 2), in_channels / 16, out_channels / 16, (out_height + size - 1) / size, tw,
+                    tiles_padded(tw)};
+}
+
 INLINE void convolve(int size, const float *x, int64_t batch_begin, int64_t batch_end, int64_t in_channels, int64_t height,
                      int64_t width, const float *u, const float *bias, int64_t out_channels, int64_t out_height,
                      int64_t out_width, int64_t pad, float *y, float *scratch) {
-    const int positions = (size + 2) * (size + 2);
-    const int64_t cblocks = in_channels / 16, oblocks = out_channels / 16;
-    const int64_t th = (out_height + size - 1) / size, tw = (out_width + size - 1) / size, twp = tiles_padded(tw);
+    const tiling g = make_tiling(size, in_channels, out_channels, out_height, out_width);
+    const int positions = g.positions;
+    const int64_t cblocks = g.cblocks, oblocks = g.oblocks, th = g.th, tw = g.tw, twp = g.twp;
     float *v = scratch, *m = scratch + cblocks * positions * twp * 16;
     for (int64_t n = batch_begin; n < batch_end; n++) {
         const float *xn = x + n * in_channels * height * width;
@@ -362,9 +375,9 @@ INLINE void convolve(int size, const float *x, int64_t batch_begin, int64_t batc
 INLINE void weight_gradient(int size, const float *x, const float *dy, int64_t batch_begin, int64_t batch_end,
                             int64_t in_channels, int64_t height, int64_t width, int64_t out_channels, int64_t out_height,
                             int64_t out_width, int64_t pad, float *du, float *dbias, float *scratch) {
-    const int positions = (size + 2) * (size + 2);
-    const int64_t cblocks = in_channels / 16, oblocks = out_channels / 16;
-    const int64_t th = (out_height + size - 1) / size, tw = (out_width + size - 1) / size, twp = tiles_padded(tw);
+    const tiling g = make_tiling(size, in_channels, out_channels, out_height, out_width);
+    const int positions = g.positions;
+    const int64_t cblocks = g.cblocks, oblocks = g.oblocks, th = g.th, tw = g.tw, twp = g.twp;
     float *v = scratch, *d = scratch + cblocks * positions * twp * 16;
     for (int64_t n = batch_begin; n < batch_end; n++) {
         const float *xn = x + n * in_channels * height * width;
