@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms, GroupNorm, axis sums, nChw16c conversions, updates and Winograd F(2x2, 3x3) and F(4x4, 3x3)) once per instruction-set level, without the
+# Builds the C kernels (Sources/CKernels: elementwise, Philox, Winograd transforms, GroupNorm, axis sums, nChw16c conversions, updates, Winograd F(2x2, 3x3) and F(4x4, 3x3), the register-tiled GEMM) once per instruction-set level, without the
 # load-time dispatch, runs each on the same inputs and checks that every level writes the same
 # bits (the kernels promise it: IEEE operations only, no FMA contraction, fused multiply-adds only
 # where the source asks for them; the v4fma build enables FMA instructions to check that the source
@@ -118,7 +118,22 @@ int main(void) {
       // the tanh gradient.
       float block[67], sums[67]; double total[67];
       nsde_column_sums(x, 150, 67, 70, block, total, sums); MIX(sums, 67)
-      nsde_tanh_backward_column_sums(x, y, out, 150, 67, block, total, sums); MIX(out, 150 * 67) MIX(sums, 67) }
+      nsde_tanh_backward_column_sums(x, y, out, 150, 67, block, total, sums); MIX(out, 150 * 67) MIX(sums, 67)
+      // The register-tiled GEMM: [7, 13] (or transposed [13, 7]) x [13, 112] (a 64-column panel and a
+      // 48-column one, row tiles of 4 and 3), plain and with every epilogue.
+      for (int t = 0; t < 2; t++)
+          for (int e = 0; e < 7; e++) {
+              nsde_gemm_epilogue ep = { 0 };
+              if (e == 1) ep.accumulate = 1;
+              if (e == 2) { ep.bias = z; ep.tanh = 1; }
+              if (e == 3) { ep.tanh_output = y; ep.ld = 120; }
+              if (e == 4 || e == 5) {
+                  ep.bias = z; ep.update = e == 4 ? NSDE_UPDATE_PRODUCT_AFFINE : NSDE_UPDATE_SCALED;
+                  ep.update_state = y; ep.update_noise = z + 500; ep.update_a = 0.3f; ep.update_b = -1.7f; ep.ld = 120;
+              }
+              for (int i = 0; i < 7 * 115; i++) out[i] = y[i];
+              nsde_small_sgemm(t, 7, 112, 13, x, t ? 9 : 17, z, 115, out, 115, e == 6 ? NULL : &ep); MIX(out, 7 * 115)
+          } }
     printf("%016llx %d\n", (unsigned long long)h, nsde_all_finite(x, N));
     return 0;
 }
@@ -131,7 +146,7 @@ for level in baseline avx2 avx512f v4fma; do
     if [ -n "${needs[$level]}" ] && ! grep -qw "${needs[$level]}" /proc/cpuinfo; then echo "$level: skipped (processor lacks it)"; continue; fi
     # shellcheck disable=SC2086
     "$cc" -O3 -fno-math-errno ${flags[$level]} -DNSDE_CLONES= -ISources/CKernels/include \
-        Sources/CKernels/kernels.c Sources/CKernels/winograd.c Sources/CKernels/normalization.c Sources/CKernels/blocked_layout.c Sources/CKernels/blocked_update.c Sources/CKernels/blocked_winograd.c "$work/harness.c" -o "$work/$level" -lm
+        Sources/CKernels/kernels.c Sources/CKernels/winograd.c Sources/CKernels/normalization.c Sources/CKernels/blocked_layout.c Sources/CKernels/blocked_update.c Sources/CKernels/blocked_winograd.c Sources/CKernels/small_gemm.c "$work/harness.c" -o "$work/$level" -lm
     result=$("$work/$level")
     echo "$level: $result"
     if [ -z "$reference" ]; then reference="$result"; elif [ "$result" != "$reference" ]; then

@@ -1,4 +1,5 @@
 #include "nsde_kernels.h"
+#include "tanh1.h"
 #include <math.h>
 
 // No fused multiply-add: every clone must round exactly as the others (and as the Swift code).
@@ -17,50 +18,51 @@ static const uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 =
 typedef uint32_t u32x16 __attribute__((vector_size(64)));
 typedef uint64_t u64x8 __attribute__((vector_size(64)));
 
-// The 32x32 -> 64-bit products M * c of 16 lanes, as low and high words: the even lanes and the
-// odd lanes are multiplied as 64-bit lanes (one pmuludq each) and the halves put back in lane
-// order. A macro: a 64-byte vector argument would change the calling convention between clones.
-#define PHILOX_MULHILO(M, c, lo, hi)                                                                   \
-    do {                                                                                               \
-        const u64x8 _m = { M, M, M, M, M, M, M, M };                                                   \
-        const u64x8 _mask = { 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu,                      \
-                              0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu };                    \
-        u32x16 _pe = (u32x16)((((u64x8)(c)) & _mask) * _m);                                            \
-        u32x16 _po = (u32x16)((((u64x8)(c)) >> 32) * _m);                                              \
-        lo = __builtin_shufflevector(_pe, _po, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30); \
-        hi = __builtin_shufflevector(_pe, _po, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
-    } while (0)
-
 // Philox-4x32-10 blocks first ..< first + n of (key0, key1, stream), word j of block i at
 // w[j * BATCH + i]; 16 blocks at a time (blocks past n up to the next multiple of 16 are computed
-// too, into the same buffer).
+// too, into the same buffer). Each 32-bit word lives in the low half of a 64-bit lane (eight
+// blocks per vector), so one pmuludq gives a round's full 64-bit product M · c: its high half is
+// the word the round XORs, its low half the word it keeps. The high halves of the lanes carry
+// garbage that no round reads (pmuludq and the final extraction take the low halves only).
 static inline __attribute__((always_inline)) void philox_blocks(uint32_t key0, uint32_t key1, uint64_t stream,
                                                                 uint64_t first, int n, uint32_t *restrict w) {
     const uint32_t s0 = (uint32_t)stream, s1 = (uint32_t)(stream >> 32);
     const uint32_t b0 = (uint32_t)first, b1 = (uint32_t)(first >> 32);
-    const u32x16 lane = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+    const u64x8 lane = { 0, 1, 2, 3, 4, 5, 6, 7 };
+    const u64x8 low = { 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu };
+    const u64x8 m0 = { M0, M0, M0, M0, M0, M0, M0, M0 }, m1 = { M1, M1, M1, M1, M1, M1, M1, M1 };
     for (int i = 0; i < n; i += 16) {
-        u32x16 c0 = b0 + ((uint32_t)i + lane);
-        u32x16 c1 = b1 + ((u32x16)(c0 < b0) & 1u);   // carry into the high word
-        u32x16 c2 = (u32x16){ 0 } + s0, c3 = (u32x16){ 0 } + s1;
-        uint32_t ka = key0, kb = key1;
-        for (int r = 0; r < 10; r++) {
-            u32x16 lo0, hi0, lo1, hi1;
-            PHILOX_MULHILO(M0, c0, lo0, hi0);
-            PHILOX_MULHILO(M1, c2, lo1, hi1);
-            u32x16 n0 = hi1 ^ c1 ^ ka;
-            u32x16 n2 = hi0 ^ c3 ^ kb;
-            c1 = lo1;
-            c3 = lo0;
-            c0 = n0;
-            c2 = n2;
-            ka += W0;
-            kb += W1;
+        // Counter words of blocks i ..< i + 8 (half 0) and i + 8 ..< i + 16 (half 1).
+        u64x8 c0[2], c1[2], c2[2], c3[2];
+        for (int h = 0; h < 2; h++) {
+            u64x8 index = (u64x8){ 0 } + ((uint64_t)b0 + (uint64_t)(i + 8 * h)) + lane;   // 33 bits: low word and carry
+            c0[h] = index & low;
+            c1[h] = (u64x8){ 0 } + (uint64_t)b1 + (index >> 32);
+            c2[h] = (u64x8){ 0 } + (uint64_t)s0;
+            c3[h] = (u64x8){ 0 } + (uint64_t)s1;
         }
-        __builtin_memcpy(w + i, &c0, sizeof c0);
-        __builtin_memcpy(w + BATCH + i, &c1, sizeof c1);
-        __builtin_memcpy(w + 2 * BATCH + i, &c2, sizeof c2);
-        __builtin_memcpy(w + 3 * BATCH + i, &c3, sizeof c3);
+        uint64_t ka = key0, kb = key1;
+        for (int r = 0; r < 10; r++) {
+            for (int h = 0; h < 2; h++) {
+                u64x8 p0 = (c0[h] & low) * m0, p1 = (c2[h] & low) * m1;
+                u64x8 n0 = (p1 >> 32) ^ c1[h] ^ ka;
+                u64x8 n2 = (p0 >> 32) ^ c3[h] ^ kb;
+                c1[h] = p1;
+                c3[h] = p0;
+                c0[h] = n0;
+                c2[h] = n2;
+            }
+            ka = (uint32_t)(ka + W0);
+            kb = (uint32_t)(kb + W1);
+        }
+        // The low words of both halves, in block order.
+#define PHILOX_LOW_WORDS(v) __builtin_shufflevector((u32x16)(v)[0], (u32x16)(v)[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+        u32x16 w0 = PHILOX_LOW_WORDS(c0), w1 = PHILOX_LOW_WORDS(c1), w2 = PHILOX_LOW_WORDS(c2), w3 = PHILOX_LOW_WORDS(c3);
+#undef PHILOX_LOW_WORDS
+        __builtin_memcpy(w + i, &w0, sizeof w0);
+        __builtin_memcpy(w + BATCH + i, &w1, sizeof w1);
+        __builtin_memcpy(w + 2 * BATCH + i, &w2, sizeof w2);
+        __builtin_memcpy(w + 3 * BATCH + i, &w3, sizeof w3);
     }
 }
 
@@ -158,25 +160,6 @@ void NSDE_CLONES nsde_philox_normal(uint32_t key0, uint32_t key1, uint64_t strea
 }
 
 // MARK: - tanh
-
-/// Eigen's odd [13/6] rational approximation of tanh of the clamped input.
-static inline float nsde_tanh1(float a) {
-    const float hi = 7.90531110763549805f, lo = -7.90531110763549805f;
-    float v = lo >= a ? lo : a;        // Swift.max(a, lo)
-    v = hi < v ? hi : v;               // Swift.min(v, hi)
-    float x2 = v * v;
-    float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-    p = p * x2 + -8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    p = p * v;
-    float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    return p / q;
-}
 
 void NSDE_CLONES nsde_tanh(const float *restrict x, float *restrict y, int64_t count) {
     for (int64_t i = 0; i < count; i++) y[i] = nsde_tanh1(x[i]);

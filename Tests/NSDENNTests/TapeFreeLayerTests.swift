@@ -56,6 +56,24 @@ final class TapeFreeLayerTests: XCTestCase {
         for (i, (a, b)) in zip(fast, tape).enumerated() { XCTAssertEqual(a.scalars, b.scalars, "gradient \(i)") }
     }
 
+    /// The same at widths the register-tiled kernel runs (16 → 32 → 32 → 16: the gradient through
+    /// each tanh fused into the next layer's input-gradient product), and the forward pass with an
+    /// Euler–Maruyama update fused into the last layer equals the output followed by the update.
+    func testRegisterTiledWidthsAreTheTapesBits() {
+        let net = Sequential([Linear(16, 32), Tanh(), Linear(32, 32), Tanh(), Linear(32, 16)])
+        let x = TestData.uniform([9, 16], seed: 3)
+        let fast = tapeFreeGradients(net, x).gradients, tape = tapeGradients(net, x)
+        for (i, (a, b)) in zip(fast, tape).enumerated() { XCTAssertEqual(a.scalars, b.scalars, "gradient \(i)") }
+        let state = TestData.uniform([9, 16], seed: 4), noise = TestData.uniform([9, 16], seed: 5)
+        let update = ElementwiseUpdate.addingProductAffine(state: state, noise: noise, scale: 0.3, shift: 0.01)
+        for layer in [net as any TapeFreeLayer, Linear(16, 16), Tanh()] {
+            let (updated, saved) = layer.tapeFreeForward(x, then: update)
+            let (output, plainSaved) = layer.tapeFreeForward(x)
+            XCTAssertEqual(updated.scalars, update.apply(to: output).scalars, "\(type(of: layer)): fused update")
+            XCTAssertEqual(saved.map(\.scalars), plainSaved.map(\.scalars), "\(type(of: layer)): saved tensors")
+        }
+    }
+
     /// Two pullbacks into the same sums equal the sum of two separate ones; an accumulator gets
     /// ∂L/∂x added in place; `inputGradient: false` returns nil but still sums the parameters'.
     func testSumsAndAccumulators() {

@@ -45,6 +45,7 @@ final class GEMMBackendTests: XCTestCase {
     private let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (1, 9, 4), (7, 5, 3), (3, 1, 11), (33, 17, 29), (65, 130, 47), (130, 65, 47),
         (300, 70, 90), (70, 300, 90), (17, 19, 0), (256, 128, 64), (16, 9, 4001),
+        (2, 16, 1), (7, 48, 13), (130, 80, 47), (33, 176, 200),   // multiples of 16 columns (register-tiled)
     ]
 
     private func check(backend: GEMMBackend, threads: Int, file: StaticString = #filePath, line: UInt = #line) {
@@ -108,13 +109,30 @@ final class GEMMBackendTests: XCTestCase {
     }
 
     func testAutomaticRule() {
-        XCTAssertEqual(GEMM.automaticBackend(m: 256, n: 128, k: 64), .oneDNN)
-        XCTAssertEqual(GEMM.automaticBackend(m: 64, n: 128, k: 256), .oneDNN)
+        // Small products with B untransposed and a multiple of 16 columns: the register-tiled
+        // kernel on AVX-512 processors, oneDNN elsewhere.
+        let small: GEMMBackend = RegisterTiledGEMM.isFast ? .registerTiled : .oneDNN
+        XCTAssertEqual(GEMM.automaticBackend(m: 256, n: 128, k: 64), small)
+        XCTAssertEqual(GEMM.automaticBackend(m: 64, n: 128, k: 256), small)
+        XCTAssertEqual(GEMM.automaticBackend(m: 10, n: 64, k: 128), small)
+        XCTAssertEqual(GEMM.automaticBackend(m: 128, n: 512, k: 128), small)      // the largest volume, 2^23
+        XCTAssertEqual(GEMM.automaticBackend(m: 256, n: 128, k: 64, transB: true), .oneDNN)
+        XCTAssertEqual(GEMM.automaticBackend(m: 256, n: 120, k: 64), .oneDNN)     // not a multiple of 16
+        XCTAssertEqual(GEMM.automaticBackend(m: 64, n: 128, k: 385), .oneDNN)     // deeper than 384
+        XCTAssertEqual(GEMM.automaticBackend(m: 1, n: 128, k: 64), .oneDNN)       // one row
+        XCTAssertEqual(GEMM.automaticBackend(m: 512, n: 512, k: 64), .oneDNN)     // beyond 2^23
         XCTAssertEqual(GEMM.automaticBackend(m: 128, n: 10, k: 64), .openBLAS)   // narrow output
         XCTAssertEqual(GEMM.automaticBackend(m: 128, n: 1, k: 64), .oneDNN)      // matrix-vector
-        XCTAssertEqual(GEMM.automaticBackend(m: 10, n: 64, k: 128), .oneDNN)
         GEMM.defaultBackend = .openBLAS
         XCTAssertEqual(GEMM.automaticBackend(m: 256, n: 128, k: 64), .openBLAS)
+    }
+
+    /// The register-tiled backend (and oneDNN, which runs what it does not take: B transposed,
+    /// columns not a multiple of 16, alpha ≠ 1, beta ∉ {0, 1}) against the naive product.
+    func testRegisterTiledAgainstNaive() {
+        check(backend: .registerTiled, threads: 1)
+        check(backend: .registerTiled, threads: 2)
+        check(backend: .registerTiled, threads: 3)
     }
 
     /// `matmulKernel` (every transpose variant, batched and shared right operand) on both

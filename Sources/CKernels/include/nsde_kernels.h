@@ -133,6 +133,46 @@ void nsde_column_sums(const float *x, int64_t rows, int64_t cols, int64_t ld, fl
 void nsde_tanh_backward_column_sums(const float *g, const float *y, float *out, int64_t rows, int64_t cols, float *block,
                                     double *total, float *sums);
 
+/// The elementwise updates `nsde_small_sgemm` can apply to a value `v` (see nsde_gemm_epilogue).
+typedef enum {
+    NSDE_UPDATE_NONE = 0,
+    /// `state + v · (noise · a + b)`, rounded as `nsde_adding_product_affine` (a dropout-noise
+    /// Euler–Maruyama step: y + f ⊙ (σ·ΔW + Δt)).
+    NSDE_UPDATE_PRODUCT_AFFINE = 1,
+    /// `(state + a · v) + b · noise`, rounded as `nsde_adding_scaled` (an additive-noise step:
+    /// y + f·Δt + σ·ΔW).
+    NSDE_UPDATE_SCALED = 2,
+} nsde_update_form;
+
+/// What `nsde_small_sgemm` does with each output element's sum `s = Σ_k op(A)[i, k] · B[k, j]`, in this
+/// order (each step only where its field is set; all zero: `C[i, j] = s`):
+/// `s + bias[j]`; its tanh (`nsde_tanh`'s approximation); times `1 − y²` for `y = tanh_output[i, j]`
+/// (the gradient through `y = tanh(·)`); the update `update` with `state = update_state[i, j]` and
+/// `noise = update_noise[i, j]`; `C[i, j] + it` (with `accumulate`). Each step rounds as the
+/// library's separate kernel for it does (`nsde_bias_tanh_inplace`, `nsde_tanh_backward`,
+/// `nsde_adding_product_affine` / `nsde_adding_scaled`, `nsde_add_inplace`), so the fused product
+/// equals the unfused composition bit for bit.
+typedef struct {
+    const float *bias;             ///< `n` floats, or NULL.
+    int tanh;                      ///< Nonzero: tanh after the bias.
+    const float *tanh_output;      ///< `[m, n]` with row stride `ld`, or NULL.
+    nsde_update_form update;       ///< The update, or NSDE_UPDATE_NONE.
+    const float *update_state;     ///< `[m, n]` with row stride `ld` (with an update).
+    const float *update_noise;     ///< `[m, n]` with row stride `ld` (with an update).
+    float update_a, update_b;      ///< The update's coefficients.
+    int64_t ld;                    ///< Row stride of `tanh_output`, `update_state` and `update_noise`.
+    int accumulate;                ///< Nonzero: add into C.
+} nsde_gemm_epilogue;
+
+/// `C = epilogue(op(A) · B)` for row-major matrices by the library's register-tiled kernel (tiles of
+/// 4 rows by 64 columns, no packing): `op(A)` is `m × k` (stored `m × k` with row stride `lda`, or
+/// with `trans_a` stored `k × m`), `B` is `k × n` with row stride `ldb`, `C` is `m × n` with row stride
+/// `ldc`; `n` must be a multiple of 16. Each sum is fused multiply-adds in `k` order from zero, so any
+/// split of C between threads gives the same bits, as does every instruction-set level. `epilogue`
+/// may be NULL (a plain product).
+void nsde_small_sgemm(int trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                      int64_t ldb, float *c, int64_t ldc, const nsde_gemm_epilogue *epilogue);
+
 /// 1 when every element is finite (neither infinite nor NaN), else 0.
 int nsde_all_finite(const float *x, int64_t count);
 

@@ -19,6 +19,10 @@ public struct AdditiveDiffusion: Diffusion, Sendable {
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
         y.addingScaled(f, h, dW, sigma)
     }
+    /// (y + f·Δt) + σ·ΔW as an update of f.
+    public func eulerMaruyamaUpdateOfDrift(_ t: Double, _ y: Tensor, dt h: Float, _ dW: Tensor) -> ElementwiseUpdate? {
+        .addingScaled(state: y, alpha: h, noise: dW, beta: sigma)
+    }
     /// Reads nothing: the pullback is (a, a·Δt).
     public var updatePullbackReads: UpdatePullbackInputs { [] }
     /// (a, a·Δt), as the tape's pullback of the fused update.

@@ -23,6 +23,12 @@ public protocol Diffusion {
     /// y + f·Δt + g(t, y)·ΔW, fused where the diffusion allows (see ``SDE/eulerMaruyamaUpdate(_:_:drift:dt:_:)``).
     func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor
 
+    /// ``eulerMaruyamaUpdate(_:_:drift:dt:_:)`` as an elementwise update of the drift f, when it
+    /// is one (default `nil`): a drift network whose last layer computes f can then fuse the
+    /// update into its product (``NSDENN/TapeFreeLayer/tapeFreeForward(_:then:)``), with the bits of
+    /// ``eulerMaruyamaUpdate(_:_:drift:dt:_:)``.
+    func eulerMaruyamaUpdateOfDrift(_ t: Double, _ y: Tensor, dt h: Float, _ dW: Tensor) -> ElementwiseUpdate?
+
     /// Which of y, f and ΔW ``eulerMaruyamaUpdatePullback(_:_:_:drift:dt:_:)`` reads (default:
     /// all three). A solve that differentiates its steps without the tape keeps only these.
     var updatePullbackReads: UpdatePullbackInputs { get }
@@ -73,6 +79,9 @@ extension Diffusion {
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
         y.addingScaled(f, h, product(t, y, dW, drift: f), 1)
     }
+
+    /// Default: `nil` (the update is not an elementwise update of f alone).
+    public func eulerMaruyamaUpdateOfDrift(_ t: Double, _ y: Tensor, dt h: Float, _ dW: Tensor) -> ElementwiseUpdate? { nil }
 
     /// Default: all three.
     public var updatePullbackReads: UpdatePullbackInputs { .all }

@@ -23,6 +23,10 @@ public struct DropoutDiffusion: Diffusion, Sendable {
     public func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor {
         y.addingProduct(f, affine: dW, scale: sigma, shift: h)
     }
+    /// y + f ⊙ (σ·ΔW + Δt) as an update of f.
+    public func eulerMaruyamaUpdateOfDrift(_ t: Double, _ y: Tensor, dt h: Float, _ dW: Tensor) -> ElementwiseUpdate? {
+        .addingProductAffine(state: y, noise: dW, scale: sigma, shift: h)
+    }
     /// Reads ΔW: the pullback is (a, a ⊙ (σ·ΔW + Δt)).
     public var updatePullbackReads: UpdatePullbackInputs { .noise }
     /// (a, a ⊙ (σ·ΔW + Δt)), as the tape's pullback of the fused update.

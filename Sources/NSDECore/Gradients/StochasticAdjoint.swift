@@ -112,7 +112,7 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
                     }
                     // The evaluation to pull back: tape-free with its saved tensors, or on the tape
                     // from a leaf.
-                    let tapeFree = stepper?.step(x, from: record.t0, to: record.t1, dW: increment.w)
+                    let tapeFree = stepper?.step(x, from: record.t0, to: record.t1, dW: increment.w, needsDrift: true)
                     let leaf = tapeFree == nil ? gradientLeaf(x) : x
                     let out = tapeFree?.next ?? enableGrad { step(leaf) }
                     let (next, residual) = noGrad { Elementwise.fixedPointStep(y: y, out: out.detached(), x: x, rtol: rtol, atol: atol) }

@@ -11,6 +11,8 @@ protocol TapeFreeSteppable {
     var updatePullbackReads: UpdatePullbackInputs { get }
     /// y + f·Δt + g·ΔW (the SDE's update).
     func eulerMaruyamaUpdate(_ t: Double, _ y: Tensor, drift f: Tensor, dt h: Float, _ dW: Tensor) -> Tensor
+    /// The update as an elementwise update of f, when it is one (``Diffusion/eulerMaruyamaUpdateOfDrift(_:_:dt:_:)``).
+    func eulerMaruyamaUpdateOfDrift(_ t: Double, _ y: Tensor, dt h: Float, _ dW: Tensor) -> ElementwiseUpdate?
     /// The update's pullback (see ``Diffusion/eulerMaruyamaUpdatePullback(_:_:_:drift:dt:_:)``).
     func eulerMaruyamaUpdatePullback(_ a: Tensor, _ t: Double, _ y: Tensor?, drift f: Tensor?, dt h: Float,
                                      _ dW: Tensor?) -> (state: Tensor, drift: Tensor)
@@ -33,6 +35,9 @@ extension NeuralDriftSDE: TapeFreeSteppable {
     func eulerMaruyamaUpdatePullback(_ a: Tensor, _ t: Double, _ y: Tensor?, drift f: Tensor?, dt h: Float,
                                      _ dW: Tensor?) -> (state: Tensor, drift: Tensor) {
         diffusionFunction.eulerMaruyamaUpdatePullback(a, t, y, drift: f, dt: h, dW)
+    }
+    func eulerMaruyamaUpdateOfDrift(_ t: Double, _ y: Tensor, dt h: Float, _ dW: Tensor) -> ElementwiseUpdate? {
+        diffusionFunction.eulerMaruyamaUpdateOfDrift(t, y, dt: h, dW)
     }
 }
 
@@ -72,10 +77,19 @@ struct TapeFreeStepper {
 
     /// y + f(y)·Δt + g·ΔW from `t0` to `t1`, recorded nowhere, with what its pullback needs.
     /// With `checkingShapes`, `nil` when the drift, the diffusion product or the update does not
-    /// have y's shape (checked before the update combines them).
-    func step(_ y: Tensor, from t0: Double, to t1: Double, dW: Tensor,
-              checkingShapes: Bool = false) -> (next: Tensor, drift: Tensor, saved: Saved)? {
+    /// have y's shape (checked before the update combines them). Where the update is an
+    /// elementwise update of f (``Diffusion/eulerMaruyamaUpdateOfDrift(_:_:dt:_:)``), neither its
+    /// pullback nor the caller (`needsDrift`) reads f, the network fuses it into its last product
+    /// (``NSDENN/TapeFreeLayer/tapeFreeForward(_:then:)``): the same bits, f never stored (`drift`
+    /// is then `nil`).
+    func step(_ y: Tensor, from t0: Double, to t1: Double, dW: Tensor, needsDrift: Bool = false,
+              checkingShapes: Bool = false) -> (next: Tensor, drift: Tensor?, saved: Saved)? {
         let h = Float(t1 - t0)
+        if !checkingShapes, !needsDrift, !reads.contains(.drift), let update = sde.eulerMaruyamaUpdateOfDrift(t0, y, dt: h, dW) {
+            let (next, networkSaved) = network.tapeFreeForward(y, then: update)
+            return (next, nil, Saved(t0: t0, dt: h, network: networkSaved, state: reads.contains(.state) ? y : nil, drift: nil,
+                                     noise: reads.contains(.noise) ? dW : nil))
+        }
         let (f, networkSaved) = network.tapeFreeForward(y)
         if checkingShapes {
             guard f.shape == y.shape, noGrad({ sde.diffusionProduct(t0, y, dW, drift: f) }).shape == y.shape else { return nil }

@@ -52,6 +52,12 @@ extension Linear: TapeFreeLayer {
         (tapeFreeValue(x, thenTanh: false), [x])
     }
 
+    /// `update` of `x Wᵀ + b`, fused into the product where the register-tiled kernel runs it
+    /// (``NSDETensor/Tensor/linearValue(weight:bias:transposedWeight:thenTanh:then:)``); saves `[x]`.
+    public func tapeFreeForward(_ x: Tensor, then update: ElementwiseUpdate) -> (updated: Tensor, saved: [Tensor]) {
+        (tapeFreeValue(x, thenTanh: false, then: update), [x])
+    }
+
     /// The layer's pullback (``NSDETensor/Tensor/linearPullback(_:input:weight:hasBias:tanhOutput:inputGradient:addingInto:sums:)``).
     public func tapeFreePullback(_ g: Tensor, saved: [Tensor], inputGradient: Bool, addingInto accumulator: Tensor?,
                                  sums: inout [Tensor?], offset: Int) -> Tensor? {
@@ -61,23 +67,26 @@ extension Linear: TapeFreeLayer {
 
     /// The output (followed by tanh when `thenTanh`), with the kernels and bits of ``callAsFunction(_:thenTanh:)``,
     /// recorded nowhere.
-    func tapeFreeValue(_ x: Tensor, thenTanh: Bool) -> Tensor {
+    func tapeFreeValue(_ x: Tensor, thenTanh: Bool, then update: ElementwiseUpdate? = nil) -> Tensor {
         checkInput(x)
         return x.linearValue(weight: weight.value, bias: bias?.value, transposedWeight: weight.shardTransposedValue,
-                             thenTanh: thenTanh)
+                             thenTanh: thenTanh, then: update)
     }
 
     /// The pullback at input `x`, through tanh first when `tanhOutput` (the output of
-    /// ``tapeFreeValue(_:thenTanh:)`` with `thenTanh`) is given.
-    func tapeFreePullback(_ g: Tensor, input x: Tensor, tanhOutput: Tensor?, inputGradient: Bool, addingInto accumulator: Tensor?,
-                          sums: inout [Tensor?], offset: Int) -> Tensor? {
+    /// ``tapeFreeValue(_:thenTanh:)`` with `thenTanh`) is given; with `inputThroughTanh` (`x` is a
+    /// tanh's output), the input gradient carried on through that tanh (see
+    /// ``NSDETensor/Tensor/linearPullback(_:input:weight:hasBias:tanhOutput:inputGradient:inputThroughTanh:addingInto:sums:)``).
+    func tapeFreePullback(_ g: Tensor, input x: Tensor, tanhOutput: Tensor?, inputGradient: Bool, inputThroughTanh: Bool = false,
+                          addingInto accumulator: Tensor?, sums: inout [Tensor?], offset: Int) -> Tensor? {
         var layerSums = LinearGradientSums()
         layerSums.weight = sums[offset]
         if bias != nil { layerSums.bias = sums[offset + 1] }
         sums[offset] = nil   // the pullback adds into these buffers: no second reference meanwhile
         if bias != nil { sums[offset + 1] = nil }
         let dx = Tensor.linearPullback(g, input: x, weight: weight.value, hasBias: bias != nil, tanhOutput: tanhOutput,
-                                       inputGradient: inputGradient, addingInto: accumulator, sums: &layerSums)
+                                       inputGradient: inputGradient, inputThroughTanh: inputThroughTanh, addingInto: accumulator,
+                                       sums: &layerSums)
         sums[offset] = layerSums.weight
         if bias != nil { sums[offset + 1] = layerSums.bias }
         return dx

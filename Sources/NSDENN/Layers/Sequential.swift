@@ -105,11 +105,23 @@ extension Sequential: TapeFreeLayer {
     /// The layers applied in order, as ``callAsFunction(_:)`` applies them (a `Linear` followed
     /// by a `Tanh` fused), recorded nowhere.
     public func tapeFreeForward(_ x: Tensor) -> (output: Tensor, saved: [Tensor]) {
+        tapeFreeForward(x, updatingLast: nil)
+    }
+
+    /// `update` of the output, fused into the last layer where it is tape-free (a ``Linear``
+    /// fuses it into its product), else applied after it; saves what ``tapeFreeForward(_:)`` saves.
+    public func tapeFreeForward(_ x: Tensor, then update: ElementwiseUpdate) -> (updated: Tensor, saved: [Tensor]) {
+        let (updated, saved) = tapeFreeForward(x, updatingLast: update)
+        return (updated, saved)
+    }
+
+    private func tapeFreeForward(_ x: Tensor, updatingLast update: ElementwiseUpdate?) -> (output: Tensor, saved: [Tensor]) {
         precondition(tapeFreePlan != nil, "Sequential.tapeFreeForward: a layer with parameters is not a TapeFreeLayer")
         var h = x
         var saved: [Tensor] = []
         saved.reserveCapacity(tapeFreeSavedCount)
-        for stage in stages {
+        var updated = false
+        for (i, stage) in stages.enumerated() {
             switch stage {
             case let .linearTanh(linear):
                 let y = linear.tapeFreeValue(h, thenTanh: true)
@@ -118,15 +130,23 @@ extension Sequential: TapeFreeLayer {
                 h = y
             case let .layer(layer):
                 if let layer = layer as? any TapeFreeLayer {
-                    let (y, s) = layer.tapeFreeForward(h)
-                    saved += s
-                    h = y
+                    if i == stages.count - 1, let update {
+                        let (y, s) = layer.tapeFreeForward(h, then: update)
+                        saved += s
+                        h = y
+                        updated = true
+                    } else {
+                        let (y, s) = layer.tapeFreeForward(h)
+                        saved += s
+                        h = y
+                    }
                 } else {
                     saved.append(h)
                     h = noGrad { layer(h) }
                 }
             }
         }
+        if let update, !updated { h = update.apply(to: h) }
         return (h, saved)
     }
 
@@ -138,6 +158,9 @@ extension Sequential: TapeFreeLayer {
         }
         precondition(saved.count == plan.savedCount, "Sequential.tapeFreePullback: \(saved.count) saved tensors, expected \(plan.savedCount)")
         var gradient: Tensor? = g
+        // Whether `gradient` is already through the tanh of the stage it goes to (a fused
+        // Linear–Tanh stage whose successor, a Linear, applied 1 − y² to its input gradient).
+        var throughTanh = false
         for i in stages.indices.reversed() {
             guard let upstream = gradient else { break }
             // The first stage's input is the caller's x: only there do `inputGradient` and the
@@ -145,12 +168,23 @@ extension Sequential: TapeFreeLayer {
             let wantsInput = i == 0 ? inputGradient : true
             let into = i == 0 ? accumulator : nil
             let start = plan.savedStart[i], slot = offset + plan.slotStart[i]
+            // A Linear after a fused Linear–Tanh carries its input gradient on through that tanh
+            // (in the product's tiles; the same values as the tanh's own pullback).
+            let beforeTanh = i > 0 && wantsInput && into == nil && { if case .linearTanh = stages[i - 1] { true } else { false } }()
+            let wasThroughTanh = throughTanh
+            throughTanh = false
             switch stages[i] {
             case let .linearTanh(linear):
-                gradient = linear.tapeFreePullback(upstream, input: saved[start], tanhOutput: saved[start + 1],
-                                                   inputGradient: wantsInput, addingInto: into, sums: &sums, offset: slot)
+                gradient = linear.tapeFreePullback(upstream, input: saved[start], tanhOutput: wasThroughTanh ? nil : saved[start + 1],
+                                                   inputGradient: wantsInput, inputThroughTanh: beforeTanh, addingInto: into,
+                                                   sums: &sums, offset: slot)
+                throughTanh = beforeTanh
             case let .layer(layer):
-                if let layer = layer as? any TapeFreeLayer {
+                if let linear = layer as? Linear, beforeTanh {
+                    gradient = linear.tapeFreePullback(upstream, input: saved[start], tanhOutput: nil, inputGradient: true,
+                                                       inputThroughTanh: true, addingInto: nil, sums: &sums, offset: slot)
+                    throughTanh = true
+                } else if let layer = layer as? any TapeFreeLayer {
                     let end = i + 1 < stages.count ? plan.savedStart[i + 1] : saved.count
                     gradient = layer.tapeFreePullback(upstream, saved: Array(saved[start..<end]), inputGradient: wantsInput,
                                                       addingInto: into, sums: &sums, offset: slot)

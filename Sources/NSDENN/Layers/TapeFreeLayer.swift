@@ -29,6 +29,13 @@ public protocol TapeFreeLayer: Layer {
     /// The output for `x`, recorded nowhere, with the tensors the pullback needs.
     func tapeFreeForward(_ x: Tensor) -> (output: Tensor, saved: [Tensor])
 
+    /// `update` applied to the output for `x` (``NSDETensor/ElementwiseUpdate/apply(to:)``), with
+    /// the tensors the pullback of ``tapeFreeForward(_:)`` needs (the update's own pullback is the
+    /// caller's). Default: ``tapeFreeForward(_:)`` then the update's pass; a ``Linear`` (and a
+    /// ``Sequential`` that ends in one) fuses the update into its product, the same bits without
+    /// storing the output.
+    func tapeFreeForward(_ x: Tensor, then update: ElementwiseUpdate) -> (updated: Tensor, saved: [Tensor])
+
     /// ∂L/∂x for ∂L/∂output `g` at the forward pass that returned `saved`.
     ///
     /// - Parameters:
@@ -39,6 +46,14 @@ public protocol TapeFreeLayer: Layer {
     ///     into `sums[offset + i]` (in place when present, else it stores it there).
     func tapeFreePullback(_ g: Tensor, saved: [Tensor], inputGradient: Bool, addingInto accumulator: Tensor?,
                           sums: inout [Tensor?], offset: Int) -> Tensor?
+}
+
+extension TapeFreeLayer {
+    /// ``tapeFreeForward(_:)`` then `update`'s pass.
+    public func tapeFreeForward(_ x: Tensor, then update: ElementwiseUpdate) -> (updated: Tensor, saved: [Tensor]) {
+        let (output, saved) = tapeFreeForward(x)
+        return (update.apply(to: output), saved)
+    }
 }
 
 extension Layer {

@@ -12,16 +12,23 @@ public enum GEMMBackend: String, Sendable, CaseIterable {
     /// oneDNN `dnnl_sgemm`, run single-threaded on each block of `C` on the OpenMP team that
     /// ``Parallel/forEachChunk(_:grain:_:)`` uses.
     case oneDNN
+    /// The library's register-tiled kernel (``RegisterTiledGEMM``), blocks of `C` split between
+    /// threads as for oneDNN. It takes `B` untransposed with a multiple of 16 columns, `alpha = 1`
+    /// and `beta` 0 or 1; other products asked of it run on oneDNN.
+    case registerTiled
 }
 
-/// Single-precision matrix multiplication through oneDNN's `dnnl_sgemm` or OpenBLAS's
-/// `cblas_sgemm`, chosen by shape.
+/// Single-precision matrix multiplication through oneDNN's `dnnl_sgemm`, OpenBLAS's
+/// `cblas_sgemm` or the library's register-tiled kernel, chosen by shape.
 ///
-/// ## Dispatch rule (``automaticBackend(m:n:k:)``)
+/// ## Dispatch rule (``automaticBackend(m:n:k:transB:)``)
 ///
-/// oneDNN, except for narrow outputs (`2 ≤ n ≤ 12`: a classifier head, a 2-d state), which go
-/// to OpenBLAS. (``openBLASMinimumVolume`` can also send products from a given `m·n·k` on to
-/// OpenBLAS; no size measured here favoured it, so it is off.)
+/// Narrow outputs (`2 ≤ n ≤ 12`: a classifier head, a 2-d state) go to OpenBLAS; small products
+/// that ``RegisterTiledGEMM/isAutomaticChoice(m:n:k:transB:)`` accepts (AVX-512 processors, `B`
+/// untransposed, operands that fit in the caches: an MLP drift's layers) to the register-tiled
+/// kernel, which computes the same bits as oneDNN's there, faster; everything else to oneDNN.
+/// (``openBLASMinimumVolume`` can also send products from a given `m·n·k` on to OpenBLAS; no size
+/// measured here favoured it, so it is off.)
 ///
 /// The rule comes from measurements of both libraries on the shapes the models use (the table is in
 /// [Benchmarks/RESULTS.md](../../../Benchmarks/RESULTS.md), "Kernels"): oneDNN was as fast or
@@ -55,10 +62,12 @@ public enum GEMM {
     /// 64³ (0.5 MFLOP) at 52-58 against 35.
     nonisolated(unsafe) public static var parallelMinimumFlops = 1 << 18
 
-    /// The backend `.automatic` resolves to for an `m x n x k` product.
-    public static func automaticBackend(m: Int, n: Int, k: Int) -> GEMMBackend {
+    /// The backend `.automatic` resolves to for an `m x n x k` product (`transB`: whether `B` is
+    /// read transposed).
+    public static func automaticBackend(m: Int, n: Int, k: Int, transB: Bool = false) -> GEMMBackend {
         if defaultBackend != .automatic { return defaultBackend }
         if n >= 2 && n <= openBLASNarrowColumns { return .openBLAS }
+        if RegisterTiledGEMM.isAutomaticChoice(m: m, n: n, k: k, transB: transB) { return .registerTiled }
         return m * n * k >= openBLASMinimumVolume ? .openBLAS : .oneDNN
     }
 
@@ -84,7 +93,10 @@ public enum GEMM {
             }
             return
         }
-        let chosen = backend == .automatic ? automaticBackend(m: m, n: n, k: k) : backend
+        var chosen = backend == .automatic ? automaticBackend(m: m, n: n, k: k, transB: transB) : backend
+        if chosen == .registerTiled && !RegisterTiledGEMM.supports(transB: transB, n: n, alpha: alpha, beta: beta) {
+            chosen = .oneDNN
+        }
         switch chosen {
         case .openBLAS, .automatic:
             var beta = beta
@@ -97,6 +109,9 @@ public enum GEMM {
         case .oneDNN:
             oneDNNSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                         b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, rowBias: rowBias)
+        case .registerTiled:
+            RegisterTiledGEMM.multiply(transA: transA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                                       epilogue: RegisterTiledGEMM.Epilogue(bias: rowBias, accumulate: beta == 1))
         }
     }
 
@@ -134,7 +149,16 @@ public enum GEMM {
                                     pb, Int64(ldb), beta, pc, Int64(ldc))
             OneDNN.check(status, "dnnl_sgemm \(r1 - r0)x\(c1 - c0)x\(k)")
         }
-        // Split C into up to `threads` 16-aligned blocks along its longer side.
+        inBlocks(m: m, n: n, k: k, block)
+    }
+
+    /// Runs `block(r0, r1, c0, c1)` over a split of the `m x n` output of a depth-`k` product:
+    /// below ``parallelMinimumFlops``, inside a parallel region or when the split gives one block,
+    /// one call for all of `C` on this thread (with oneDNN's OpenMP team narrowed to one thread for
+    /// it outside a parallel region); else up to ``Parallel/threadCount`` blocks of rows (or of
+    /// columns when `n > m`), 16-aligned, one per thread. The split depends only on the shape and
+    /// the thread count.
+    static func inBlocks(m: Int, n: Int, k: Int, _ block: (_ r0: Int, _ r1: Int, _ c0: Int, _ c1: Int) -> Void) {
         let threads = Parallel.threadCount
         let byRows = m >= n
         let extent = byRows ? m : n

@@ -9,7 +9,8 @@ extension NSDE.Bench {
             discussion: """
             GEMM (automatic backend) at 512^3 and at the shapes a 3x3 convolution lowers to; the \
             GEMMs of an MLP drift [256, 64] -> Linear(64, 128) -> Linear(128, 64) (forward x·Wᵀ, \
-            backward dY·W and dYᵀ·X) on OpenBLAS, oneDNN and the automatic choice \
+            backward dY·W and dYᵀ·X) on OpenBLAS, oneDNN, the library's register-tiled kernel \
+            (BACKEND tiled; untransposed B only) and the automatic choice \
             (gemm_mlp_MxNxK_OP_BACKEND_gflops); \
             convolution forward, backward-data and backward-weights on batch 64, 64->64 channels, \
             3x3, padding 1, at 32x32 (the JSON contract fields) and 16x16: with the default \
@@ -48,7 +49,10 @@ extension NSDE.Bench {
                 (128, 64, 256, true, false), (64, 128, 256, true, false),    // dW
             ]
             for (m, n, k, ta, tb) in mlp {
-                for (backend, label) in [(GEMMBackend.automatic, "auto"), (.openBLAS, "openblas"), (.oneDNN, "onednn")] {
+                // The register-tiled kernel takes B untransposed only (the forward product reads the
+                // transposed weight there).
+                let backends = [(GEMMBackend.automatic, "auto"), (.openBLAS, "openblas"), (.oneDNN, "onednn")] + (tb ? [] : [(.registerTiled, "tiled")])
+                for (backend, label) in backends {
                     let op = (ta ? "t" : "n") + (tb ? "t" : "n")
                     report["gemm_mlp_\(m)x\(n)x\(k)_\(op)_\(label)_gflops"] =
                         gemm(m, n, k, transA: ta, transB: tb, backend: backend, repeats: 20 * repeats)

@@ -7,7 +7,7 @@ extension NSDE {
         static let configuration = CommandConfiguration(
             abstract: "Show the build configuration, BLAS and oneDNN versions, threads and CPU features.")
 
-        @Flag(help: "Print one JSON object with version, build, blas, blas_core, dnnl, dnnl_runtime, dnnl_isa, winograd_min_channels, winograd_kernels, blocked_winograd, kernels_isa, threads, cpu, cpu_features.")
+        @Flag(help: "Print one JSON object with version, build, blas, blas_core, dnnl, dnnl_runtime, dnnl_isa, winograd_min_channels, winograd_kernels, blocked_winograd, register_tiled_gemm, kernels_isa, threads, cpu, cpu_features.")
         var json = false
 
         @OptionGroup var threadOptions: ThreadOptions
@@ -30,6 +30,9 @@ extension NSDE {
             /// multiples of 16) run as the library's Winograd F(2x2, 3x3) on nChw16c
             /// (``Convolution/blockedWinogradApplies(_:)``: processors where oneDNN runs AVX-512 kernels).
             let blocked_winograd: Bool
+            /// Whether small products (an MLP drift's layers) run on the library's register-tiled
+            /// GEMM with fused epilogues (``RegisterTiledGEMM/isFast``: AVX-512 processors).
+            let register_tiled_gemm: Bool
             /// The instruction-set level of the C elementwise kernels (``SystemInfo/elementwiseKernelISA``).
             let kernels_isa: String
             let threads: Int
@@ -50,6 +53,7 @@ extension NSDE {
                 blocked_winograd: Convolution.blockedWinogradApplies(
                     Conv2DGeometry(batch: 1, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelHeight: 3, kernelWidth: 3,
                                    stride: 1, padding: 1)),
+                register_tiled_gemm: RegisterTiledGEMM.isFast,
                 kernels_isa: SystemInfo.elementwiseKernelISA,
                 threads: Parallel.threadCount,
                 cores: ProcessInfo.processInfo.activeProcessorCount, cpu: cpu.model, cpu_features: cpu.features)
@@ -58,6 +62,7 @@ extension NSDE {
             nsde \(report.version) (\(report.build) build)
             BLAS:     \(report.blas) [core \(report.blas_core)]
             oneDNN:   \(report.dnnl) (\(report.dnnl_runtime), \(report.dnnl_isa) kernels; 3x3 convolutions from \(report.winograd_min_channels) channels as Winograd, \(report.winograd_kernels == "onednn" ? "oneDNN's kernels" : "the library's kernels")\(report.blocked_winograd ? "; from 16 as Winograd F(2x2, 3x3) on nChw16c, the library's kernels" : ""))
+            GEMM:     oneDNN\(report.register_tiled_gemm ? "; small products (an MLP's layers) on the library's register-tiled kernel with fused bias, tanh and update" : ""); narrow outputs on OpenBLAS
             kernels:  \(report.kernels_isa) (Philox normals, tanh, elementwise arithmetic; same bits at every level)
             threads:  \(report.threads) of \(report.cores) cores (training and evaluation: one batch shard per thread)
             CPU:      \(report.cpu)

@@ -73,6 +73,22 @@ struct LinearOp: DifferentiableOp {
                 weightGradient ? product(transA: true, g, x, m: out, k: n, into: weightAccumulator) : nil)
     }
 
+    /// `(g · w) ⊙ (1 − x²)`: the input gradient carried on through the tanh whose output `x` is
+    /// (`[n, in]`), in one register-tiled pass where that kernel runs the product, else the
+    /// product then ``Elementwise/tanhBackward(_:y:)`` (the same bits).
+    static func inputGradientThroughTanh(_ g: Tensor, x: Tensor, w: Tensor) -> Tensor {
+        let n = g.shape[0], out = w.shape[0], inF = w.shape[1]
+        guard GEMM.automaticBackend(m: n, n: inF, k: out) == .registerTiled else {
+            return Elementwise.tanhBackward(Tensor.matmulKernel(g, w, transA: false, transB: false), y: x)
+        }
+        let dx = Tensor(uninitializedShape: [n, inF])
+        RegisterTiledGEMM.multiply(transA: false, m: n, n: inF, k: out, a: g.storage.pointer, lda: out, b: w.storage.pointer,
+                                   ldb: inF, c: dx.storage.pointer, ldc: inF,
+                                   epilogue: RegisterTiledGEMM.Epilogue(tanhOutput: x.storage.pointer, ld: inF))
+        withExtendedLifetime((g, x, w)) {}
+        return dx
+    }
+
     /// The bias gradient: the column sums of `g` (`[n, out]` -> `[out]`).
     static func columnSums(_ g: Tensor) -> Tensor {
         let out = g.shape[1]
@@ -172,8 +188,11 @@ extension Tensor {
     /// The value of ``linear(weight:bias:transposedWeight:)`` (of ``linearTanh(weight:bias:transposedWeight:)``
     /// when `thenTanh`), the same kernels and bits, without recording anything on the tape: for
     /// loops that differentiate the layer themselves through
-    /// ``linearPullback(_:input:weight:hasBias:tanhOutput:inputGradient:addingInto:sums:)``.
-    public func linearValue(weight: Tensor, bias: Tensor?, transposedWeight: Tensor?, thenTanh: Bool) -> Tensor {
+    /// ``linearPullback(_:input:weight:hasBias:tanhOutput:inputGradient:inputThroughTanh:addingInto:sums:)``.
+    /// With `update`, the update of the value (``ElementwiseUpdate/apply(to:)``, the same bits), fused
+    /// into the product where the register-tiled kernel runs it: the value itself is never stored.
+    public func linearValue(weight: Tensor, bias: Tensor?, transposedWeight: Tensor?, thenTanh: Bool,
+                            then update: ElementwiseUpdate? = nil) -> Tensor {
         precondition(rank == 2 && weight.rank == 2 && shape[1] == weight.shape[1],
                      "linear: expected input [N, in] and weight [out, in], got \(shape) and \(weight.shape)")
         let out = weight.shape[0], inF = weight.shape[1]
@@ -184,6 +203,22 @@ extension Tensor {
         if let bias {
             precondition(bias.rank == 1 && bias.shape[0] == out, "linear: bias shape \(bias.shape) does not match [\(out)]")
         }
+        if let update {
+            let (state, noise) = update.operands
+            precondition(state.shape == [shape[0], out] && noise.shape == state.shape,
+                         "linear: update operands \(state.shape) and \(noise.shape) do not match the output [\(shape[0]), \(out)]")
+        }
+        if let transposedWeight, GEMM.automaticBackend(m: shape[0], n: out, k: inF) == .registerTiled {
+            // The register-tiled kernel adds the bias (and applies tanh, or the update) to each tile
+            // in registers: the same bits as the product followed by the passes below.
+            let value = Tensor(uninitializedShape: [shape[0], out])
+            RegisterTiledGEMM.multiply(transA: false, m: shape[0], n: out, k: inF, a: storage.pointer, lda: inF,
+                                       b: transposedWeight.storage.pointer, ldb: out, c: value.storage.pointer, ldc: out,
+                                       epilogue: RegisterTiledGEMM.Epilogue(bias: bias?.storage.pointer, tanh: thenTanh,
+                                                                            update: update?.epilogueUpdate, ld: out))
+            withExtendedLifetime((self, transposedWeight, bias, update)) {}
+            return value
+        }
         // The GEMM writes x·Wᵀ; one pass then adds the bias (and applies tanh) while it is in cache.
         let value = Tensor.linearKernel(self, weight, transposed: transposedWeight, bias: nil, outRows: shape[0], outFeatures: out)
         if thenTanh {
@@ -191,7 +226,7 @@ extension Tensor {
         } else if let bias {
             Elementwise.biasAddInPlace(value, bias: bias)
         }
-        return value
+        return update?.apply(to: value) ?? value
     }
 
     /// The pullback of one application of ``linear(weight:bias:transposedWeight:)`` (or, given
@@ -204,20 +239,32 @@ extension Tensor {
     ///   - tanhOutput: the output of `linearTanh` (the gradient passes through tanh first), or
     ///     `nil` for `linear`.
     ///   - inputGradient: whether to compute ∂L/∂x.
+    ///   - inputThroughTanh: `x` is the output of a tanh (a ``linearTanh(weight:bias:transposedWeight:)``
+    ///     before this layer): return ∂L/∂x ⊙ (1 − x²), the gradient of that tanh's input, with the
+    ///     factor applied to the product's tiles in registers (``RegisterTiledGEMM``) where that
+    ///     kernel runs it. The values of the plain pullback followed by the tanh's. No accumulator.
     ///   - accumulator: a gradient of `x` already summed, in a buffer nothing else references:
     ///     ∂L/∂x is added into it in place (the GEMM's `beta = 1`) and it is returned.
     ///   - sums: the weight and bias gradients summed over earlier pullbacks (a solver's later
     ///     steps); this one's are added in place, as the tape adds a parameter's gradients.
     /// - Returns: ∂L/∂x (`[N, in]`), or `nil` when `inputGradient` is false.
     public static func linearPullback(_ g: Tensor, input x: Tensor, weight: Tensor, hasBias: Bool, tanhOutput: Tensor?,
-                                      inputGradient: Bool, addingInto accumulator: Tensor?,
+                                      inputGradient: Bool, inputThroughTanh: Bool = false, addingInto accumulator: Tensor?,
                                       sums: inout LinearGradientSums) -> Tensor? {
+        precondition(!inputThroughTanh || accumulator == nil, "linearPullback: inputThroughTanh takes no accumulator")
         var dz = g, db: Tensor? = nil
         if let tanhOutput { (dz, db) = LinearTanhOp.throughTanh(g, y: tanhOutput, biasGradient: hasBias) }
         let weightSum = sums.weight
         sums.weight = nil   // the GEMM adds into the buffer: no second reference meanwhile
-        let (dx, dw) = LinearOp.products(dz, x: x, w: weight, inputGradient: inputGradient, inputAccumulator: accumulator,
+        var dx: Tensor?, dw: Tensor?
+        if inputGradient && inputThroughTanh {
+            dx = LinearOp.inputGradientThroughTanh(dz, x: x, w: weight)
+            (_, dw) = LinearOp.products(dz, x: x, w: weight, inputGradient: false, inputAccumulator: nil,
+                                        weightGradient: true, weightAccumulator: weightSum)
+        } else {
+            (dx, dw) = LinearOp.products(dz, x: x, w: weight, inputGradient: inputGradient, inputAccumulator: accumulator,
                                          weightGradient: true, weightAccumulator: weightSum)
+        }
         sums.weight = dw
         if hasBias {
             let step = db ?? LinearOp.columnSums(dz)
@@ -245,9 +292,10 @@ extension Tensor {
         }
         for (i, (p, q)) in terms.enumerated() {
             let inF = p.shape[1]
-            // The plain product only where oneDNN runs it (where it measured faster than the
-            // transposed read).
-            if i == 0, x != nil, let transposed, GEMM.automaticBackend(m: outRows, n: outFeatures, k: inF) == .oneDNN {
+            // The plain product where oneDNN (measured faster than its transposed read) or the
+            // register-tiled kernel (which reads B untransposed only) runs it.
+            if i == 0, x != nil, let transposed,
+               [.oneDNN, .registerTiled].contains(GEMM.automaticBackend(m: outRows, n: outFeatures, k: inF)) {
                 GEMM.sgemm(transA: false, transB: false, m: outRows, n: outFeatures, k: inF, a: p.storage.pointer, lda: inF,
                            b: transposed.storage.pointer, ldb: outFeatures, beta: 0, c: out.storage.pointer, ldc: outFeatures,
                            rowBias: bias?.storage.pointer)
