@@ -7,12 +7,7 @@
 // nChw16c. 16 pixels of 16 channels go through one in-register transpose. The optional
 // broadcast addition and batch sums are the operations of the separate passes they replace
 // (one IEEE addition per element; sums in double in batch order), so the values are the same bits.
-#pragma STDC FP_CONTRACT OFF
-#pragma clang fp contract(off)
-
-#ifndef NSDE_CLONES   // scripts/check-kernel-clones.sh builds one level at a time
-#define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+#include "clones.h"
 
 void NSDE_CLONES nsde_unblock16(const float *restrict src, float *restrict dst, int64_t unit_begin, int64_t unit_end,
                                 int64_t channels, int64_t hw, const float *restrict addend) {

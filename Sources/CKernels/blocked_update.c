@@ -8,12 +8,7 @@
 // read. The operations are those of the NCHW kernels in kernels.c (nsde_adding_scaled,
 // nsde_adding_product_affine, nsde_product_affine, and a product), element for element, so the
 // same inputs give the same bits.
-#pragma STDC FP_CONTRACT OFF
-#pragma clang fp contract(off)
-
-#ifndef NSDE_CLONES   // scripts/check-kernel-clones.sh builds one level at a time
-#define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+#include "clones.h"
 
 // The increments of the 16 channels of a unit at pixels s0 ..< s0 + count (count ≤ 16), one
 // vector per pixel: a transposed tile for 16 pixels, gathered element by element for fewer.

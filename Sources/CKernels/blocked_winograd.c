@@ -18,14 +18,7 @@
 // The transforms are additions (and, for F(4x4, 3x3), fused multiply-adds by constants) in a fixed
 // order, and the products explicit fused multiply-adds in a fixed order over the input channels, so
 // every instruction-set level writes the same bits (the baseline computes each fma in software).
-#pragma STDC FP_CONTRACT OFF
-#pragma clang fp contract(off)
-
-#ifndef NSDE_CLONES   // scripts/check-kernel-clones.sh builds one level at a time
-#define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-
-#define INLINE static inline __attribute__((always_inline))
+#include "clones.h"
 #define SPLAT(s) ({ float _s = (s); (v16){_s, _s, _s, _s, _s, _s, _s, _s, _s, _s, _s, _s, _s, _s, _s, _s}; })
 #define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 

@@ -3,12 +3,7 @@
 #include <math.h>
 
 // No fused multiply-add: every clone must round exactly as the others (and as the Swift code).
-#pragma STDC FP_CONTRACT OFF
-#pragma clang fp contract(off)
-
-#ifndef NSDE_CLONES   // scripts/check-kernel-clones.sh builds one level at a time
-#define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+#include "clones.h"
 
 // MARK: - Philox-4x32-10
 

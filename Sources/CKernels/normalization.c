@@ -7,12 +7,7 @@
 // they replaced (NSDETensor's GroupNormKernel with its SIMD8 partial sums, and Reduction.reduce):
 // IEEE operations only, no FMA contraction, so every clone writes the same bits as the others and
 // as that code (tests compare them).
-#pragma STDC FP_CONTRACT OFF
-#pragma clang fp contract(off)
-
-#ifndef NSDE_CLONES   // scripts/check-kernel-clones.sh builds one level at a time
-#define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+#include "clones.h"
 
 // MARK: - Sums with 8-lane partial sums
 

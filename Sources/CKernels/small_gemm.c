@@ -14,14 +14,7 @@
 // by rows or (transposed) by columns. Every output element is Σ_k a·b by fused multiply-adds in k
 // order from zero, then the epilogue: the same values whichever thread or tile computes it, and at
 // every instruction-set level (the baseline computes each fma in software).
-#pragma STDC FP_CONTRACT OFF
-#pragma clang fp contract(off)
-
-#ifndef NSDE_CLONES   // scripts/check-kernel-clones.sh builds one level at a time
-#define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-
-#define INLINE static inline __attribute__((always_inline))
+#include "clones.h"
 #define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 
 typedef float gemm_v16 __attribute__((vector_size(64)));

@@ -3,9 +3,7 @@
 #ifndef NSDE_TANH1_H
 #define NSDE_TANH1_H
 
-// No fused multiply-add contraction (as in every file that includes this one).
-#pragma STDC FP_CONTRACT OFF
-#pragma clang fp contract(off)
+#include "clones.h"   // no fused multiply-add contraction
 
 /// Eigen's odd [13/6] rational approximation of tanh of the clamped input.
 static inline float nsde_tanh1(float a) {

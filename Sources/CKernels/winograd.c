@@ -7,14 +7,7 @@
 // Eight tiles are transformed at a time, one vector lane per tile: a single AVX register on AVX2
 // and AVX-512 processors, two SSE registers on the baseline. Plain multiplies and adds in a fixed
 // order, no FMA contraction, so every level writes the same bits.
-#pragma STDC FP_CONTRACT OFF
-#pragma clang fp contract(off)
-
-#ifndef NSDE_CLONES   // scripts/check-kernel-clones.sh builds one level at a time
-#define NSDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-
-#define INLINE static inline __attribute__((always_inline))
+#include "clones.h"
 
 typedef float v4 __attribute__((vector_size(16)));
 typedef float v8 __attribute__((vector_size(32)));
