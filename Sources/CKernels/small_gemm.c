@@ -56,6 +56,20 @@ INLINE void finish(const nsde_gemm_epilogue *e, float t[TILE_ROWS][64], int rows
 // from A's rows (or, with trans_a, columns) at `a` and B's columns at `b`.
 INLINE void tile(int rows, int vectors, int trans_a, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
                  float *c, int64_t ldc, const nsde_gemm_epilogue *e, int64_t i0, int64_t j0) {
+    // The tile's rows of C and of the epilogue's matrices, requested now so that they arrive while
+    // the products run: a fresh output buffer, or a state saved many steps ago, is not in cache
+    // (measured in the MLP SDE's backward pass: 3 % of its time).
+    for (int r = 0; r < rows; r++)
+        for (int v = 0; v < vectors; v++) __builtin_prefetch(c + r * ldc + 16 * v, 1, 3);
+    if (e) {
+        const int64_t at = i0 * e->ld + j0;
+        const float *epilogue_rows[3] = { e->tanh_output, e->update == NSDE_UPDATE_NONE ? NULL : e->update_state,
+                                          e->update == NSDE_UPDATE_NONE ? NULL : e->update_noise };
+        for (int q = 0; q < 3; q++)
+            if (epilogue_rows[q])
+                for (int r = 0; r < rows; r++)
+                    for (int v = 0; v < vectors; v++) __builtin_prefetch(epilogue_rows[q] + at + r * e->ld + 16 * v, 0, 3);
+    }
     gemm_v16 acc[TILE_ROWS][TILE_VECTORS];
     for (int r = 0; r < rows; r++)
         for (int v = 0; v < vectors; v++) acc[r][v] = (gemm_v16){ 0 };
