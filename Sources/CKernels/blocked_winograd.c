@@ -124,7 +124,9 @@ INLINE void product(int64_t count, const float *vp, const float *up, int64_t cbl
 
 // Y = Aᵀ M A + bias for the tile whose 16 products are at q[p · 16], written at output row 2·ty,
 // column xx (clipped at the edges).
-INLINE void output_tile2(const float *q, float *yb, int64_t ty, int64_t xx, int64_t out_height, int64_t out_width, v16 b) {
+INLINE void output_tile2(const float *q, float *yb, int64_t ty, int64_t xx, int64_t out_height, int64_t out_width,
+                         const v16 *bias) {
+    const v16 b = *bias;
     v16 m[16];
     for (int p = 0; p < 16; p++) m[p] = LOADV(q + p * 16);
     v16 r[2][4];
@@ -228,7 +230,9 @@ INLINE void at6(const v16 *m, v16 *o) {
 
 // Y = Aᵀ M A + bias for the tile whose 36 products are at q[p · 16], written at output row 4·ty,
 // column xx (clipped at the edges).
-INLINE void output_tile4(const float *q, float *yb, int64_t ty, int64_t xx, int64_t out_height, int64_t out_width, v16 b) {
+INLINE void output_tile4(const float *q, float *yb, int64_t ty, int64_t xx, int64_t out_height, int64_t out_width,
+                         const v16 *bias) {
+    const v16 b = *bias;
     v16 r[4][6];
     for (int j = 0; j < 6; j++) {
         v16 column[6], o[4];
@@ -356,8 +360,8 @@ INLINE void convolve(int size, const float *x, int64_t batch_begin, int64_t batc
                         product(count, v + (p * twp + t0) * 16, u + (ob * positions + p) * in_channels * 16, cblocks,
                                 positions * twp * 16, m + p * 16, positions * 16);
                     for (int64_t t = 0; t < count; t++) {
-                        if (size == 2) output_tile2(m + t * 256, yb, ty, 2 * (t0 + t), out_height, out_width, b);
-                        else output_tile4(m + t * 576, yb, ty, 4 * (t0 + t), out_height, out_width, b);
+                        if (size == 2) output_tile2(m + t * 256, yb, ty, 2 * (t0 + t), out_height, out_width, &b);
+                        else output_tile4(m + t * 576, yb, ty, 4 * (t0 + t), out_height, out_width, &b);
                     }
                 }
             }
