@@ -130,16 +130,15 @@ extension Sequential: TapeFreeLayer {
                 h = y
             case let .layer(layer):
                 if let layer = layer as? any TapeFreeLayer {
+                    let (y, s): (Tensor, [Tensor])
                     if i == stages.count - 1, let update {
-                        let (y, s) = layer.tapeFreeForward(h, then: update)
-                        saved += s
-                        h = y
+                        (y, s) = layer.tapeFreeForward(h, then: update)
                         updated = true
                     } else {
-                        let (y, s) = layer.tapeFreeForward(h)
-                        saved += s
-                        h = y
+                        (y, s) = layer.tapeFreeForward(h)
                     }
+                    saved += s
+                    h = y
                 } else {
                     saved.append(h)
                     h = noGrad { layer(h) }
@@ -169,13 +168,14 @@ extension Sequential: TapeFreeLayer {
             let into = i == 0 ? accumulator : nil
             let start = plan.savedStart[i], slot = offset + plan.slotStart[i]
             // A Linear after a fused Linear–Tanh carries its input gradient on through that tanh
-            // (in the product's tiles; the same values as the tanh's own pullback).
-            let beforeTanh = i > 0 && wantsInput && into == nil && { if case .linearTanh = stages[i - 1] { true } else { false } }()
-            let wasThroughTanh = throughTanh
+            // (in the product's tiles; the same values as the tanh's own pullback). (Past the first
+            // stage the input gradient is always wanted and nothing is accumulated.)
+            let beforeTanh = i > 0 && { if case .linearTanh = stages[i - 1] { true } else { false } }()
+            let upstreamThroughTanh = throughTanh
             throughTanh = false
             switch stages[i] {
             case let .linearTanh(linear):
-                gradient = linear.tapeFreePullback(upstream, input: saved[start], tanhOutput: wasThroughTanh ? nil : saved[start + 1],
+                gradient = linear.tapeFreePullback(upstream, input: saved[start], tanhOutput: upstreamThroughTanh ? nil : saved[start + 1],
                                                    inputGradient: wantsInput, inputThroughTanh: beforeTanh, addingInto: into,
                                                    sums: &sums, offset: slot)
                 throughTanh = beforeTanh
