@@ -98,7 +98,11 @@ public func sdeint<S: SDE, Solver: SDESolver>(
     let integrator = Integrator(sde: checked, solver: solver, motion: motion, controller: stepSize, dt: dt, times: times,
                                 shapeCheck: shapeCheck)
     let backwardStats = BackwardStats()
-    let (states, stats) = try algorithm.solve(integrator, y0: y0, stats: backwardStats, name: "sdeint(\(gradient))")
+    // The parameters do not change during the solve: layers reuse derived constants (a weight's
+    // transpose) for all of its steps.
+    let (states, stats) = try Parameter.withValuesFixed {
+        try algorithm.solve(integrator, y0: y0, stats: backwardStats, name: "sdeint(\(gradient))")
+    }
     return Solution(solved: states, times: times, stats: stats, backwardStats: backwardStats)
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import NSDETensor
 
 /// A trainable tensor owned by a ``Module``.
@@ -13,14 +14,30 @@ public final class Parameter {
         return stored
     }
 
-    /// Inside a ``BatchParallel`` shard, `valueᵀ` of a matrix parameter as a constant made once
-    /// per shard run (the parameters do not change during it); `nil` outside shards. Layers pass it
-    /// to ``NSDETensor/Tensor/linear(weight:bias:transposedWeight:)`` so that every drift
-    /// evaluation of a solve multiplies by a plain matrix (the same values up to rounding, a faster
-    /// GEMM).
-    var shardTransposedValue: Tensor? {
-        guard let shard = ShardLeaves.current, stored.rank == 2 else { return nil }
-        return shard.transposed(for: self, value: stored)
+    /// `valueᵀ` of a matrix parameter as a constant made once per scope in which the parameters
+    /// do not change: a ``BatchParallel`` shard run, or ``withValuesFixed(_:)`` (a solve); `nil`
+    /// outside both. Layers pass it to ``NSDETensor/Tensor/linear(weight:bias:transposedWeight:)``
+    /// so that every drift evaluation of a solve multiplies by a plain matrix (the same values up
+    /// to rounding, a faster GEMM, and the register-tiled kernel's fused bias, tanh and update).
+    var cachedTransposedValue: Tensor? {
+        guard stored.rank == 2 else { return nil }
+        if let shard = ShardLeaves.current { return shard.transposes.transposed(for: self, value: stored) }
+        return Parameter.fixedTransposes?.transposed(for: self, value: stored)
+    }
+
+    /// The transposes cached by ``withValuesFixed(_:)`` on this task, `nil` outside it.
+    @TaskLocal static var fixedTransposes: ParameterTransposes?
+
+    /// Runs `body` in a scope where no parameter's value changes (an SDE solve: every step reads the
+    /// same weights), so that layers may reuse constants derived from the values, such as a matrix
+    /// parameter's transpose, for the whole of `body`. Inside a ``BatchParallel`` shard (which
+    /// caches them per shard) or an enclosing scope, `body` runs as is.
+    ///
+    /// `body` must not change any parameter (no optimiser step, no ``assign(_:)``): the layers
+    /// would read transposes of the old values.
+    public static func withValuesFixed<R>(_ body: () throws -> R) rethrows -> R {
+        if ShardLeaves.current != nil || fixedTransposes != nil { return try body() }
+        return try $fixedTransposes.withValue(ParameterTransposes()) { try body() }
     }
 
     /// The leaf that optimisers update and that holds the accumulated gradient.
@@ -72,5 +89,24 @@ public final class Parameter {
     /// Writes element updates directly into the parameter's buffer (for optimiser kernels).
     public func withMutableStorage<R>(_ body: (UnsafeMutablePointer<Float>, Int) throws -> R) rethrows -> R {
         try body(stored.storage.pointer, stored.count)
+    }
+}
+
+/// Matrix parameters' transposes, each made on first use while the parameters do not change
+/// (``Parameter/withValuesFixed(_:)``, a ``BatchParallel`` shard).
+final class ParameterTransposes: @unchecked Sendable {
+    private var transposes: [ObjectIdentifier: Tensor] = [:]
+    private let lock = NSLock()
+
+    /// `valueᵀ` of `parameter` (a 2-D value) as a constant (no gradient), made on first use.
+    func transposed(for parameter: Parameter, value: Tensor) -> Tensor {
+        precondition(value.rank == 2, "ParameterTransposes.transposed: parameter of shape \(value.shape) is not a matrix")
+        let id = ObjectIdentifier(parameter)
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = transposes[id] { return t }
+        let t = noGrad { value.detached().transposed() }
+        transposes[id] = t
+        return t
     }
 }

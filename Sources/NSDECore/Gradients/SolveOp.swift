@@ -3,13 +3,15 @@ import NSDETensor
 
 /// The tape node of a solve made with a memory-saving gradient method: its inputs are y₀ and
 /// the SDE's parameter values, its output the stacked states `[T, batch, …]`, and its pullback
-/// runs the method's backward pass.
+/// runs the method's backward pass, with the parameters' values fixed as during the forward solve
+/// (``NSDENN/Parameter/withValuesFixed(_:)``: the drift evaluations it repeats reuse the weights'
+/// transposes).
 struct SolveOp: DifferentiableOp {
     let name: String
     /// Maps the cotangent of the stacked states to the gradients of [y₀] + parameters.
     let pullback: (Tensor) -> [Tensor?]
 
-    func vjp(_ upstream: Tensor, needsGradient: [Bool]) -> [Tensor?] { pullback(upstream) }
+    func vjp(_ upstream: Tensor, needsGradient: [Bool]) -> [Tensor?] { Parameter.withValuesFixed { pullback(upstream) } }
 }
 
 /// What every backward pass needs: the integrator (SDE, solver, Brownian motion), the accepted

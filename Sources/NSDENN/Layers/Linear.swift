@@ -30,10 +30,10 @@ public final class Linear: Module, Layer {
     /// the order of the bias addition).
     public func callAsFunction(_ x: Tensor, thenTanh: Bool) -> Tensor {
         checkInput(x)
-        // One op: GEMM `x · Wᵀ` (inside a batch shard with Wᵀ copied once per shard run, a plain
+        // One op: GEMM `x · Wᵀ` (inside a batch shard or a solve with Wᵀ copied once, a plain
         // product; otherwise reading W transposed in place), onto the preloaded bias (or with the
         // bias added in the tanh pass).
-        let transposed = weight.shardTransposedValue
+        let transposed = weight.cachedTransposedValue
         return thenTanh ? x.linearTanh(weight: weight.value, bias: bias?.value, transposedWeight: transposed)
             : x.linear(weight: weight.value, bias: bias?.value, transposedWeight: transposed)
     }
@@ -69,7 +69,7 @@ extension Linear: TapeFreeLayer {
     /// recorded nowhere.
     func tapeFreeValue(_ x: Tensor, thenTanh: Bool, then update: ElementwiseUpdate? = nil) -> Tensor {
         checkInput(x)
-        return x.linearValue(weight: weight.value, bias: bias?.value, transposedWeight: weight.shardTransposedValue,
+        return x.linearValue(weight: weight.value, bias: bias?.value, transposedWeight: weight.cachedTransposedValue,
                              thenTanh: thenTanh, then: update)
     }
 

@@ -169,19 +169,10 @@ final class ShardLeaves: @unchecked Sendable {
         return leaf
     }
 
-    private var transposes: [ObjectIdentifier: Tensor] = [:]
-
-    /// `valueᵀ` of a 2-D parameter as a constant (no gradient), made on first use in this shard.
-    /// Valid for the whole shard run because the parameters do not change during it (see
-    /// ``BatchParallel``): layers reuse it for every evaluation of a solve.
-    func transposed(for parameter: Parameter, value: Tensor) -> Tensor {
-        let id = ObjectIdentifier(parameter)
-        if let t = transposes[id] { return t }
-        precondition(value.rank == 2, "ShardLeaves.transposed: parameter of shape \(value.shape) is not a matrix")
-        let t = noGrad { value.detached().transposed() }
-        transposes[id] = t
-        return t
-    }
+    /// `valueᵀ` of the 2-D parameters as constants (no gradient), each made on first use in this
+    /// shard. Valid for the whole shard run because the parameters do not change during it (see
+    /// ``BatchParallel``): layers reuse them for every evaluation of a solve.
+    let transposes = ParameterTransposes()
 
     /// The leaves in the order they were first used.
     var ordered: [(ObjectIdentifier, (parameter: Parameter, leaf: Tensor))] { creation.map { ($0, leaves[$0]!) } }
