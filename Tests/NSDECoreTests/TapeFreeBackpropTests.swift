@@ -213,6 +213,81 @@ final class TapeFreeBackpropTests: XCTestCase {
         XCTAssertFalse(try noGrad { try taken(sde, EulerMaruyama(), y0: y0) }, "gradients off")
     }
 
+    /// A solve with nothing recorded (`noGrad`: a forward-only solve, the memory-saving methods'
+    /// forward pass) steps through the tape-free stepper, fusing each update into the network's
+    /// last product: the same states at every output time, the same counts and the same step
+    /// records as the solver's own steps (the network behind a closure), for every diffusion that
+    /// offers the path, with one shard and two; and the same errors.
+    func testForwardOnlySolveMatchesTheSolversSteps() throws {
+        Initializer.manualSeed(6)
+        // Widths that the register-tiled kernel fuses on AVX-512 processors, and small ones.
+        for net in [standardNetwork(), Sequential([Linear(3, 32), Tanh(), Linear(32, 16), Tanh(), Linear(16, 3)])] {
+            let diffusions: [(String, any Diffusion)] = [("additive", AdditiveDiffusion(sigma: 0.3)), ("dropout", DropoutDiffusion(sigma: 0.3)),
+                                                         ("multiplicative", MultiplicativeDiffusion(sigma: 0.3)), ("ode", NoDiffusion())]
+            for (name, diffusion) in diffusions {
+                func solve<D: Diffusion>(_ d: D, tapeFree: Bool, shards: Int) throws -> ([Float], SolverStats) {
+                    let sde = tapeFree ? NeuralDriftSDE(drift: net, diffusion: d)
+                        : NeuralDriftSDE(drift: { _, y in net(y) }, diffusion: d, parameters: net.parameters)
+                    let y0 = TestData.uniform([16, 3], low: -1, high: 1, seed: 5)
+                    var stats: [SolverStats] = []
+                    let states = try noGrad {
+                        try BatchParallel.run(batch: 16, shards: shards) { shard -> [Float] in
+                            let sol = try sdeint(sde, y0: shard.slice(y0), times: [0, 0.3, 1], solver: .eulerMaruyama, dt: 0.05,
+                                                 brownian: .grid(seed: 7))
+                            stats.append(sol.stats)
+                            return sol.states.scalars
+                        }
+                    }
+                    return (states.flatMap { $0 }, stats[0])
+                }
+                for shards in [1, 2] {
+                    let (fast, fastStats) = try solve(diffusion, tapeFree: true, shards: shards)
+                    let (steps, stepStats) = try solve(diffusion, tapeFree: false, shards: shards)
+                    XCTAssertEqual(fast, steps, "\(name), \(shards) shard(s): states")
+                    XCTAssertEqual(fastStats, stepStats, "\(name), \(shards) shard(s): counts")
+                }
+            }
+        }
+        // The integrator's records (what the memory-saving methods walk back) are the solver's.
+        let net = standardNetwork()
+        func records(_ sde: some SDE) throws -> ForwardRun {
+            let motion = BrownianInterval(shape: [2, 3], t0: 0, t1: 1, seed: 1, stream: 0, levyArea: false, rows: nil)
+            let integrator = Integrator(sde: ShapeCheckedSDE(base: sde, check: ShapeCheck()), solver: EulerMaruyama(), motion: motion,
+                                        controller: ConstantStepSize(), dt: 0.15, times: [0, 0.5, 1])
+            var accepted: [(Int, StepRecord)] = []
+            let run = try noGrad {
+                try integrator.run(y0: TestData.uniform([2, 3], seed: 1)) { i, record, _, solverState in
+                    XCTAssertNil(solverState)
+                    accepted.append((i, record))
+                }
+            }
+            XCTAssertEqual(accepted.map(\.0), Array(run.steps.indices))
+            XCTAssertEqual(accepted.map(\.1), run.steps)
+            return run
+        }
+        let fast = try records(NeuralDriftSDE(drift: net, diffusion: DropoutDiffusion(sigma: 0.2)))
+        let steps = try records(NeuralDriftSDE(drift: { _, y in net(y) }, diffusion: DropoutDiffusion(sigma: 0.2), parameters: net.parameters))
+        XCTAssertEqual(fast.steps, steps.steps)
+        XCTAssertEqual(fast.outputs.map(\.scalars), steps.outputs.map(\.scalars))
+        XCTAssertEqual(fast.stats, steps.stats)
+        // Errors: a wrong shape is the solver's error; a state that blows up stops at the same step.
+        let wrong = NeuralDriftSDE(drift: Sequential([Linear(3, 4), Tanh(), Linear(4, 2)]), diffusion: AdditiveDiffusion(sigma: 0.1))
+        XCTAssertThrowsError(try noGrad { try sdeint(wrong, y0: TestData.uniform([2, 3], seed: 1), times: [0, 1], solver: .eulerMaruyama, dt: 0.1) }) { error in
+            guard case SDEError.shapeMismatch = error else { return XCTFail("expected a shape mismatch, got \(error)") }
+        }
+        let linear = Linear(3, 3)
+        linear.weight.assign(Tensor(repeating: 1_000, shape: [3, 3]))
+        var errors: [String] = []
+        for sde in [NeuralDriftSDE(drift: Sequential([linear]), diffusion: NoDiffusion()),
+                    NeuralDriftSDE(drift: { _, y in linear(y) }, diffusion: NoDiffusion(), parameters: linear.parameters)] as [any SDE] {
+            XCTAssertThrowsError(try noGrad { try sdeint(sde, y0: TestData.uniform([2, 3], seed: 1), times: [0, 10], solver: .eulerMaruyama, dt: 0.5) }) {
+                errors.append("\($0)")
+            }
+        }
+        XCTAssertEqual(errors.count, 2)
+        XCTAssertEqual(errors.first, errors.last)
+    }
+
     /// A drift of the wrong shape is reported by the tape path's check, and a state that blows
     /// up stops the solve with the step and time, as on the tape.
     func testErrorsAreTheTapePaths() throws {

@@ -132,6 +132,41 @@ struct TapeFreeStepper {
     }
 }
 
+extension Integrator {
+    /// The solve of ``run(y0:initialSolverState:onAccepted:)`` through ``TapeFreeStepper`` when
+    /// nothing is being recorded (inside `noGrad`: a forward-only solve, the forward pass of the
+    /// memory-saving gradient methods): each step's update fused into the drift network's last
+    /// product where the network allows it, the same bits, steps, outputs and counts as the
+    /// solver's own steps. `nil` where it does not apply (adaptive steps, another solver, a drift
+    /// that is not tape-free, forward-mode tangents) or the first step finds a wrong shape (the
+    /// solver's steps then report it).
+    func runTapeFree(y0: Tensor, onAccepted: ((Int, StepRecord, Tensor, [Tensor]?) -> Void)?) throws -> ForwardRun? {
+        guard !controller.isAdaptive, !GradMode.isEnabled, y0.tangent == nil, let stepper = TapeFreeStepper(self),
+              !stepper.parameters.contains(where: { $0.value.tangent != nil }) else { return nil }
+        var run = ForwardRun(outputs: [y0], steps: [], finalSolverState: nil, stats: SolverStats())
+        var y = y0
+        var t = times[0]
+        for (i, segment) in stepSchedule(times: times, dt: dt).enumerated() {
+            for (j, tNext) in segment.enumerated() {
+                let dW = motion.increment(from: t, to: tNext).w
+                guard let (next, _, _) = stepper.step(y, from: t, to: tNext, dW: dW, checkingShapes: run.steps.isEmpty)
+                else { return nil }
+                run.stats.driftEvaluations += 1
+                run.stats.diffusionEvaluations += 1
+                guard next.isFinite else { throw SDEError.nonFiniteState(step: run.steps.count + 1, time: tNext) }
+                let record = StepRecord(t0: t, t1: tNext, output: j == segment.count - 1 ? i + 1 : nil)
+                y = next
+                run.steps.append(record)
+                run.stats.acceptedSteps += 1
+                if record.output != nil { run.outputs.append(y) }
+                onAccepted?(run.steps.count - 1, record, y, nil)
+                t = tNext
+            }
+        }
+        return run
+    }
+}
+
 /// Backpropagation through fixed Euler–Maruyama steps with one tape node for the whole solve
 /// (what ``GradientMethod/backprop`` runs when the SDE allows it): ``TapeFreeStepper`` steps
 /// forward keeping each step's saved tensors, and the node's pullback walks them in reverse. The

@@ -36,6 +36,7 @@ struct Integrator<S: SDE, Solver: SDESolver> {
     /// accepted step with its index, the state and solver state after it.
     func run(y0: Tensor, initialSolverState: [Tensor]? = nil,
              onAccepted: ((Int, StepRecord, Tensor, [Tensor]?) -> Void)? = nil) throws -> ForwardRun {
+        if initialSolverState == nil, let run = try runTapeFree(y0: y0, onAccepted: onAccepted) { return run }
         var run = ForwardRun(outputs: [y0], steps: [], finalSolverState: nil, stats: SolverStats())
         var y = y0
         var solverState = initialSolverState
