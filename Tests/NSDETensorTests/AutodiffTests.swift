@@ -118,6 +118,36 @@ final class AutodiffTests: XCTestCase {
         XCTAssertEqual(x.mean().item, 3.5)
     }
 
+    /// Matrix transposes (the last two axes swapped, batched or not, through OpenBLAS's
+    /// out-of-place transpose) and other permutations move every value exactly, special values
+    /// included, on shapes with power-of-two and odd sides.
+    func testTransposesAndPermutationsMoveEveryValue() {
+        let special: [Float] = [-0.0, .infinity, -.infinity, .leastNonzeroMagnitude, -.greatestFiniteMagnitude, 1e-40]
+        for shape in [[1, 1], [1, 7], [5, 1], [3, 5], [128, 64], [64, 128], [33, 70], [2, 7, 3], [3, 2, 16, 16]] {
+            var x = TestData.uniform(shape, low: -2, high: 2, seed: UInt64(shape.reduce(1, *)))
+            var scalars = x.scalars
+            for (i, v) in special.enumerated() where i < scalars.count { scalars[i * 3 % scalars.count] = v }
+            x = Tensor(shape: shape, scalars: scalars)
+            let rank = shape.count, rows = shape[rank - 2], cols = shape[rank - 1], matrices = x.count / (rows * cols)
+            let t = x.transposed()
+            XCTAssertEqual(t.shape, Array(shape.dropLast(2)) + [cols, rows])
+            let out = t.scalars
+            var expected = [Float](repeating: 0, count: x.count)
+            for m in 0..<matrices { for i in 0..<rows { for j in 0..<cols {
+                expected[m * rows * cols + j * rows + i] = scalars[m * rows * cols + i * cols + j]
+            } } }
+            XCTAssertEqual(out.map(\.bitPattern), expected.map(\.bitPattern), "\(shape)")
+            // The transpose of the transpose is the tensor; a NaN stays a NaN.
+            XCTAssertEqual(t.transposed().scalars.map(\.bitPattern), scalars.map(\.bitPattern), "\(shape): twice")
+        }
+        XCTAssertTrue(Tensor(shape: [2, 2], scalars: [1, .nan, 3, 4]).transposed().scalars[2].isNaN)
+        // [0, 2, 1] is the batched transpose; a permutation that moves other axes takes the general path.
+        let y = TestData.uniform([2, 3, 4], seed: 8)
+        XCTAssertEqual(y.permuted([0, 2, 1]).scalars, y.transposed().scalars)
+        XCTAssertEqual(y.permuted([2, 0, 1]).shape, [4, 2, 3])
+        XCTAssertEqual(y.permuted([2, 0, 1])[3, 1, 2], y[1, 2, 3])
+    }
+
     func testMatMulAgainstNaiveProduct() {
         let a = TestData.uniform([7, 5], seed: 5), b = TestData.uniform([5, 3], seed: 6)
         let c = a.matmul(b)

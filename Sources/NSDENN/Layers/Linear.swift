@@ -25,6 +25,17 @@ public final class Linear: Module, Layer {
                      "Linear: expected input [N, \(weight.shape[1])], got \(x.shape)")
     }
 
+    /// Inputs of fewer rows read the weight transposed in place rather than through a copy of
+    /// its transpose: for them the product costs about what the copy does.
+    static let transposeMinimumRows = 8
+
+    /// `Wᵀ` for an input of `rows` rows: the copy cached for a shard run or a solve
+    /// (``Parameter/withValuesFixed(_:)``), or `nil` (W read transposed in place) outside both
+    /// or below ``transposeMinimumRows`` rows.
+    func transposedWeight(rows: Int) -> Tensor? {
+        rows >= Linear.transposeMinimumRows ? weight.cachedTransposedValue : nil
+    }
+
     /// The layer's output, followed by tanh when `thenTanh` (one fused op,
     /// ``NSDETensor/Tensor/linearTanh(weight:bias:)``: the values of the layer then `Tanh` up to
     /// the order of the bias addition).
@@ -33,7 +44,7 @@ public final class Linear: Module, Layer {
         // One op: GEMM `x · Wᵀ` (inside a batch shard or a solve with Wᵀ copied once, a plain
         // product; otherwise reading W transposed in place), onto the preloaded bias (or with the
         // bias added in the tanh pass).
-        let transposed = weight.cachedTransposedValue
+        let transposed = transposedWeight(rows: x.shape[0])
         return thenTanh ? x.linearTanh(weight: weight.value, bias: bias?.value, transposedWeight: transposed)
             : x.linear(weight: weight.value, bias: bias?.value, transposedWeight: transposed)
     }
@@ -69,7 +80,7 @@ extension Linear: TapeFreeLayer {
     /// recorded nowhere.
     func tapeFreeValue(_ x: Tensor, thenTanh: Bool, then update: ElementwiseUpdate? = nil) -> Tensor {
         checkInput(x)
-        return x.linearValue(weight: weight.value, bias: bias?.value, transposedWeight: weight.cachedTransposedValue,
+        return x.linearValue(weight: weight.value, bias: bias?.value, transposedWeight: transposedWeight(rows: x.shape[0]),
                              thenTanh: thenTanh, then: update)
     }
 
