@@ -143,18 +143,27 @@ extension Integrator {
     func runTapeFree(y0: Tensor, onAccepted: ((Int, StepRecord, Tensor, [Tensor]?) -> Void)?) throws -> ForwardRun? {
         guard !controller.isAdaptive, !GradMode.isEnabled, y0.tangent == nil, let stepper = TapeFreeStepper(self),
               !stepper.parameters.contains(where: { $0.value.tangent != nil }) else { return nil }
+        return try tapeFreeSteps(stepper, y0: y0, onAccepted: onAccepted)
+    }
+
+    /// The fixed steps from `y0` through `stepper`, as the solver's loop takes them (records,
+    /// outputs, counts, the non-finite state error); `keep` receives what each step saved for its
+    /// pullback (`nil`: dropped). `nil` when the first step finds a wrong shape.
+    func tapeFreeSteps(_ stepper: TapeFreeStepper, y0: Tensor, keep: ((TapeFreeStepper.Saved) -> Void)? = nil,
+                       onAccepted: ((Int, StepRecord, Tensor, [Tensor]?) -> Void)? = nil) throws -> ForwardRun? {
         var run = ForwardRun(outputs: [y0], steps: [], finalSolverState: nil, stats: SolverStats())
         var y = y0
         var t = times[0]
         for (i, segment) in stepSchedule(times: times, dt: dt).enumerated() {
             for (j, tNext) in segment.enumerated() {
                 let dW = motion.increment(from: t, to: tNext).w
-                guard let (next, _, _) = stepper.step(y, from: t, to: tNext, dW: dW, checkingShapes: run.steps.isEmpty)
+                guard let (next, _, saved) = stepper.step(y, from: t, to: tNext, dW: dW, checkingShapes: run.steps.isEmpty)
                 else { return nil }
                 run.stats.driftEvaluations += 1
                 run.stats.diffusionEvaluations += 1
                 guard next.isFinite else { throw SDEError.nonFiniteState(step: run.steps.count + 1, time: tNext) }
                 let record = StepRecord(t0: t, t1: tNext, output: j == segment.count - 1 ? i + 1 : nil)
+                keep?(saved)
                 y = next
                 run.steps.append(record)
                 run.stats.acceptedSteps += 1
@@ -184,29 +193,11 @@ enum TapeFreeEulerMaruyama {
         let inputs = [y0] + parameters.map(\.value)
         guard inputs.contains(where: \.requiresGrad), !inputs.contains(where: { $0.tangent != nil }) else { return nil }
 
-        // Forward, recorded nowhere.
-        var y = y0.detached()
-        var outputs = [y]
+        // Forward, recorded nowhere. The first step checks the shapes the tape path checks:
+        // anything wrong is left to that path (it throws the error the user should see).
         var saved: [TapeFreeStepper.Saved] = []
-        var solverStats = SolverStats()
-        var t = integrator.times[0]
-        for segment in stepSchedule(times: integrator.times, dt: integrator.dt) {
-            for (j, tNext) in segment.enumerated() {
-                let dW = integrator.motion.increment(from: t, to: tNext).w
-                // The first step checks the shapes the tape path checks: anything wrong is left
-                // to that path (it throws the error the user should see).
-                guard let (next, _, step) = stepper.step(y, from: t, to: tNext, dW: dW, checkingShapes: saved.isEmpty)
-                else { return nil }
-                solverStats.driftEvaluations += 1
-                solverStats.diffusionEvaluations += 1
-                solverStats.acceptedSteps += 1
-                guard next.isFinite else { throw SDEError.nonFiniteState(step: solverStats.acceptedSteps, time: tNext) }
-                saved.append(step)
-                y = next
-                t = tNext
-                if j == segment.count - 1 { outputs.append(y) }
-            }
-        }
+        guard let run = try integrator.tapeFreeSteps(stepper, y0: y0.detached(), keep: { saved.append($0) }) else { return nil }
+        let outputs = run.outputs, solverStats = run.stats
         let value = noGrad { stackStates(outputs) }
         let last = outputs.count - 1
         let outputState = outputStateIndices(integrator: integrator)
