@@ -1,5 +1,6 @@
 import Foundation
 import NSDETensor
+import NSDENN
 
 /// The registry of ODE solvers for ``odeint(_:y0:times:solver:dt:rtol:atol:maxSteps:)``.
 public enum ODESolverKind: String, CaseIterable, Sendable {
@@ -59,31 +60,35 @@ public func odeint<Solver: ODESolver>(
 ) throws -> Solution {
     try validateTimes(times)
     if let dt, !(dt > 0 && dt.isFinite) { throw SDEError.invalidStepSize(dt) }
-    let f0 = f(times[0], y0)
-    guard f0.shape == y0.shape else { throw SDEError.shapeMismatch(what: "The right-hand side f(t, y)", expected: y0.shape, found: f0.shape) }
-    // The same stepping loop as sdeint: fixed steps of dt, or the classical controller
-    // h ← h·clamp(0.9·e^(−1/order), 0.2, 5) on the method's embedded error estimate.
-    let controller: any StepSizeController
-    let firstStep: Double
-    if Solver.isAdaptive {
-        let adaptive = PIController(rtol: rtol, atol: atol, pCoefficient: 0, iCoefficient: 1, safety: 0.9, factorMin: 0.2,
-                                    factorMax: 5, maxSteps: maxSteps)
-        try adaptive.validate()
-        controller = adaptive
-        firstStep = dt ?? initialStep(y0: y0, f0: f0, rtol: rtol, atol: atol, span: times.last! - times[0], order: Solver.order)
-    } else {
-        guard let dt else { throw SDEError.missingStepSize(solver: Solver.name) }
-        controller = ConstantStepSize()
-        firstStep = dt
+    // The parameters f reads do not change during the solve: layers reuse derived constants (a
+    // weight's transpose) for all of its steps.
+    return try Parameter.withValuesFixed {
+        let f0 = f(times[0], y0)
+        guard f0.shape == y0.shape else { throw SDEError.shapeMismatch(what: "The right-hand side f(t, y)", expected: y0.shape, found: f0.shape) }
+        // The same stepping loop as sdeint: fixed steps of dt, or the classical controller
+        // h ← h·clamp(0.9·e^(−1/order), 0.2, 5) on the method's embedded error estimate.
+        let controller: any StepSizeController
+        let firstStep: Double
+        if Solver.isAdaptive {
+            let adaptive = PIController(rtol: rtol, atol: atol, pCoefficient: 0, iCoefficient: 1, safety: 0.9, factorMin: 0.2,
+                                        factorMax: 5, maxSteps: maxSteps)
+            try adaptive.validate()
+            controller = adaptive
+            firstStep = dt ?? initialStep(y0: y0, f0: f0, rtol: rtol, atol: atol, span: times.last! - times[0], order: Solver.order)
+        } else {
+            guard let dt else { throw SDEError.missingStepSize(solver: Solver.name) }
+            controller = ConstantStepSize()
+            firstStep = dt
+        }
+        var run = try withoutActuallyEscaping(f) { f in
+            let integrator = Integrator(sde: ODEProblem(f: f), solver: ODEStepper(method: solver),
+                                        motion: ZeroBrownianMotion(shape: y0.shape, levyArea: false), controller: controller,
+                                        dt: firstStep, times: times)
+            return try integrator.run(y0: y0, initialSolverState: [f0])
+        }
+        run.stats.driftEvaluations += 1   // f0
+        return Solution(solved: .separate(run.outputs), times: times, stats: run.stats)
     }
-    var run = try withoutActuallyEscaping(f) { f in
-        let integrator = Integrator(sde: ODEProblem(f: f), solver: ODEStepper(method: solver),
-                                    motion: ZeroBrownianMotion(shape: y0.shape, levyArea: false), controller: controller,
-                                    dt: firstStep, times: times)
-        return try integrator.run(y0: y0, initialSolverState: [f0])
-    }
-    run.stats.driftEvaluations += 1   // f0
-    return Solution(solved: .separate(run.outputs), times: times, stats: run.stats)
 }
 
 /// Hairer's first-step heuristic (simplified): 0.01·‖y₀‖/‖f₀‖ in the tolerance-weighted RMS

@@ -5,8 +5,8 @@ import NSDETestSupport
 import XCTest
 
 /// `sdeint` runs its solve, and the solve's backward pass, with the parameters' values fixed
-/// (`Parameter.withValuesFixed`): every drift evaluation reuses one transpose per weight matrix,
-/// outside batch shards too.
+/// (`Parameter.withValuesFixed`), and so does `odeint`: every drift evaluation reuses one
+/// transpose per weight matrix, outside batch shards too.
 final class SolveParameterScopeTests: XCTestCase {
     /// Records, at each call, whether a fixed-parameter scope is active; passes x through.
     private final class ScopeProbe: Module, Layer {
@@ -39,5 +39,19 @@ final class SolveParameterScopeTests: XCTestCase {
             XCTAssertNil(Parameter.fixedTransposes, "no scope left behind")
         }
         XCTAssertNil(Linear(2, 2).weight.cachedTransposedValue)
+    }
+
+    func testODERightHandSideRunsInTheScope() throws {
+        Initializer.manualSeed(4)
+        let probe = ScopeProbe()
+        let net = Sequential([Linear(4, 8), Tanh(), probe, Linear(8, 4)])
+        for solver in [ODESolverKind.dopri5, .rk4] {
+            probe.seen = []
+            let sol = try odeint({ _, y in net(y) }, y0: TestData.uniform([3, 4], seed: 2), times: [0, 0.5, 1], solver: solver, dt: 0.25)
+            XCTAssertEqual(sol.final.shape, [3, 4])
+            XCTAssertGreaterThan(probe.seen.count, 2, "\(solver)")
+            XCTAssertEqual(probe.seen, Array(repeating: true, count: probe.seen.count), "\(solver): \(probe.seen)")
+        }
+        XCTAssertNil(Parameter.fixedTransposes)
     }
 }
