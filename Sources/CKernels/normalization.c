@@ -488,13 +488,42 @@ void NSDE_CLONES nsde_sum_rows(const float *restrict src, int64_t rows, int64_t 
 // MARK: - Column sums (bias gradients)
 
 // Adds the rows r0 ..< r1 (r1 > r0) of `x` (row stride ld) into `block` (first row copied), the
-// first stage of nsde_column_sums.
+// first stage of nsde_column_sums. Each column's sum runs down the rows in order; 64 columns at a
+// time stay in registers for the whole block of rows (a running sum kept in `block` would make
+// every row wait for the previous row's store).
+typedef float colsum_v16 __attribute__((vector_size(64)));
+// A vector load as a statement (a function returning the vector would change the baseline clone's ABI).
+#define COLSUM_ADD(acc, p)                                                                                              \
+    do {                                                                                                                \
+        colsum_v16 _v;                                                                                                  \
+        __builtin_memcpy(&_v, (p), sizeof _v);                                                                          \
+        (acc) = (acc) + _v;                                                                                             \
+    } while (0)
 static inline __attribute__((always_inline)) void sum_row_block(const float *restrict x, int64_t r0, int64_t r1, int64_t cols,
                                                                 int64_t ld, float *restrict block) {
-    for (int64_t j = 0; j < cols; j++) block[j] = x[r0 * ld + j];
-    for (int64_t r = r0 + 1; r < r1; r++) {
-        const float *row = x + r * ld;
-        for (int64_t j = 0; j < cols; j++) block[j] += row[j];
+    int64_t j0 = 0;
+    for (; j0 + 64 <= cols; j0 += 64) {
+        colsum_v16 a[4];
+        __builtin_memcpy(a, x + r0 * ld + j0, sizeof a);
+        for (int64_t r = r0 + 1; r < r1; r++) {
+            const float *row = x + r * ld + j0;
+            COLSUM_ADD(a[0], row);
+            COLSUM_ADD(a[1], row + 16);
+            COLSUM_ADD(a[2], row + 32);
+            COLSUM_ADD(a[3], row + 48);
+        }
+        __builtin_memcpy(block + j0, a, sizeof a);
+    }
+    for (; j0 + 16 <= cols; j0 += 16) {
+        colsum_v16 a;
+        __builtin_memcpy(&a, x + r0 * ld + j0, sizeof a);
+        for (int64_t r = r0 + 1; r < r1; r++) COLSUM_ADD(a, x + r * ld + j0);
+        __builtin_memcpy(block + j0, &a, sizeof a);
+    }
+    for (int64_t j = j0; j < cols; j++) {
+        float sum = x[r0 * ld + j];
+        for (int64_t r = r0 + 1; r < r1; r++) sum += x[r * ld + j];
+        block[j] = sum;
     }
 }
 

@@ -98,7 +98,9 @@ final class ColumnSumKernelTests: XCTestCase {
     }
 
     func testColumnSumsMatchTheSwiftLoop() {
-        for (rows, cols, ld) in [(1, 1, 1), (63, 5, 5), (64, 8, 9), (65, 17, 17), (200, 33, 40)] {
+        // Widths below 16, of one or two 16-column vectors, of 64-column chunks, and of all three with a tail.
+        for (rows, cols, ld) in [(1, 1, 1), (63, 5, 5), (64, 8, 9), (65, 17, 17), (200, 33, 40), (128, 64, 64), (1, 128, 128),
+                                 (130, 150, 160), (70, 80, 80)] {
             let x = TestData.uniform([rows * ld], low: -3, high: 3, seed: UInt64(rows * 100 + cols)).scalars
             var out = [Float](repeating: .nan, count: cols)
             x.withUnsafeBufferPointer { p in
