@@ -176,6 +176,38 @@ void nsde_small_sgemm(int trans_a, int64_t m, int64_t n, int64_t k, const float 
 /// 1 when every element is finite (neither infinite nor NaN), else 0.
 int nsde_all_finite(const float *x, int64_t count);
 
+/// A tanh MLP drift `f(y) = tanh(y W1ᵀ + b1) W2ᵀ + b2` for `rows` states of `features` values through
+/// `hidden` units (PyTorch layouts: `w1` `[hidden, features]`, `w2` `[features, hidden]`; `w1t`, `w2t`
+/// their transposes; `b1`, `b2` may be NULL). `features` and `hidden` must be multiples of 16 (the
+/// register-tiled kernel's columns).
+typedef struct {
+    int64_t rows, features, hidden;
+    const float *w1, *w1t, *b1, *w2, *w2t, *b2;
+} nsde_tanh_mlp;
+
+/// One Euler–Maruyama step `next = update(f(y))` (`form`, `state`, `noise`, `update_a`, `update_b`
+/// as in nsde_gemm_epilogue; `state` is y for the SDE updates), keeping the hidden layer's output
+/// `hidden` (`[rows, hidden]`): the two products of the library's fused Linear–Tanh and Linear
+/// layers, the same bits. Single-threaded.
+void nsde_tanh_mlp_step(const nsde_tanh_mlp *mlp, const float *y, nsde_update_form form, const float *state, const float *noise,
+                        float update_a, float update_b, float *hidden, float *next);
+
+/// Floats of scratch nsde_tanh_mlp_steps_pullback needs (8-byte aligned).
+int64_t nsde_tanh_mlp_pullback_scratch(const nsde_tanh_mlp *mlp);
+
+/// The pullback of `steps` steps of nsde_tanh_mlp_step, last to first, exactly as the library's
+/// tape-free backpropagation runs them one kernel at a time: step `n` started from `states[n]`,
+/// kept `hiddens[n]`, drew `noises[n]` (read with NSDE_UPDATE_PRODUCT_AFFINE, dropout noise: the
+/// update's pullback is `g ⊙ (ΔW·sigma + dt)`; with NSDE_UPDATE_SCALED, additive noise, `g·dt`) over
+/// `dts[n]`; `cotangents[n]` (or NULL) is a gradient of `states[n]` from elsewhere, added before the
+/// drift's pullback adds into it. `g` holds ∂L/∂y after the last step and receives ∂L/∂y₀. The
+/// parameters' gradients are stored into `dw1`, `db1`, `dw2`, `db2` (`db1`, `db2` NULL without
+/// biases): the last step's stored, each earlier one's added. Single-threaded.
+void nsde_tanh_mlp_steps_pullback(const nsde_tanh_mlp *mlp, int64_t steps, const float *const *states,
+                                  const float *const *hiddens, const float *const *noises, const float *dts,
+                                  nsde_update_form form, float sigma, const float *const *cotangents, float *g, float *dw1,
+                                  float *db1, float *dw2, float *db2, float *scratch);
+
 /// The tiling of one Winograd F(4x4, 3x3) convolution (the library's
 /// `WinogradConvolution.TileGeometry`): `[N, ·, height, width]` images, zero padding `padding`,
 /// `out_height x out_width` outputs cut into `tiles_h x tiles_w` tiles of 4x4 pixels per image;

@@ -52,7 +52,7 @@ struct StochasticAdjoint<S: SDE, Solver: SDESolver> {
         var previousContraction = 0.0
         // Euler–Maruyama steps of a tape-free drift evaluate and pull back without the tape,
         // summing the parameters' gradients here (the same values as their tape).
-        let stepper = TapeFreeStepper(integrator)
+        let stepper = TapeFreeStepper(integrator, rows: yEnd.shape.first ?? 0)
         var sums = [Tensor?](repeating: nil, count: stepper?.parameters.count ?? 0)
         // With the stepper, the drift at the point the later step was pulled back at: its drift
         // network ignores time, so the next step's initial guess reuses it (see below).

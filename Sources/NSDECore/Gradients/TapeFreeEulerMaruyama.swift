@@ -18,6 +18,9 @@ protocol TapeFreeSteppable {
                                      _ dW: Tensor?) -> (state: Tensor, drift: Tensor)
     /// g·ΔW (checked once for its shape).
     func diffusionProduct(_ t: Double, _ y: Tensor, _ dW: Tensor, drift: Tensor?) -> Tensor
+    /// The update's pullback as ``NSDETensor/TanhMLPSteps`` runs it, where the diffusion's own
+    /// pullback is that one (dropout and additive noise); else `nil`.
+    var tanhMLPUpdatePullback: TanhMLPSteps.UpdatePullback? { get }
 }
 
 /// A wrapper (``ShapeCheckedSDE``) around an SDE that may be ``TapeFreeSteppable``.
@@ -38,6 +41,13 @@ extension NeuralDriftSDE: TapeFreeSteppable {
     }
     func eulerMaruyamaUpdateOfDrift(_ t: Double, _ y: Tensor, dt h: Float, _ dW: Tensor) -> ElementwiseUpdate? {
         diffusionFunction.eulerMaruyamaUpdateOfDrift(t, y, dt: h, dW)
+    }
+    var tanhMLPUpdatePullback: TanhMLPSteps.UpdatePullback? {
+        switch diffusionFunction {
+        case let dropout as DropoutDiffusion: .productAffine(scale: dropout.sigma)
+        case is AdditiveDiffusion: .scaled
+        default: nil
+        }
     }
 }
 
@@ -63,13 +73,22 @@ struct TapeFreeStepper {
     let sde: any TapeFreeSteppable
     let network: any TapeFreeLayer
     let reads: UpdatePullbackInputs
+    /// The steps as whole kernels (``NSDETensor/TanhMLPSteps``: a tanh MLP drift with dropout or
+    /// additive noise on one thread), or `nil`: the same bits either way.
+    let fused: (steps: TanhMLPSteps, update: TanhMLPSteps.UpdatePullback)?
 
-    /// The stepper for `integrator`, or `nil` when its solver or SDE does not allow one.
-    init?<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>) {
+    /// The stepper for `integrator` and `rows` states, or `nil` when its solver or SDE does not
+    /// allow one.
+    init?<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, rows: Int) {
         guard Solver.self == EulerMaruyama.self,
               let sde = (integrator.sde as? any WrapsTapeFreeSteppable)?.tapeFreeSteppable ?? integrator.sde as? any TapeFreeSteppable,
               let network = sde.tapeFreeDrift else { return nil }
         (self.sde, self.network, self.reads) = (sde, network, sde.updatePullbackReads)
+        if let update = sde.tanhMLPUpdatePullback, let mlp = network as? Sequential, let steps = mlp.tanhMLPSteps(rows: rows) {
+            fused = (steps, update)
+        } else {
+            fused = nil
+        }
     }
 
     /// The parameters whose gradients ``pullback(_:_:addingToState:sums:)`` sums, in slot order.
@@ -86,7 +105,14 @@ struct TapeFreeStepper {
               checkingShapes: Bool = false) -> (next: Tensor, drift: Tensor?, saved: Saved)? {
         let h = Float(t1 - t0)
         if !checkingShapes, !needsDrift, !reads.contains(.drift), let update = sde.eulerMaruyamaUpdateOfDrift(t0, y, dt: h, dW) {
-            let (next, networkSaved) = network.tapeFreeForward(y, then: update)
+            let (next, networkSaved): (Tensor, [Tensor])
+            if let fused, y.shape == [fused.steps.rows, fused.steps.features] {
+                // What the Sequential's pass saves: the first layer's input and output, the second's input.
+                let (updated, hidden) = fused.steps.step(y, then: update)
+                (next, networkSaved) = (updated, [y, hidden, hidden])
+            } else {
+                (next, networkSaved) = network.tapeFreeForward(y, then: update)
+            }
             return (next, nil, Saved(t0: t0, dt: h, network: networkSaved, state: reads.contains(.state) ? y : nil, drift: nil,
                                      noise: reads.contains(.noise) ? dW : nil))
         }
@@ -141,7 +167,7 @@ extension Integrator {
     /// that is not tape-free, forward-mode tangents) or the first step finds a wrong shape (the
     /// solver's steps then report it).
     func runTapeFree(y0: Tensor, onAccepted: ((Int, StepRecord, Tensor, [Tensor]?) -> Void)?) throws -> ForwardRun? {
-        guard !controller.isAdaptive, !GradMode.isEnabled, y0.tangent == nil, let stepper = TapeFreeStepper(self),
+        guard !controller.isAdaptive, !GradMode.isEnabled, y0.tangent == nil, let stepper = TapeFreeStepper(self, rows: y0.shape.first ?? 0),
               !stepper.parameters.contains(where: { $0.value.tangent != nil }) else { return nil }
         return try tapeFreeSteps(stepper, y0: y0, onAccepted: onAccepted)
     }
@@ -188,7 +214,8 @@ enum TapeFreeEulerMaruyama {
     /// differentiate, or a shape the first step finds wrong: the tape path then reports it).
     static func solve<S: SDE, Solver: SDESolver>(_ integrator: Integrator<S, Solver>, y0: Tensor,
                                                  name: String) throws -> (states: SolvedStates, stats: SolverStats)? {
-        guard !integrator.controller.isAdaptive, GradMode.isEnabled, let stepper = TapeFreeStepper(integrator) else { return nil }
+        guard !integrator.controller.isAdaptive, GradMode.isEnabled, let stepper = TapeFreeStepper(integrator, rows: y0.shape.first ?? 0)
+        else { return nil }
         let parameters = stepper.parameters
         let inputs = [y0] + parameters.map(\.value)
         guard inputs.contains(where: \.requiresGrad), !inputs.contains(where: { $0.tangent != nil }) else { return nil }
@@ -206,15 +233,23 @@ enum TapeFreeEulerMaruyama {
                 // ∂L/∂y at the end, then each step in reverse; an output's cotangent joins at its
                 // state.
                 var a = outputCotangent(upstream, last)
-                var sums = [Tensor?](repeating: nil, count: parameters.count)
-                var output = last - 1
-                for n in saved.indices.reversed() {
-                    var cotangent: Tensor?
-                    if output >= 0, outputState[output] == n {
-                        cotangent = outputCotangent(upstream, output)
-                        output -= 1
+                var cotangents = [Tensor?](repeating: nil, count: saved.count)
+                for output in 0..<last where outputState[output] < saved.count {
+                    cotangents[outputState[output]] = outputCotangent(upstream, output)
+                }
+                if let fused = stepper.fused, !saved.isEmpty,
+                   TanhMLPSteps.runsFused(rows: fused.steps.rows, features: fused.steps.features, hidden: fused.steps.hidden) {
+                    // All steps in one call: the kernels below, in their order.
+                    let steps = saved.indices.map { n in
+                        TanhMLPSteps.SavedStep(state: saved[n].network[0], hidden: saved[n].network[1], noise: saved[n].noise,
+                                               dt: saved[n].dt, cotangent: cotangents[n])
                     }
-                    a = stepper.pullback(a, saved[n], addingToState: cotangent, sums: &sums)
+                    let g = fused.steps.pullback(steps, update: fused.update, gradient: a)
+                    return [g.state, g.w1] + (g.b1.map { [$0] } ?? []) + [g.w2] + (g.b2.map { [$0] } ?? [])
+                }
+                var sums = [Tensor?](repeating: nil, count: parameters.count)
+                for n in saved.indices.reversed() {
+                    a = stepper.pullback(a, saved[n], addingToState: cotangents[n], sums: &sums)
                 }
                 return [a] + sums
             }

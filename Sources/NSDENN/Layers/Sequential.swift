@@ -196,3 +196,19 @@ extension Sequential: TapeFreeLayer {
         return inputGradient ? gradient : nil
     }
 }
+
+extension Sequential {
+    /// This network's Euler–Maruyama steps as whole kernels (``NSDETensor/TanhMLPSteps``) for
+    /// `rows` states, when it is a `Linear`, a `Tanh` and a `Linear` (biases optional), the
+    /// weights' transposes are cached (inside ``Parameter/withValuesFixed(_:)`` or a batch shard,
+    /// from ``Linear/transposeMinimumRows`` rows) and the kernels run its products (see
+    /// ``NSDETensor/TanhMLPSteps/runsFused(rows:features:hidden:)``); else `nil`. Its gradients
+    /// come in the order of ``tapeFreeParameters``.
+    public func tanhMLPSteps(rows: Int) -> TanhMLPSteps? {
+        guard stages.count == 2, case let .linearTanh(first) = stages[0], case let .layer(layer) = stages[1],
+              let second = layer as? Linear,
+              let w1t = first.transposedWeight(rows: rows), let w2t = second.transposedWeight(rows: rows) else { return nil }
+        return TanhMLPSteps(rows: rows, w1: first.weight.value, w1Transposed: w1t, b1: first.bias?.value,
+                            w2: second.weight.value, w2Transposed: w2t, b2: second.bias?.value)
+    }
+}
