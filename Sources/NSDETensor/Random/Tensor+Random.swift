@@ -145,7 +145,8 @@ extension Tensor {
                                         mean: Float = 0, std: Float = 1, seed: UInt64,
                                         stream: UInt64 = 0, offset: UInt64 = 0) {
         let key = Philox4x32(seed: seed)
-        PhiloxKernels.run(count: count) { firstBlock, blocks, dst in
+        // The C kernel batches its blocks itself: one call per thread's chunk.
+        PhiloxKernels.run(count: count, batchBlocks: Int.max) { firstBlock, blocks, dst in
             PhiloxKernels.normal(key: key, stream: stream, firstBlock: offset &+ UInt64(firstBlock),
                                  blocks: blocks, mean: mean, std: std, out: dst)
         } output: { out + $0 }
@@ -227,12 +228,12 @@ enum PhiloxKernels {
     static let batchBlocks = 64
 
     /// Splits `count` elements into block-aligned chunks across threads and batches of
-    /// ``batchBlocks`` blocks. `kernel(firstBlock, blocks, dst)` writes `4 * blocks` values to
-    /// `dst`; full batches write straight to `output(4 * firstBlock)`, and the final, partial
-    /// block goes through a scratch buffer. Chunk boundaries do not change any value, because
-    /// each value depends only on its block index.
+    /// `batchBlocks` blocks (default ``batchBlocks``). `kernel(firstBlock, blocks, dst)` writes
+    /// `4 * blocks` values to `dst`; full batches write straight to `output(4 * firstBlock)`, and
+    /// the final, partial block goes through a scratch buffer. Chunk and batch boundaries do not
+    /// change any value, because each value depends only on its block index.
     @inline(__always)
-    static func run(count: Int, _ kernel: (Int, Int, UnsafeMutablePointer<Float>) -> Void,
+    static func run(count: Int, batchBlocks: Int = PhiloxKernels.batchBlocks, _ kernel: (Int, Int, UnsafeMutablePointer<Float>) -> Void,
                     output: (Int) -> UnsafeMutablePointer<Float>) {
         precondition(count >= 0, "random fill: negative count \(count)")
         if count == 0 { return }
