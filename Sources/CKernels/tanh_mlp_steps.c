@@ -18,13 +18,13 @@ void nsde_tanh_mlp_step(const nsde_tanh_mlp *mlp, const float *y, nsde_update_fo
     nsde_small_sgemm(0, rows, d, h, hidden, h, mlp->w2t, d, next, d, &second);
 }
 
-// The bias gradient of one step, `g`'s column sums, stored into `sum` on the first step and added
-// into it after (LinearOp.columnSums, then Elementwise.addInPlace).
 int64_t nsde_tanh_mlp_pullback_scratch(const nsde_tanh_mlp *mlp) {
     const int64_t widest = mlp->features > mlp->hidden ? mlp->features : mlp->hidden;
     return mlp->rows * (mlp->features + mlp->hidden) + 4 * widest + 2;
 }
 
+// The bias gradient of one step, `g`'s column sums, stored into `sum` on the first step and added
+// into it after (LinearOp.columnSums, then Elementwise.addInPlace).
 static void bias_gradient(const float *g, int64_t rows, int64_t cols, int first, float *sum, float *scratch, float *block,
                           double *total) {
     if (first) {
