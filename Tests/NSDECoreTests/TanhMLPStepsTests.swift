@@ -80,15 +80,18 @@ final class TanhMLPStepsTests: XCTestCase {
         }
     }
 
-    /// The forward-only solve and the stochastic adjoint step through the fused forward too: the
-    /// same values and gradients as through the layers.
-    func testForwardOnlyAndAdjointMatchTheLayers() throws {
+    /// The forward-only solve and the forward passes of the stochastic adjoint (its steps'
+    /// reconstructions too) and of checkpointing step through the fused forward: the same values
+    /// and gradients as through the layers.
+    func testForwardOnlyAdjointAndCheckpointingMatchTheLayers() throws {
         try XCTSkipUnless(RegisterTiledGEMM.isFast, "the fused steps run where the register-tiled kernel does (AVX-512)")
         Initializer.manualSeed(12)
         let net = Sequential([Linear(16, 32), Tanh(), Linear(32, 16)])
-        let fused = try run(net, DropoutDiffusion(sigma: 0.3), drift: .layers, fused: true, shards: 2, batch: 24, gradient: .adjoint)
-        let layers = try run(net, DropoutDiffusion(sigma: 0.3), drift: .layers, fused: false, shards: 2, batch: 24, gradient: .adjoint)
-        XCTAssertEqual(fused, layers, "adjoint")
+        for (name, method) in [("adjoint", GradientMethod.adjoint), ("checkpointed every 4", .checkpointed(every: 4))] {
+            let fused = try run(net, DropoutDiffusion(sigma: 0.3), drift: .layers, fused: true, shards: 2, batch: 24, gradient: method)
+            let layers = try run(net, DropoutDiffusion(sigma: 0.3), drift: .layers, fused: false, shards: 2, batch: 24, gradient: method)
+            XCTAssertEqual(fused, layers, name)
+        }
         func forward(_ enabled: Bool) throws -> [[Float]] {
             TanhMLPSteps.isEnabled = enabled
             defer { TanhMLPSteps.isEnabled = true }
