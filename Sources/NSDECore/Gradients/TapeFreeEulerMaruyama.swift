@@ -233,23 +233,23 @@ enum TapeFreeEulerMaruyama {
                 // ∂L/∂y at the end, then each step in reverse; an output's cotangent joins at its
                 // state.
                 var a = outputCotangent(upstream, last)
-                var cotangents = [Tensor?](repeating: nil, count: saved.count)
-                for output in 0..<last where outputState[output] < saved.count {
-                    cotangents[outputState[output]] = outputCotangent(upstream, output)
-                }
+                // The output (other than the last) whose state step n starts from, if any.
+                var outputStarting = [Int?](repeating: nil, count: saved.count)
+                for output in 0..<last where outputState[output] < saved.count { outputStarting[outputState[output]] = output }
+                func cotangent(_ n: Int) -> Tensor? { outputStarting[n].map { outputCotangent(upstream, $0) } }
                 if let fused = stepper.fused, !saved.isEmpty,
                    TanhMLPSteps.runsFused(rows: fused.steps.rows, features: fused.steps.features, hidden: fused.steps.hidden) {
                     // All steps in one call: the kernels below, in their order.
                     let steps = saved.indices.map { n in
                         TanhMLPSteps.SavedStep(state: saved[n].network[0], hidden: saved[n].network[1], noise: saved[n].noise,
-                                               dt: saved[n].dt, cotangent: cotangents[n])
+                                               dt: saved[n].dt, cotangent: cotangent(n))
                     }
                     let g = fused.steps.pullback(steps, update: fused.update, gradient: a)
                     return [g.state, g.w1] + (g.b1.map { [$0] } ?? []) + [g.w2] + (g.b2.map { [$0] } ?? [])
                 }
                 var sums = [Tensor?](repeating: nil, count: parameters.count)
                 for n in saved.indices.reversed() {
-                    a = stepper.pullback(a, saved[n], addingToState: cotangents[n], sums: &sums)
+                    a = stepper.pullback(a, saved[n], addingToState: cotangent(n), sums: &sums)
                 }
                 return [a] + sums
             }
