@@ -61,7 +61,7 @@ final class CIFAR10Tests: XCTestCase {
         XCTAssertEqual(test.classes, names)
     }
 
-    func testLoadsTenThousandRecordsQuickly() throws {
+    func testLoadsTenThousandRecords() throws {
         let n = 10_000
         // Every record has image 0's pixels (cheap to generate) except the last.
         let pixels = Fixtures.cifarRecord(0, labels: [])
@@ -70,16 +70,10 @@ final class CIFAR10Tests: XCTestCase {
         for i in 0 ..< n - 1 { bytes.append(UInt8(i % 10)); bytes += pixels }
         bytes += Fixtures.cifarRecord(n - 1, labels: [UInt8((n - 1) % 10)])
         let file = try dir.write(bytes, to: "big.bin")
-        let start = DispatchTime.now().uptimeNanoseconds
-        let ds = try CIFAR10.load(files: [file])
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print("CIFAR-10: \(n) records loaded in \(String(format: "%.4f", seconds)) s")
+        let ds = try CIFAR10.load(files: [file])   // its speed: `nsde bench data`
         XCTAssertEqual(ds.count, n)
         XCTAssertEqual(ds.classCounts(), [Int](repeating: n / 10, count: 10))
         XCTAssertEqual(Array(ds.pixels(at: 9_999)), Fixtures.cifarRecord(9_999, labels: []))
-        #if !DEBUG
-        XCTAssertLessThan(seconds, 0.5, "10,000 records are one copy each")
-        #endif
     }
 
     // MARK: - Malformed files

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import NSDETensor
 import NSDEData
 
@@ -112,31 +113,52 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertNil(it.next())
     }
 
-    func testPrefetchOverlapsWithConsumer() {
-        // A dataset whose batch extraction is slow: with prefetching the producer works while
-        // the consumer "trains", so the total is about max(produce, consume), not their sum.
-        struct Slow: Dataset {
+    func testPrefetchWorksAheadOfTheConsumer() {
+        // A dataset that records which examples have been made. With prefetching, the background
+        // thread makes the next `prefetch` batches while the consumer holds a batch and has not
+        // asked for more (its work overlaps the consumer's), and never more than that (the queue is
+        // bounded); without it, batches are made only on request. Checked by what was made, not by
+        // time: the waits below only give a wrong implementation the chance to show itself.
+        final class Made: @unchecked Sendable {
+            private let lock = NSLock()
+            private var indices: [Int] = []
+            func append(_ i: Int) { lock.lock(); indices.append(i); lock.unlock() }
+            var count: Int { lock.lock(); defer { lock.unlock() }; return indices.count }
+            var all: [Int] { lock.lock(); defer { lock.unlock() }; return indices }
+        }
+        struct Recording: Dataset {
+            let made: Made
             var count: Int { 8 }
             var classes: [String] { ["x"] }
             var imageShape: [Int] { [1, 1, 1] }
             func example(at index: Int) -> (image: Tensor, label: Int) {
-                usleep(20_000)
+                made.append(index)
                 return (Tensor(repeating: Float(index), shape: [1, 1, 1]), 0)
             }
         }
-        func timed(prefetch: Int) -> Double {
-            let loader = DataLoader(dataset: Slow(), batchSize: 1, shuffle: false, prefetch: prefetch)
-            let start = DispatchTime.now().uptimeNanoseconds
-            var got = [Float]()
-            for (images, _) in loader.epoch(0) {
-                got.append(images.scalars[0])
-                usleep(20_000)
-            }
-            XCTAssertEqual(got, (0..<8).map(Float.init))
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        /// Waits (up to 30 s) until `made` holds at least `target` examples; returns the count.
+        func settle(_ made: Made, at target: Int) -> Int {
+            let deadline = Date().addingTimeInterval(30)
+            while made.count < target, Date() < deadline { usleep(1_000) }
+            usleep(50_000)   // room for a batch too many to appear
+            return made.count
         }
-        let serial = timed(prefetch: 0), overlapped = timed(prefetch: 2)
-        print("8 batches x (20 ms load + 20 ms step): serial \(serial) s, prefetched \(overlapped) s")
-        XCTAssertLessThan(overlapped, serial * 0.8)
+        for prefetch in [0, 1, 2, 3] {
+            let made = Made()
+            let loader = DataLoader(dataset: Recording(made: made), batchSize: 1, shuffle: false, prefetch: prefetch)
+            var iterator = loader.epoch(0).makeIterator()
+            var got = [Float]()
+            for delivered in 1...8 {
+                guard let (images, _) = iterator.next() else { return XCTFail("prefetch \(prefetch): batch \(delivered) missing") }
+                got.append(images.scalars[0])
+                // Holding batch `delivered`: the thread has made the next `prefetch` ones (as many
+                // as there are), and no more.
+                let expected = min(8, delivered + prefetch)
+                XCTAssertEqual(settle(made, at: expected), expected, "prefetch \(prefetch), holding batch \(delivered)")
+            }
+            XCTAssertNil(iterator.next())
+            XCTAssertEqual(got, (0..<8).map(Float.init), "prefetch \(prefetch)")
+            XCTAssertEqual(made.all, Array(0..<8), "each batch made once, in order (prefetch \(prefetch))")
+        }
     }
 }

@@ -19,16 +19,10 @@ final class FashionMNISTTests: XCTestCase {
         throw XCTSkip(message)
     }
 
-    func timedLoad(_ split: DatasetSplit) throws -> (InMemoryImageDataset, Double) {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let ds = try FashionMNIST.load(split: split)
-        return (ds, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
 
     func testTrainSplit() throws {
         try requireFiles()
-        let (ds, seconds) = try timedLoad(.train)
-        print("Fashion-MNIST train: \(ds.count) images loaded in \(String(format: "%.3f", seconds)) s")
+        let ds = try FashionMNIST.load(split: .train)   // its speed: `nsde bench data`
         XCTAssertEqual(ds.count, 60_000)
         XCTAssertEqual(ds.imageShape, [1, 28, 28])
         XCTAssertEqual(ds.pixels.count, 60_000 * 784)
@@ -37,9 +31,6 @@ final class FashionMNISTTests: XCTestCase {
         XCTAssertEqual(Array(ds.labels.prefix(10)), [9, 0, 0, 3, 0, 2, 7, 2, 5, 5])
         XCTAssertEqual(ds.pixels(at: 0).reduce(0) { $0 + Int($1) }, 76_247, "checksum of the first image")
         XCTAssertEqual(ds.pixels.max(), 255)
-        #if !DEBUG
-        XCTAssertLessThan(seconds, 1.0, "loading 60,000 images should take well under a second in release")
-        #endif
 
         let (images, labels) = ds.batch(indices: Array(0..<128))
         XCTAssertEqual(images.shape, [128, 1, 28, 28])
@@ -49,21 +40,17 @@ final class FashionMNISTTests: XCTestCase {
         let loader = DataLoader(dataset: ds, batchSize: 128, seed: 0, dropLast: true,
                                 augmentation: Augmentation(cropPadding: 2))
         XCTAssertEqual(loader.batchesPerEpoch, 468)
-        let start = DispatchTime.now().uptimeNanoseconds
         var seen = 0
         for (images, labels) in loader.epoch(0) {
             XCTAssertEqual(images.shape, [128, 1, 28, 28])
             seen += labels.count
         }
-        let epochSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print("Fashion-MNIST one epoch of 468 augmented batches of 128: \(String(format: "%.3f", epochSeconds)) s")
         XCTAssertEqual(seen, 468 * 128)
     }
 
     func testTestSplit() throws {
         try requireFiles()
-        let (ds, seconds) = try timedLoad(.test)
-        print("Fashion-MNIST test: \(ds.count) images loaded in \(String(format: "%.3f", seconds)) s")
+        let ds = try FashionMNIST.load(split: .test)
         XCTAssertEqual(ds.count, 10_000)
         XCTAssertEqual(ds.imageShape, [1, 28, 28])
         XCTAssertEqual(ds.classCounts(), [Int](repeating: 1_000, count: 10), "balanced classes")

@@ -238,14 +238,11 @@ final class SafeTensorsTests: XCTestCase {
         tensors["big"] = big
         let dir = try makeTemporaryDirectory()
         let url = dir.appendingPathComponent("big.safetensors")
-        let start = Date()
         try SafeTensors.write(tensors, to: url)
         let (read, _) = try SafeTensors.read(from: url)
-        let elapsed = Date().timeIntervalSince(start)
         XCTAssertEqual(read.count, tensors.count)
         XCTAssertEqual(read["block.2999.bias"]?.scalars, [2999, -2999])
         XCTAssertEqual(read["big"].map(bits), bits(big))
-        XCTAssertLessThan(elapsed, 20, "writing and reading 16 MB and 3000 tensors should be fast")
     }
 
     // MARK: - Malformed input

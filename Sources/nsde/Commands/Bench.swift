@@ -7,7 +7,7 @@ extension NSDE {
         static let configuration = CommandConfiguration(
             abstract: "Measure kernel and training throughput.",
             discussion: "Benchmarks, not tests: run them in a release build on an otherwise idle machine.",
-            subcommands: [Kernels.self, Conv.self, TrainStep.self, Eval.self, MLPSDE.self])
+            subcommands: [Kernels.self, Conv.self, TrainStep.self, Eval.self, MLPSDE.self, DataPipeline.self])
     }
 }
 
