@@ -38,14 +38,14 @@ static void bias_gradient(const float *g, int64_t rows, int64_t cols, int first,
 void nsde_tanh_mlp_steps_pullback(const nsde_tanh_mlp *mlp, int64_t steps, const float *const *states,
                                   const float *const *hiddens, const float *const *noises, const float *dts,
                                   nsde_update_form form, float sigma, const float *const *cotangents, float *g, float *dw1,
-                                  float *db1, float *dw2, float *db2, float *scratch) {
+                                  float *db1, float *dw2, float *db2, int accumulate, float *scratch) {
     const int64_t rows = mlp->rows, d = mlp->features, h = mlp->hidden, widest = d > h ? d : h;
     // Scratch (nsde_tanh_mlp_pullback_scratch floats): ∂L/∂f, ∂L/∂z of the hidden layer, one step's
     // bias gradient, and the column sums' float and double partial sums.
     float *df = scratch, *dz = df + rows * d, *sums = dz + rows * h, *block = sums + widest;
     double *total = (double *)(block + widest + (widest & 1));   // 8-byte aligned (`scratch` is)
     for (int64_t n = steps - 1; n >= 0; n--) {
-        const int first = n == steps - 1;
+        const int first = n == steps - 1 && !accumulate;
         // The update's pullback (Diffusion.eulerMaruyamaUpdatePullback): ∂L/∂y passes as it is,
         // ∂L/∂f = g ⊙ (ΔW·σ + Δt) (dropout noise) or g·Δt (additive noise).
         if (form == NSDE_UPDATE_PRODUCT_AFFINE) nsde_product_affine(g, noises[n], sigma, dts[n], df, rows * d);

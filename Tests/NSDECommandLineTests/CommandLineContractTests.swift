@@ -61,6 +61,17 @@ final class CommandLineContractTests: XCTestCase {
         XCTAssertEqual(one, 0)
         // The same problem, split or not: the loss agrees to rounding.
         XCTAssertEqual(try object(out1)["loss"] as? Double ?? .nan, json["loss"] as? Double ?? .nan, accuracy: 1e-5)
+        // Checkpointed backprop: the same loss, and its floor counts the re-run (4 evaluations per step against 3).
+        let (checkpointed, out2, _) = try run(["bench", "mlp-sde", "--batch", "8", "--steps", "3", "--repeats", "1", "--warmup", "0",
+                                               "--shards", "2", "--mode", "checkpointed", "--every", "2", "--json"])
+        XCTAssertEqual(checkpointed, 0)
+        let c = try object(out2)
+        XCTAssertEqual(c["mode"] as? String, "checkpointed")
+        XCTAssertEqual(c["loss"] as? Double ?? .nan, json["loss"] as? Double ?? .nan, accuracy: 1e-6)
+        XCTAssertEqual(c["gemm_flops"] as? Double ?? .nan, (json["gemm_flops"] as? Double ?? .nan) * 4 / 3, accuracy: 1e-3)
+        let (bad, _, stderr) = try run(["bench", "mlp-sde", "--every", "0"])
+        XCTAssertNotEqual(bad, 0)
+        XCTAssertTrue(stderr.contains("--every must be positive, got 0"), stderr)
     }
 
     func testToyJSON() throws {

@@ -107,6 +107,40 @@ final class TanhMLPStepsTests: XCTestCase {
         XCTAssertEqual(try forward(true), try forward(false), "forward-only")
     }
 
+    /// Checkpointing re-runs and pulls back its stretches without the tape where backprop's
+    /// one-node solve applies: its gradients are backprop's bit for bit, for every checkpoint
+    /// spacing (one step, stretches that end inside and on output times, one stretch longer than
+    /// the solve), fused steps on and off, and for a drift the fused steps do not take (ReLU,
+    /// multiplicative noise: the layers' tape-free pullbacks).
+    func testCheckpointingEqualsBackpropBitForBit() throws {
+        Initializer.manualSeed(14)
+        let tanhNet = Sequential([Linear(16, 32), Tanh(), Linear(32, 16)])
+        let reluNet = Sequential([Linear(16, 32), ReLU(), Linear(32, 16)])
+        func check<D: Diffusion>(_ net: Sequential, _ diffusion: D, _ name: String, fused: Bool) throws {
+            let reference = try run(net, diffusion, drift: .layers, fused: fused, shards: 2, batch: 24)
+            XCTAssertTrue(reference.gradients.allSatisfy { $0.contains { $0 != 0 } }, "\(name): every gradient is used")
+            for every in [1, 4, 6, 7, 40] {
+                let checkpointed = try run(net, diffusion, drift: .layers, fused: fused, shards: 2, batch: 24,
+                                           gradient: .checkpointed(every: every))
+                XCTAssertEqual(checkpointed, reference, "\(name), fused \(fused), checkpointed every \(every)")
+            }
+        }
+        for fused in [true, false] {
+            try check(tanhNet, DropoutDiffusion(sigma: 0.3), "tanh MLP, dropout", fused: fused)
+            try check(tanhNet, AdditiveDiffusion(sigma: 0.2), "tanh MLP, additive", fused: fused)
+        }
+        try check(reluNet, MultiplicativeDiffusion(sigma: 0.2), "ReLU MLP, multiplicative", fused: true)
+        // The tape's checkpointing (a closure drift) agrees to rounding.
+        let tape = try run(tanhNet, DropoutDiffusion(sigma: 0.3), drift: .closure, fused: true, shards: 2, batch: 24,
+                           gradient: .checkpointed(every: 4))
+        let tapeFree = try run(tanhNet, DropoutDiffusion(sigma: 0.3), drift: .layers, fused: true, shards: 2, batch: 24,
+                               gradient: .checkpointed(every: 4))
+        XCTAssertEqual(tape.states, tapeFree.states)
+        for (a, b) in zip(tape.gradients, tapeFree.gradients) {
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5 * max(1, abs(y))) }
+        }
+    }
+
     /// Where the fused steps do not apply the layers run (the same results): more than one thread,
     /// shapes the register-tiled kernel does not take, other networks and diffusions, and the
     /// switch off.

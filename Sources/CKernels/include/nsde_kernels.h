@@ -201,12 +201,14 @@ int64_t nsde_tanh_mlp_pullback_scratch(const nsde_tanh_mlp *mlp);
 /// update's pullback is `g ⊙ (ΔW·sigma + dt)`; with NSDE_UPDATE_SCALED, additive noise, `g·dt`) over
 /// `dts[n]`; `cotangents[n]` (or NULL) is a gradient of `states[n]` from elsewhere, added before the
 /// drift's pullback adds into it. `g` holds ∂L/∂y after the last step and receives ∂L/∂y₀. The
-/// parameters' gradients are stored into `dw1`, `db1`, `dw2`, `db2` (`db1`, `db2` NULL without
-/// biases): the last step's stored, each earlier one's added. Single-threaded.
+/// parameters' gradients are summed into `dw1`, `db1`, `dw2`, `db2` (`db1`, `db2` NULL without
+/// biases): the last step's stored and each earlier one's added, or with `accumulate` every step's
+/// added to what they hold (a solve's steps pulled back in several calls, last stretch first, give
+/// the bits of one call). Single-threaded.
 void nsde_tanh_mlp_steps_pullback(const nsde_tanh_mlp *mlp, int64_t steps, const float *const *states,
                                   const float *const *hiddens, const float *const *noises, const float *dts,
                                   nsde_update_form form, float sigma, const float *const *cotangents, float *g, float *dw1,
-                                  float *db1, float *dw2, float *db2, float *scratch);
+                                  float *db1, float *dw2, float *db2, int accumulate, float *scratch);
 
 /// The tiling of one Winograd F(4x4, 3x3) convolution (the library's
 /// `WinogradConvolution.TileGeometry`): `[N, ·, height, width]` images, zero padding `padding`,

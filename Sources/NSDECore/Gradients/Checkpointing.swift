@@ -29,13 +29,21 @@ struct CheckpointedAlgorithm: GradientAlgorithm {
 }
 
 /// The backward pass of ``GradientMethod/checkpointed(every:)``: for each stretch between
-/// checkpoints, last first, re-runs the stretch on the tape from its checkpoint and
-/// backpropagates the cotangent of its end state (plus those of any outputs inside it).
+/// checkpoints, last first, re-runs the stretch from its checkpoint and backpropagates the
+/// cotangent of its end state (plus those of any outputs inside it).
+///
+/// Where the SDE allows it (``TapeFreeStepper``: fixed Euler–Maruyama steps of a tape-free drift
+/// network with a built-in diffusion, as ``GradientMethod/backprop`` requires for its one-node
+/// solve), a stretch re-runs and pulls back without the tape, through the kernels of
+/// ``TapeFreeEulerMaruyama`` (``NSDETensor/TanhMLPSteps`` for a tanh MLP): the bits of
+/// ``GradientMethod/backprop``, whose pullback walks the same steps in the same order. Otherwise
+/// each stretch is recorded on the tape and backpropagated.
 struct CheckpointedBackprop<S: SDE, Solver: SDESolver> {
     let context: BackwardContext<S, Solver>
     let checkpoints: [SolveCheckpoint]
 
     func pullback(_ upstream: Tensor) -> [Tensor?] {
+        if let stepper = tapeFreeStepper { return tapeFreePullback(upstream, stepper) }
         let steps = context.steps
         let last = context.outputCount - 1
         var aY = context.outputCotangent(upstream, last)
@@ -71,5 +79,73 @@ struct CheckpointedBackprop<S: SDE, Solver: SDESolver> {
             }
         }
         return [aY + context.outputCotangent(upstream, 0)] + parameterGradients.map { Optional($0) }
+    }
+
+    /// The stepper that re-runs the stretches without the tape, or `nil` (see the type's comment).
+    private var tapeFreeStepper: TapeFreeStepper? {
+        let integrator = context.integrator
+        guard !integrator.controller.isAdaptive, !context.steps.isEmpty, let first = checkpoints.first, first.state.tangent == nil,
+              checkpoints.allSatisfy({ $0.solverState == nil }),
+              let stepper = TapeFreeStepper(integrator, rows: first.state.shape.first ?? 0),
+              !stepper.parameters.contains(where: { $0.value.tangent != nil }) else { return nil }
+        return stepper
+    }
+
+    /// The backward pass through `stepper`: each stretch re-run keeping what its steps' pullbacks
+    /// read, then pulled back last step first; an output's cotangent joins at its state and the
+    /// parameters' gradients are summed across the stretches, both as in
+    /// ``TapeFreeEulerMaruyama``'s pullback of the whole solve.
+    private func tapeFreePullback(_ upstream: Tensor, _ stepper: TapeFreeStepper) -> [Tensor?] {
+        let steps = context.steps, motion = context.integrator.motion
+        let last = context.outputCount - 1
+        // The output (other than the last) whose state step n starts from, if any: y₀ is output 0,
+        // the state after step n the output that step landed on.
+        var outputStarting = [Int?](repeating: nil, count: steps.count)
+        if last > 0 { outputStarting[0] = 0 }
+        for n in 0..<(steps.count - 1) { if let i = steps[n].output, i != last { outputStarting[n + 1] = i } }
+        func cotangent(_ n: Int) -> Tensor? { outputStarting[n].map { context.outputCotangent(upstream, $0) } }
+
+        let fused = stepper.fused.flatMap { fused in
+            TanhMLPSteps.runsFused(rows: fused.steps.rows, features: fused.steps.features, hidden: fused.steps.hidden) ? fused : nil
+        }
+        var a = context.outputCotangent(upstream, last)
+        var sums = [Tensor?](repeating: nil, count: stepper.parameters.count)
+        var fusedSums: TanhMLPSteps.ParameterGradients?
+        for (c, checkpoint) in checkpoints.enumerated().reversed() {
+            let end = c + 1 < checkpoints.count ? checkpoints[c + 1].step : steps.count
+            guard end > checkpoint.step else { continue }
+            // The stretch again from its checkpoint (the forward pass's steps: the same states).
+            var saved: [TapeFreeStepper.Saved] = []
+            saved.reserveCapacity(end - checkpoint.step)
+            var y = checkpoint.state
+            for record in steps[checkpoint.step..<end] {
+                let dW = motion.increment(from: record.t0, to: record.t1).w
+                guard let (next, _, kept) = stepper.step(y, from: record.t0, to: record.t1, dW: dW) else {
+                    preconditionFailure("CheckpointedBackprop: a tape-free step without the shape check returned nothing")
+                }
+                saved.append(kept)
+                y = next
+            }
+            if let fused {
+                let stretch = saved.enumerated().map { k, step in
+                    TanhMLPSteps.SavedStep(state: step.network[0], hidden: step.network[1], noise: step.noise, dt: step.dt,
+                                           cotangent: cotangent(checkpoint.step + k))
+                }
+                let g = fused.steps.pullback(stretch, update: fused.update, gradient: a, addingInto: fusedSums)
+                a = g.state
+                fusedSums = (g.w1, g.b1, g.w2, g.b2)
+            } else {
+                for k in saved.indices.reversed() {
+                    a = stepper.pullback(a, saved[k], addingToState: cotangent(checkpoint.step + k), sums: &sums)
+                }
+            }
+            context.stats.steps += end - checkpoint.step
+            context.stats.stepEvaluations += end - checkpoint.step
+        }
+        if let fusedSums {
+            // The network's parameter slots: the first Linear's weight and bias, the second's.
+            sums = [fusedSums.w1] + (fusedSums.b1.map { [$0] } ?? []) + [fusedSums.w2] + (fusedSums.b2.map { [$0] } ?? [])
+        }
+        return [a] + stepper.gradients(sums, of: context.parameters).map { Optional($0) }
     }
 }

@@ -6,7 +6,7 @@
 /// | ``backprop`` | O(N): every step's intermediates stay on the tape | ≈ 2 | exact for the discretised solve |
 /// | ``adjoint`` | O(1) | ≈ 3–4 (state reconstruction + one pullback per step; ≈ 2–3 for a tape-free MLP drift with Euler–Maruyama) | exact up to the reconstruction tolerance |
 /// | ``reversibleAdjoint`` | O(1) | ≈ 3 | exact up to float rounding (``ReversibleHeun`` only) |
-/// | ``checkpointed(every:)`` | O(N/k + k) | ≈ 3 | exact |
+/// | ``checkpointed(every:)`` | O(N/k + k) | ≈ 3 | exact (``backprop``'s bits for a tape-free MLP drift with Euler–Maruyama) |
 /// | ``forwardSensitivity`` | O(1) | (parameters + elements of y₀) forward solves | exact |
 ///
 /// All methods replay the same Brownian increments, so on the same path they agree with each
@@ -81,6 +81,12 @@ public struct GradientMethod: Sendable, Equatable, CustomStringConvertible {
     /// Backpropagation with checkpoints: the forward solve stores the state (and solver state)
     /// after every `k`-th step; the backward pass recomputes each stretch of k steps on the tape
     /// and backpropagates through it. Exact; memory O(N/k + k) states.
+    ///
+    /// Where ``backprop`` runs its one-node solve (fixed Euler–Maruyama steps of a ``NeuralDriftSDE``
+    /// with a ``NSDENN/TapeFreeLayer`` drift and a parameter-free diffusion), each stretch is
+    /// recomputed and pulled back without the tape through the same kernels, in the same order:
+    /// the gradients are ``backprop``'s bit for bit, at the cost of one more forward solve (MLP SDE
+    /// benchmark: `nsde bench mlp-sde --mode checkpointed`).
     public static func checkpointed(every k: Int) -> GradientMethod {
         precondition(k > 0, "GradientMethod.checkpointed: k must be positive, got \(k)")
         return GradientMethod(kind: .checkpointed(k))

@@ -86,11 +86,19 @@ public struct TanhMLPSteps {
         return (next, hiddenValue)
     }
 
+    /// The parameters' gradients of a pullback: `w1` `[hidden, features]`, `b1` `[hidden]`, `w2`
+    /// `[features, hidden]`, `b2` `[features]` (`b1`, `b2` `nil` without biases).
+    public typealias ParameterGradients = (w1: Tensor, b1: Tensor?, w2: Tensor, b2: Tensor?)
+
     /// The pullback of `steps` (first to last as they ran) for ∂L/∂y after the last one,
     /// `gradient` (`[rows, features]`, overwritten: its buffer receives ∂L/∂y₀, which is returned):
     /// ∂L/∂y₀ and the parameters' gradients summed over the steps, the bits of the layers' and the
     /// diffusion's pullbacks run step by step (`b1`, `b2` `nil` without biases).
-    public func pullback(_ steps: [SavedStep], update: UpdatePullback, gradient: Tensor)
+    ///
+    /// With `sums` (what an earlier call returned, for the steps after these), each step's
+    /// parameter gradients are added into those tensors, which are returned: a solve pulled back
+    /// in stretches, last first, gets the bits of one call over all its steps.
+    public func pullback(_ steps: [SavedStep], update: UpdatePullback, gradient: Tensor, addingInto sums: ParameterGradients? = nil)
         -> (state: Tensor, w1: Tensor, b1: Tensor?, w2: Tensor, b2: Tensor?) {
         precondition(!steps.isEmpty, "TanhMLPSteps.pullback: no steps")
         precondition(gradient.shape == [rows, features], "TanhMLPSteps.pullback: expected a gradient [\(rows), \(features)], got \(gradient.shape)")
@@ -106,8 +114,15 @@ public struct TanhMLPSteps {
             precondition(form != NSDE_UPDATE_PRODUCT_AFFINE || s.noise?.shape == [rows, features],
                          "TanhMLPSteps.pullback: dropout noise needs each step's increment [\(rows), \(features)]")
         }
-        let dw1 = Tensor(uninitializedShape: [hidden, features]), dw2 = Tensor(uninitializedShape: [features, hidden])
-        let db1 = b1 == nil ? nil : Tensor(uninitializedShape: [hidden]), db2 = b2 == nil ? nil : Tensor(uninitializedShape: [features])
+        if let sums {
+            precondition(sums.w1.shape == [hidden, features] && sums.w2.shape == [features, hidden]
+                         && (sums.b1?.shape ?? [hidden]) == [hidden] && (sums.b2?.shape ?? [features]) == [features]
+                         && (sums.b1 == nil) == (b1 == nil) && (sums.b2 == nil) == (b2 == nil),
+                         "TanhMLPSteps.pullback: the gradients to add into do not match the network's parameters")
+        }
+        let dw1 = sums?.w1 ?? Tensor(uninitializedShape: [hidden, features]), dw2 = sums?.w2 ?? Tensor(uninitializedShape: [features, hidden])
+        let db1 = b1 == nil ? nil : sums?.b1 ?? Tensor(uninitializedShape: [hidden])
+        let db2 = b2 == nil ? nil : sums?.b2 ?? Tensor(uninitializedShape: [features])
         let states: [UnsafePointer<Float>?] = steps.map { UnsafePointer($0.state.storage.pointer) }
         let hiddens: [UnsafePointer<Float>?] = steps.map { UnsafePointer($0.hidden.storage.pointer) }
         let noises: [UnsafePointer<Float>?] = steps.map { $0.noise.map { UnsafePointer($0.storage.pointer) } }
@@ -117,7 +132,7 @@ public struct TanhMLPSteps {
             let scratch = Tensor(uninitializedShape: [Int(nsde_tanh_mlp_pullback_scratch(mlp))])
             nsde_tanh_mlp_steps_pullback(mlp, Int64(steps.count), states, hiddens, noises, dts, form, sigma, cotangents,
                                          gradient.storage.pointer, dw1.storage.pointer, db1?.storage.pointer, dw2.storage.pointer,
-                                         db2?.storage.pointer, scratch.storage.pointer)
+                                         db2?.storage.pointer, sums == nil ? 0 : 1, scratch.storage.pointer)
         }
         withExtendedLifetime(steps) {}
         return (gradient, dw1, db1, dw2, db2)

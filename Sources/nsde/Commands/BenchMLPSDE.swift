@@ -6,17 +6,20 @@ extension NSDE.Bench {
     struct MLPSDE: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "mlp-sde",
-            abstract: "Time a neural SDE with an MLP drift: forward, backprop or adjoint (the peer benchmark).",
+            abstract: "Time a neural SDE with an MLP drift: forward, backprop, checkpointed or adjoint (the peer benchmark).",
             discussion: """
             The spec shared with Benchmarks/mlp_sde_peers.py (torchsde, diffrax, hand-written PyTorch \
             and JAX loops): state --dim (64), batch --batch (256), drift MLP dim -> --hidden (128, tanh) \
             -> dim, Itô, diffusion additive 0.1 / multiplicative 0.1·y / dropout 0.1·f (the step's drift, \
             not re-evaluated), T = 1, Euler–Maruyama with --steps (100) fixed steps, loss = mean of y_T². \
             Modes: forward (solve without recording gradients), backprop (forward + backward through \
-            every step), adjoint (forward + backward by the O(1)-memory stochastic adjoint). Reports \
+            every step), checkpointed (forward keeping every --every-th state, backward re-running \
+            each stretch from its checkpoint), adjoint (forward + backward by the O(1)-memory \
+            stochastic adjoint). Reports \
             the median of --repeats timed runs after --warmup untimed ones, the process's peak RSS and \
             the peak of live tensor memory during one timed run, and the FLOP floor: the drift's GEMM \
-            FLOPs (4·batch·dim·hidden per evaluation; backward passes 2x that; the adjoint's backward \
+            FLOPs (4·batch·dim·hidden per evaluation; backward passes 2x that; checkpointing re-runs \
+            every step once; the adjoint's backward \
             re-evaluates the drift as often as it reports) divided by the 512³ sgemm rate measured in \
             the same process after each timed run (flop_floor_ms at the median rate; floor_ratio: the \
             median of each run's time over the floor at the rate sampled right after it). Compare \
@@ -25,8 +28,10 @@ extension NSDE.Bench {
 
         @Option(help: "Diffusion of the SDE.")
         var noise: NoiseKind = .additive
-        @Option(help: "What to time: the forward solve, backpropagation through it, or the adjoint.")
+        @Option(help: "What to time: the forward solve, backpropagation through it, checkpointed backpropagation, or the adjoint.")
         var mode: Mode = .backprop
+        @Option(help: "Steps between the stored states of --mode checkpointed.")
+        var every: Int = 10
         @Option(help: "Noise scale σ.")
         var sigma: Float = 0.1
         @Option(help: "State dimension d.")
@@ -53,7 +58,7 @@ extension NSDE.Bench {
         /// `--noise`: the diffusions the benchmark can time.
         enum NoiseKind: String, CaseIterable, ExpressibleByArgument { case additive, multiplicative, dropout }
         /// `--mode`: what is timed.
-        enum Mode: String, CaseIterable, ExpressibleByArgument { case forward, backprop, adjoint }
+        enum Mode: String, CaseIterable, ExpressibleByArgument { case forward, backprop, checkpointed, adjoint }
 
         struct Report: Encodable {
             let benchmark = "mlp-sde"
@@ -91,6 +96,7 @@ extension NSDE.Bench {
             switch mode {
             case .forward: perStep = 1
             case .backprop: perStep = 3
+            case .checkpointed: perStep = 4
             case .adjoint: perStep = 1 + (backwardEvaluations ?? 1) + 2
             }
             return Double(steps) * perStep * evaluation
@@ -100,6 +106,7 @@ extension NSDE.Bench {
             guard dim > 0, hidden > 0, batch > 0, steps > 0, repeats > 0, warmup >= 0 else {
                 throw ValidationError("--dim, --hidden, --batch, --steps and --repeats must be positive and --warmup non-negative")
             }
+            guard every > 0 else { throw ValidationError("--every must be positive, got \(every)") }
             guard sigma >= 0, sigma.isFinite else { throw ValidationError("--sigma must be non-negative, got \(sigma)") }
             if let shards, !(1...batch).contains(shards) {
                 throw ValidationError("--shards must be in 1...\(batch) (the batch size), got \(shards)")
@@ -111,7 +118,11 @@ extension NSDE.Bench {
             Initializer.manualSeed(seed)
             let drift = Sequential([Linear(dim, hidden), Tanh(), Linear(hidden, dim)])
             let y0 = Tensor.randomNormal([batch, dim], std: 1, seed: seed &+ 1)
-            let gradient: GradientMethod = mode == .adjoint ? .adjoint : .backprop
+            let gradient: GradientMethod = switch mode {
+            case .adjoint: .adjoint
+            case .checkpointed: .checkpointed(every: every)
+            case .forward, .backprop: .backprop
+            }
             var loss: Float = 0
             var backwardStats: BackwardStats?
             let shardCount = min(shards ?? Parallel.threadCount, batch)
