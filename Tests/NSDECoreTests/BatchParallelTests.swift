@@ -101,6 +101,43 @@ final class BatchParallelTests: XCTestCase {
         }
     }
 
+    /// A tensor that requires a gradient and is not a parameter is one leaf for every shard: shards
+    /// that slice it (the slice's pullback) or multiply by it (a product that adds into the leaf's
+    /// gradient in place) and run their backward passes side by side all add into it, and none of
+    /// their contributions is lost. Repeated, because a lost update depends on the threads' timing.
+    func testShardsAddIntoASharedLeafWithoutLosingUpdates() throws {
+        let batch = 64
+        var x = Tensor.randomNormal([batch, 32], seed: 3)
+        x.requiresGrad = true
+        var w = Tensor.randomNormal([32, 32], std: 0.2, seed: 4)
+        w.requiresGrad = true
+        func gradients(shards: Int) throws -> (x: [Float], w: [Float]) {
+            x.zeroGrad()
+            w.zeroGrad()
+            _ = try BatchParallel.run(batch: batch, shards: shards) { shard -> Float in
+                // Twenty layers, so that the shards' backward passes overlap in time.
+                var h = shard.slice(x)
+                for _ in 0..<20 { h = h.matmul(w).tanh() }
+                let loss = h.squared().sum()
+                loss.backward()
+                return loss.item
+            }
+            return (x.grad!.scalars, w.grad!.scalars)
+        }
+        let whole = try gradients(shards: 1)
+        for round in 0..<40 {
+            for shards in [2, 3] {
+                let split = try gradients(shards: shards)
+                for (a, b) in zip(split.x, whole.x) {
+                    XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(b)), "round \(round), \(shards) shards: the input's gradient")
+                }
+                for (a, b) in zip(split.w, whole.w) {
+                    XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(b)), "round \(round), \(shards) shards: the weight's gradient")
+                }
+            }
+        }
+    }
+
     func testAShardErrorLeavesGradientsUnchanged() {
         let net = mlp()
         for p in net.parameters { p.zeroGrad() }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A node of the dynamic autodiff graph: the op that produced a tensor and the nodes of the
 /// op's inputs. Leaves (tensors on which `requiresGrad` was set) have no op and accumulate
 /// their gradient in ``grad`` across backward passes, as in PyTorch.
@@ -29,6 +31,13 @@ enum Tape {
     /// (``DifferentiableOp/vjp(_:needsGradient:accumulators:)``); tests turn it off to compare
     /// with separate additions.
     @TaskLocal static var accumulatesInPlace = true
+
+    /// Serialises every change to a leaf's gradient. Batch shards (`BatchParallel`) run their
+    /// backward passes side by side, and a tensor that requires a gradient without being a
+    /// parameter (an input every shard slices, a weight every shard multiplies by) is one leaf
+    /// for all of them: unserialised, one shard's addition could overwrite another's. Interior
+    /// nodes belong to one backward pass and are not locked.
+    private static let leafGradients = Mutex<Void>(())
 
     /// Back-propagates `seed` (the gradient of the loss with respect to `root`) into every
     /// leaf that requires a gradient, accumulating into the leaves' `grad`.
@@ -66,8 +75,9 @@ enum Tape {
                     guard let input else { continue }
                     if let sum = accumulators?[i] {
                         // The gradient so far goes back; the op either added into it (and
-                        // returned it) or returned its own gradient to add below.
-                        input.grad = sum
+                        // returned it) or returned its own gradient to add below. (Another
+                        // shard may have added into a leaf meanwhile: then the two are summed.)
+                        accumulate(sum, into: input)
                         if let g, g.storage === sum.storage { continue }
                     }
                     guard let g else { continue }
@@ -89,14 +99,27 @@ enum Tape {
     /// The gradient accumulated in `node` so far, taken out of it, when no other tensor shares its
     /// buffer (an op may then add into it in place); `nil` otherwise, leaving the node as it was.
     private static func takeAccumulator(_ node: GradNode?) -> Tensor? {
-        guard let node, var existing = node.grad else { return nil }
-        node.grad = nil
-        if isKnownUniquelyReferenced(&existing.storage) { return existing }
-        node.grad = existing
-        return nil
+        guard let node else { return nil }
+        func take() -> Tensor? {
+            guard var existing = node.grad else { return nil }
+            node.grad = nil
+            if isKnownUniquelyReferenced(&existing.storage) { return existing }
+            node.grad = existing
+            return nil
+        }
+        return node.isLeaf ? leafGradients.withLock { _ in take() } : take()
     }
 
+    /// Adds `g` into `node`'s gradient (or makes it the gradient), under ``leafGradients`` for a leaf.
     private static func accumulate(_ g: Tensor, into node: GradNode) {
+        if node.isLeaf {
+            leafGradients.withLock { _ in accumulateUnlocked(g, into: node) }
+        } else {
+            accumulateUnlocked(g, into: node)
+        }
+    }
+
+    private static func accumulateUnlocked(_ g: Tensor, into node: GradNode) {
         if var existing = node.grad {
             node.grad = nil
             if isKnownUniquelyReferenced(&existing.storage) {
