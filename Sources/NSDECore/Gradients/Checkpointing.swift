@@ -92,25 +92,14 @@ struct CheckpointedBackprop<S: SDE, Solver: SDESolver> {
     }
 
     /// The backward pass through `stepper`: each stretch re-run keeping what its steps' pullbacks
-    /// read, then pulled back last step first; an output's cotangent joins at its state and the
-    /// parameters' gradients are summed across the stretches, both as in
-    /// ``TapeFreeEulerMaruyama``'s pullback of the whole solve.
+    /// read, then pulled back by ``TapeFreeStepsPullback`` as ``TapeFreeEulerMaruyama`` pulls back
+    /// the whole solve.
     private func tapeFreePullback(_ upstream: Tensor, _ stepper: TapeFreeStepper) -> [Tensor?] {
         let steps = context.steps, motion = context.integrator.motion
-        let last = context.outputCount - 1
-        // The output (other than the last) whose state step n starts from, if any: y₀ is output 0,
-        // the state after step n the output that step landed on.
-        var outputStarting = [Int?](repeating: nil, count: steps.count)
-        if last > 0 { outputStarting[0] = 0 }
-        for n in 0..<(steps.count - 1) { if let i = steps[n].output, i != last { outputStarting[n + 1] = i } }
-        func cotangent(_ n: Int) -> Tensor? { outputStarting[n].map { context.outputCotangent(upstream, $0) } }
-
-        let fused = stepper.fused.flatMap { fused in
-            TanhMLPSteps.runsFused(rows: fused.steps.rows, features: fused.steps.features, hidden: fused.steps.hidden) ? fused : nil
+        var pullback = TapeFreeStepsPullback(stepper, steps: steps, outputCount: context.outputCount) {
+            context.outputCotangent(upstream, $0)
         }
-        var a = context.outputCotangent(upstream, last)
-        var sums = [Tensor?](repeating: nil, count: stepper.parameters.count)
-        var fusedSums: TanhMLPSteps.ParameterGradients?
+        var a = context.outputCotangent(upstream, context.outputCount - 1)
         for (c, checkpoint) in checkpoints.enumerated().reversed() {
             let end = c + 1 < checkpoints.count ? checkpoints[c + 1].step : steps.count
             guard end > checkpoint.step else { continue }
@@ -126,26 +115,10 @@ struct CheckpointedBackprop<S: SDE, Solver: SDESolver> {
                 saved.append(kept)
                 y = next
             }
-            if let fused {
-                let stretch = saved.enumerated().map { k, step in
-                    TanhMLPSteps.SavedStep(state: step.network[0], hidden: step.network[1], noise: step.noise, dt: step.dt,
-                                           cotangent: cotangent(checkpoint.step + k))
-                }
-                let g = fused.steps.pullback(stretch, update: fused.update, gradient: a, addingInto: fusedSums)
-                a = g.state
-                fusedSums = (g.w1, g.b1, g.w2, g.b2)
-            } else {
-                for k in saved.indices.reversed() {
-                    a = stepper.pullback(a, saved[k], addingToState: cotangent(checkpoint.step + k), sums: &sums)
-                }
-            }
+            a = pullback.pull(a, through: saved, first: checkpoint.step)
             context.stats.steps += end - checkpoint.step
             context.stats.stepEvaluations += end - checkpoint.step
         }
-        if let fusedSums {
-            // The network's parameter slots: the first Linear's weight and bias, the second's.
-            sums = [fusedSums.w1] + (fusedSums.b1.map { [$0] } ?? []) + [fusedSums.w2] + (fusedSums.b2.map { [$0] } ?? [])
-        }
-        return [a] + stepper.gradients(sums, of: context.parameters).map { Optional($0) }
+        return [a] + stepper.gradients(pullback.parameterSums, of: context.parameters).map { Optional($0) }
     }
 }

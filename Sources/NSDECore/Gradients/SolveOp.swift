@@ -24,10 +24,7 @@ struct BackwardContext<S: SDE, Solver: SDESolver> {
     let stats: BackwardStats
 
     /// The cotangent of output `i` from the stacked cotangent `[T, batch, …]`.
-    func outputCotangent(_ upstream: Tensor, _ i: Int) -> Tensor {
-        let inner = Array(upstream.shape.dropFirst())
-        return upstream.slice(axis: 0, i..<(i + 1)).reshaped(inner)
-    }
+    func outputCotangent(_ upstream: Tensor, _ i: Int) -> Tensor { stackedOutputCotangent(upstream, i) }
 
     /// Runs `body` with the parameters' accumulated gradients set aside, and returns what `body`
     /// accumulated into each (zeros where nothing was), restoring the previous gradients.
@@ -39,6 +36,12 @@ struct BackwardContext<S: SDE, Solver: SDESolver> {
         for (p, g) in zip(parameters, saved) { p.value.grad = g }
         return accumulated
     }
+}
+
+/// The cotangent of output `i` (`[batch, …]`) from the stacked cotangent `[T, batch, …]`, in a
+/// buffer of its own (a slice copies; the pullbacks add into it in place).
+func stackedOutputCotangent(_ upstream: Tensor, _ i: Int) -> Tensor {
+    upstream.slice(axis: 0, i..<(i + 1)).reshaped(Array(upstream.shape.dropFirst()))
 }
 
 /// The parameters with duplicates (the same object listed twice) removed, order kept.

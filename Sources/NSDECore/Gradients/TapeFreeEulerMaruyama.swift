@@ -158,6 +158,69 @@ struct TapeFreeStepper {
     }
 }
 
+/// The pullback of a solve's tape-free steps, walked last step first in one stretch
+/// (``TapeFreeEulerMaruyama``) or several (checkpointing, last stretch first): an output's
+/// cotangent joins at its state, onto the update's state gradient before the drift's pullback adds
+/// into it, and the parameters' gradients are summed across the stretches in the tape's order. A
+/// tanh MLP's steps go through ``NSDETensor/TanhMLPSteps``' single-call pullback where it runs
+/// (each stretch adding into the sums of the ones after it), the others through
+/// ``TapeFreeStepper/pullback(_:_:addingToState:sums:)``: the same bits either way.
+struct TapeFreeStepsPullback {
+    let stepper: TapeFreeStepper
+    /// The output (other than the last) whose state step n starts from, if any.
+    private let outputStarting: [Int?]
+    /// The cotangent of output i.
+    private let outputCotangent: (Int) -> Tensor
+    private let fused: (steps: TanhMLPSteps, update: TanhMLPSteps.UpdatePullback)?
+    private var sums: [Tensor?]
+    private var fusedSums: TanhMLPSteps.ParameterGradients?
+
+    /// The pullback of the solve that took `steps` (with `outputCount` output times: y₀ is output
+    /// 0, the last step's state the last output) through `stepper`.
+    init(_ stepper: TapeFreeStepper, steps: [StepRecord], outputCount: Int, outputCotangent: @escaping (Int) -> Tensor) {
+        let last = outputCount - 1
+        var starting = [Int?](repeating: nil, count: steps.count)
+        if last > 0, !steps.isEmpty { starting[0] = 0 }
+        for n in 0..<max(steps.count - 1, 0) { if let i = steps[n].output, i != last { starting[n + 1] = i } }
+        (self.stepper, outputStarting, self.outputCotangent) = (stepper, starting, outputCotangent)
+        fused = stepper.fused.flatMap { fused in
+            TanhMLPSteps.runsFused(rows: fused.steps.rows, features: fused.steps.features, hidden: fused.steps.hidden) ? fused : nil
+        }
+        sums = [Tensor?](repeating: nil, count: stepper.parameters.count)
+    }
+
+    /// ∂L/∂y at the state step `first` started from, for `a` = ∂L/∂y after step `first +
+    /// saved.count − 1`, `saved` holding what steps `first...` kept (later stretches pulled back
+    /// before). `a`'s buffer may be reused.
+    mutating func pull(_ a: Tensor, through saved: [TapeFreeStepper.Saved], first: Int) -> Tensor {
+        guard !saved.isEmpty else { return a }
+        func cotangent(_ n: Int) -> Tensor? { outputStarting[n].map(outputCotangent) }
+        if let fused {
+            let steps = saved.enumerated().map { k, step in
+                // What the Sequential's pass saves: the first layer's input and output, the second's input.
+                TanhMLPSteps.SavedStep(state: step.network[0], hidden: step.network[1], noise: step.noise, dt: step.dt,
+                                       cotangent: cotangent(first + k))
+            }
+            let g = fused.steps.pullback(steps, update: fused.update, gradient: a, addingInto: fusedSums)
+            fusedSums = (g.w1, g.b1, g.w2, g.b2)
+            return g.state
+        }
+        var a = a
+        for k in saved.indices.reversed() {
+            a = stepper.pullback(a, saved[k], addingToState: cotangent(first + k), sums: &sums)
+        }
+        return a
+    }
+
+    /// The parameters' gradients summed so far, one per ``TapeFreeStepper/parameters`` slot (`nil`
+    /// where nothing was summed).
+    var parameterSums: [Tensor?] {
+        guard let fusedSums else { return sums }
+        // The network's parameter slots: the first Linear's weight and bias, the second's.
+        return [fusedSums.w1] + (fusedSums.b1.map { [$0] } ?? []) + [fusedSums.w2] + (fusedSums.b2.map { [$0] } ?? [])
+    }
+}
+
 extension Integrator {
     /// The solve of ``run(y0:initialSolverState:onAccepted:)`` through ``TapeFreeStepper`` when
     /// nothing is being recorded (inside `noGrad`: a forward-only solve, the forward pass of the
@@ -224,49 +287,17 @@ enum TapeFreeEulerMaruyama {
         // anything wrong is left to that path (it throws the error the user should see).
         var saved: [TapeFreeStepper.Saved] = []
         guard let run = try integrator.tapeFreeSteps(stepper, y0: y0.detached(), keep: { saved.append($0) }) else { return nil }
-        let outputs = run.outputs, solverStats = run.stats
+        let outputs = run.outputs, solverStats = run.stats, steps = run.steps
         let value = noGrad { stackStates(outputs) }
-        let last = outputs.count - 1
-        let outputState = outputStateIndices(integrator: integrator)
         let states = Tensor.record(value, inputs: inputs) {
             SolveOp(name: name) { upstream in
-                // ∂L/∂y at the end, then each step in reverse; an output's cotangent joins at its
-                // state.
-                var a = outputCotangent(upstream, last)
-                // The output (other than the last) whose state step n starts from, if any.
-                var outputStarting = [Int?](repeating: nil, count: saved.count)
-                for output in 0..<last where outputState[output] < saved.count { outputStarting[outputState[output]] = output }
-                func cotangent(_ n: Int) -> Tensor? { outputStarting[n].map { outputCotangent(upstream, $0) } }
-                if let fused = stepper.fused, !saved.isEmpty,
-                   TanhMLPSteps.runsFused(rows: fused.steps.rows, features: fused.steps.features, hidden: fused.steps.hidden) {
-                    // All steps in one call: the kernels below, in their order.
-                    let steps = saved.indices.map { n in
-                        TanhMLPSteps.SavedStep(state: saved[n].network[0], hidden: saved[n].network[1], noise: saved[n].noise,
-                                               dt: saved[n].dt, cotangent: cotangent(n))
-                    }
-                    let g = fused.steps.pullback(steps, update: fused.update, gradient: a)
-                    return [g.state, g.w1] + (g.b1.map { [$0] } ?? []) + [g.w2] + (g.b2.map { [$0] } ?? [])
-                }
-                var sums = [Tensor?](repeating: nil, count: parameters.count)
-                for n in saved.indices.reversed() {
-                    a = stepper.pullback(a, saved[n], addingToState: cotangent(n), sums: &sums)
-                }
-                return [a] + sums
+                // ∂L/∂y at the end, then each step in reverse.
+                func cotangent(_ i: Int) -> Tensor { stackedOutputCotangent(upstream, i) }
+                var pullback = TapeFreeStepsPullback(stepper, steps: steps, outputCount: outputs.count, outputCotangent: cotangent)
+                let a = pullback.pull(cotangent(outputs.count - 1), through: saved, first: 0)
+                return [a] + pullback.parameterSums
             }
         }
         return (.stacked(states), solverStats)
-    }
-
-    /// For each output time, the index of its state (0 for y₀, n + 1 after step n).
-    private static func outputStateIndices<S: SDE, Solver: SDESolver>(integrator: Integrator<S, Solver>) -> [Int] {
-        var result = [0]
-        for segment in stepSchedule(times: integrator.times, dt: integrator.dt) { result.append(result.last! + segment.count) }
-        return result
-    }
-
-    /// The cotangent of output `i` (`[batch, …]`) from the stacked cotangent `[T, batch, …]`, in
-    /// a buffer of its own (a slice copies; the pullbacks add into it in place).
-    private static func outputCotangent(_ upstream: Tensor, _ i: Int) -> Tensor {
-        upstream.slice(axis: 0, i..<(i + 1)).reshaped(Array(upstream.shape.dropFirst()))
     }
 }
