@@ -47,7 +47,10 @@ public struct BatchShard: Sendable, CustomStringConvertible {
 /// - every ``Parameter/value`` read is a leaf of the shard's own (so the shards' backward passes
 ///   never write to the same gradient); after all shards finish, each parameter's gradient
 ///   gains the sum of the shards' gradients, added in shard order, so results are bit-identical
-///   from run to run for a given shard count;
+///   from run to run for a given shard count (any other tensor that requires a gradient, such as
+///   an input every shard slices, stays one leaf for all shards: the tape serialises the shards'
+///   additions into it, in the order they finish, which changes the bits only where two shards
+///   add into the same element);
 /// - ``Parallel/threadCount`` is 1;
 /// - ``BatchShard/current`` tells solvers which rows of the batch the shard holds, so the
 ///   Brownian increments of every sample are those of the unsplit batch.
